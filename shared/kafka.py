@@ -1,0 +1,128 @@
+"""Kafka wiring shared by every service: the broker, topic administration and the dead-letter path.
+
+Consumers and producers are FastStream; topics are created with kafka-python's admin client,
+which works against Apache Kafka and the embedded Tansu broker alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from shared.events import TOPICS, all_topic_names, dlq_topic, utcnow
+from shared.settings import KafkaSettings
+from shared.telemetry import tracer_provider
+
+log = logging.getLogger(__name__)
+
+# Header names follow Kafka Connect's dead-letter convention, so existing tooling reads them.
+DLQ_REASON = "x-dlq-reason"
+DLQ_HEADERS = ("x-dlq-topic", "x-dlq-partition", "x-dlq-offset", "x-dlq-service", "x-dlq-time")
+
+
+def _security(settings: KafkaSettings) -> BaseSecurity | None:
+    protocol = settings.security_protocol.upper()
+    if protocol == "PLAINTEXT":
+        return None
+    import ssl
+
+    ssl_context = None
+    if protocol.endswith("SSL"):
+        ssl_context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    if protocol.startswith("SASL"):
+        password = settings.sasl_password.get_secret_value()
+        kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        kind = kinds[settings.sasl_mechanism.upper()]
+        return kind(settings.sasl_username, password, ssl_context=ssl_context)
+    return BaseSecurity(ssl_context=ssl_context)
+
+
+def admin_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers,
+                              "security_protocol": settings.security_protocol}
+    if settings.security_protocol.upper().startswith("SASL"):
+        kwargs.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
+                      sasl_plain_password=settings.sasl_password.get_secret_value())
+    if settings.ssl_cafile:
+        kwargs["ssl_cafile"] = settings.ssl_cafile
+    return kwargs
+
+
+def ensure_topics(settings: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
+    """Create the platform's topics (and their dead-letter twins) that do not exist yet."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(client_id="distillery-admin", **admin_kwargs(settings))
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [name for name in all_topic_names() if name not in existing]
+        created = []
+        for name in wanted:
+            try:
+                admin.create_topics([NewTopic(name, settings.default_partitions, settings.replication_factor)])
+                created.append(name)
+            except TopicAlreadyExistsError:  # another process made it first
+                pass
+        return created
+    finally:
+        admin.close()
+
+
+def make_broker(settings: KafkaSettings, service: str, **kwargs: Any) -> KafkaBroker:
+    """One broker per service, with tracing (context in Kafka headers) and the dead-letter path."""
+    broker = KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=f"distillery-{service}",
+        security=_security(settings),
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
+        **kwargs,
+    )
+    broker.add_middleware(dead_letter_middleware(broker, service))
+    return broker
+
+
+def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddleware]:
+    """An event that fails (a malformed payload, or a handler error) goes, bytes unchanged, to
+    `<topic>.dlq` with its reason in the headers; the consumer carries on with the next one."""
+
+    class DeadLetterMiddleware(BaseMiddleware):
+        async def consume_scope(self, call_next, msg):  # type: ignore[override]
+            try:
+                return await call_next(msg)
+            except Exception as exc:
+                record = msg.raw_message
+                if isinstance(record, tuple):  # a batch subscriber: dead-letter the first record's topic
+                    record = record[0]
+                reason = f"{type(exc).__name__}: {exc}"
+                headers = {
+                    DLQ_REASON: reason[:4000],
+                    "x-dlq-topic": record.topic,
+                    "x-dlq-partition": str(record.partition),
+                    "x-dlq-offset": str(record.offset),
+                    "x-dlq-service": service,
+                    "x-dlq-time": utcnow().isoformat(),
+                }
+                log.error("event %s[%s]@%s dead-lettered: %s\n%s", record.topic, record.partition,
+                          record.offset, reason, traceback.format_exc(limit=3))
+                await broker.publish(msg.body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
+                return None
+
+    return DeadLetterMiddleware
+
+
+__all__ = ["make_broker", "ensure_topics", "TOPICS", "DLQ_REASON", "DLQ_HEADERS", "admin_kwargs"]

@@ -1,0 +1,119 @@
+"""Open Inference Protocol (KServe V2) over gRPC: the generated stubs, plus the few helpers every
+caller needs to send texts and read class probabilities back.
+
+A text model takes one input, TEXT (BYTES, shape [N]) and answers PROBABILITIES (FP32, [N, C], in
+the order of the classes its metadata names) and LABEL (BYTES, [N], the top class).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+
+import grpc
+import numpy as np
+
+from shared.oip import grpc_service_pb2 as pb
+from shared.oip import grpc_service_pb2_grpc as pb_grpc
+from shared.telemetry import grpc_trace_metadata
+
+TEXT_INPUT = "TEXT"
+PROBABILITIES_OUTPUT = "PROBABILITIES"
+LABEL_OUTPUT = "LABEL"
+
+__all__ = ["pb", "pb_grpc", "OipClient", "encode_bytes_tensor", "decode_bytes_tensor", "text_infer_request",
+           "probabilities_from_response", "labels_from_response", "TEXT_INPUT", "PROBABILITIES_OUTPUT",
+           "LABEL_OUTPUT"]
+
+
+def encode_bytes_tensor(items: Sequence[bytes]) -> bytes:
+    """BYTES elements in raw form: each a 4-byte little-endian length, then the bytes."""
+    return b"".join(struct.pack("<I", len(item)) + item for item in items)
+
+
+def decode_bytes_tensor(raw: bytes) -> list[bytes]:
+    items, offset = [], 0
+    while offset < len(raw):
+        if offset + 4 > len(raw):
+            raise ValueError(f"BYTES tensor truncated: a 4-byte length prefix is cut off at byte {offset}")
+        (length,) = struct.unpack_from("<I", raw, offset)
+        offset += 4
+        if offset + length > len(raw):
+            raise ValueError(f"BYTES tensor truncated: element at byte {offset - 4} claims {length} bytes, "
+                             f"{len(raw) - offset} remain")
+        items.append(raw[offset:offset + length])
+        offset += length
+    return items
+
+
+def text_infer_request(model: str, texts: Sequence[str], version: str = "", request_id: str = "",
+                       outputs: Sequence[str] = ()) -> pb.ModelInferRequest:
+    request = pb.ModelInferRequest(model_name=model, model_version=version, id=request_id)
+    tensor = request.inputs.add(name=TEXT_INPUT, datatype="BYTES", shape=[len(texts)])
+    del tensor  # data travels in raw_input_contents, as tritonclient sends it
+    request.raw_input_contents.append(encode_bytes_tensor([t.encode("utf-8") for t in texts]))
+    for name in outputs:
+        request.outputs.add(name=name)
+    return request
+
+
+def _output(response: pb.ModelInferResponse, name: str) -> tuple[int, pb.ModelInferResponse.InferOutputTensor]:
+    for index, output in enumerate(response.outputs):
+        if output.name == name:
+            return index, output
+    raise KeyError(f"response has no output {name!r}")
+
+
+def probabilities_from_response(response: pb.ModelInferResponse) -> np.ndarray:
+    index, output = _output(response, PROBABILITIES_OUTPUT)
+    if response.raw_output_contents:
+        values = np.frombuffer(response.raw_output_contents[index], dtype="<f4")
+    else:
+        values = np.asarray(output.contents.fp32_contents, dtype=np.float32)
+    return values.reshape(tuple(output.shape))
+
+
+def labels_from_response(response: pb.ModelInferResponse) -> list[str]:
+    index, output = _output(response, LABEL_OUTPUT)
+    raw = decode_bytes_tensor(response.raw_output_contents[index]) if response.raw_output_contents \
+        else list(output.contents.bytes_contents)
+    return [item.decode("utf-8") for item in raw]
+
+
+class OipClient:
+    """A small asyncio client for a text model behind any Open Inference Protocol server."""
+
+    def __init__(self, url: str, api_key: str = "", timeout_s: float = 30.0) -> None:
+        self.channel = grpc.aio.insecure_channel(url, options=[("grpc.max_receive_message_length", 64 << 20)])
+        self.stub = pb_grpc.GRPCInferenceServiceStub(self.channel)
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def _metadata(self) -> list[tuple[str, str]]:
+        metadata = grpc_trace_metadata()
+        if self.api_key:
+            metadata.append(("authorization", f"Bearer {self.api_key}"))
+        return metadata
+
+    async def classes(self, model: str, version: str = "") -> list[str]:
+        response = await self.stub.ModelMetadata(pb.ModelMetadataRequest(name=model, version=version),
+                                                 metadata=self._metadata(), timeout=self.timeout_s)
+        for output in response.outputs:
+            if output.name == PROBABILITIES_OUTPUT and "classes" in output.parameters:
+                return json.loads(output.parameters["classes"].string_param)
+        raise KeyError(f"model {model!r} does not name its classes")
+
+    async def infer(self, model: str, texts: Sequence[str], version: str = "", request_id: str = "",
+                    outputs: Sequence[str] = ()) -> pb.ModelInferResponse:
+        return await self.stub.ModelInfer(text_infer_request(model, texts, version, request_id, outputs),
+                                          metadata=self._metadata(), timeout=self.timeout_s)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> "OipClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -1,0 +1,86 @@
+"""A text classifier as the registry stores it: an ONNX graph (input_ids, attention_mask ->
+probabilities), its tokenizer, and model.json. Runs with onnxruntime: CUDA when a GPU is present,
+CPU otherwise. Serving code uses this; it never imports torch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def cpu_limit() -> int:
+    """CPUs this process may use: the cgroup quota (a Kubernetes CPU limit) or the affinity mask."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+def gpu_present() -> bool:
+    return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def choose_providers(device: str = "auto") -> list[str]:
+    """Ask for CUDA only where a GPU is there: onnxruntime-gpu falls back to CPU without one, but
+    logs an error on the way."""
+    available = ort.get_available_providers()
+    want_cuda = device == "cuda" or (device == "auto" and gpu_present())
+    if want_cuda and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "cuda":
+        log.error("CUDA asked for but the CUDA provider is not available (have %s)", available)
+    return ["CPUExecutionProvider"]
+
+
+class TextClassifier:
+    def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        meta = json.loads((self.model_dir / "model.json").read_text())
+        self.meta = meta
+        self.classes: list[str] = meta["classes"]
+        self.max_length: int = int(meta.get("max_length", 128))
+        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length)
+        pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+        self.tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_limit()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
+                                            providers=choose_providers(device))
+        # What onnxruntime really uses, not what was asked for.
+        self.providers: list[str] = self.session.get_providers()
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_name = self.session.get_outputs()[0].name
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        encodings = self.tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        return {name: feeds[name] for name in self.input_names}
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities, shape [len(texts), len(classes)]."""
+        if not texts:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        return self.session.run([self.output_name], self.encode(texts))[0]
+
+    def predict_batched(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        parts = [self.predict(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts) if parts else self.predict([])
