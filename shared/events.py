@@ -179,7 +179,7 @@ class InferenceRequest(Event):
     model_version: str
     time: datetime
     text_sha256: str
-    text_simhash: int
+    text_simhash: str  # 16 hex digits
     text_chars: int
     top_class: str
     top_probability: float

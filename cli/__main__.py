@@ -1,0 +1,233 @@
+"""distillery: the command line for people. Run `distillery --help`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+TEACHER_CLIENT = "distillery-teacher"  # the teacher service's own API key name, on the detector's allow-list
+
+
+def _store():
+    from shared.settings import S3Settings
+    from shared.store import ArtifactStore
+
+    return ArtifactStore(S3Settings())
+
+
+def _stack():
+    from cli.stack import EmbeddedStack
+
+    return EmbeddedStack()
+
+
+def _use_stack_env(stack) -> None:
+    """Commands run next to `make up` find the embedded stack without further settings."""
+    for key, value in stack.env().items():
+        os.environ.setdefault(key, value)
+
+
+def cmd_stack_up(args) -> None:
+    from cli.stack import StackError
+
+    stack = _stack()
+    try:
+        stack.start_infra()
+        _use_stack_env(stack)
+        print(f"broker  kafka://{stack.config.host}:{stack.config.kafka_port} (Tansu, memory storage)")
+        print(f"store   http://{stack.config.s3().endpoint} bucket {stack.config.s3().bucket} (SeaweedFS S3)")
+        ensure_teacher_served(Path(args.cache))
+        key = ensure_service_key(stack)
+        if args.infra_only:
+            return
+        stack.start_services(extra_env={"TEACHER_API_KEY": key, "TEACHER_URL": f"127.0.0.1:{stack.config.inference_port}",
+                                        "DETECTOR_ALLOW_CLIENTS": TEACHER_CLIENT})
+        stack.wait_services()
+    except StackError as exc:
+        sys.exit(f"distillery: {exc}")
+    for name, pid in stack.running().items():
+        where = {"inference": f"gRPC {stack.config.host}:{stack.config.inference_port} (Open Inference Protocol)",
+                 "tansu": f"kafka {stack.config.host}:{stack.config.kafka_port}",
+                 "weed": f"s3 {stack.config.host}:{stack.config.s3_port}"}.get(name, "Kafka consumer")
+        print(f"{name:10s} pid {pid:<7d} {where:55s} log {stack.log_dir / (name + '.log')}")
+    print("stack is up; `make down` stops it")
+
+
+def ensure_teacher_served(cache: Path) -> None:
+    """The default teacher model, built once and registered as `teacher` if the registry lacks it."""
+    from shared.registry import ModelRegistry
+
+    registry = ModelRegistry(_store())
+    if registry.promoted("teacher"):
+        return
+    from services.trainer.teacher_model import ensure_teacher_model
+
+    print("building the teacher model (MiniLM + supersense head; once, then cached in .cache/) ...", flush=True)
+    model_dir = ensure_teacher_model(cache)
+    version, uri = registry.register("teacher", model_dir)
+    registry.promote("teacher", version)
+    print(f"registered teacher version {version} at {uri}")
+
+
+def ensure_service_key(stack) -> str:
+    """The teacher service's API key, kept in the stack's run folder and in the key store."""
+    from shared.keys import KeyStore
+
+    keys = KeyStore(_store())
+    path = stack.run_dir / "teacher-service.key"
+    if path.exists() and keys.lookup(path.read_text().strip()):
+        return path.read_text().strip()
+    key = keys.create(TEACHER_CLIENT)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def cmd_stack_down(args) -> None:
+    stopped = _stack().down()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def cmd_stack_status(args) -> None:
+    running = _stack().running()
+    for name in ("tansu", "weed", "inference", "teacher", "curator", "trainer", "detector"):
+        print(f"{name:10s} {'pid ' + str(running[name]) if name in running else 'not running'}")
+
+
+def cmd_teacher_model_build(args) -> None:
+    from services.trainer.teacher_model import ensure_teacher_model
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    path = ensure_teacher_model(Path(args.cache))
+    print(f"teacher model: {path}")
+    print((path / "card.json").read_text())
+
+
+def cmd_keys_create(args) -> None:
+    from shared.keys import KeyStore
+
+    _use_stack_env(_stack())
+    key = KeyStore(_store()).create(args.name)
+    print(key)
+    print(f"# key for {args.name!r}: shown once; send it as gRPC metadata 'authorization: Bearer <key>'",
+          file=sys.stderr)
+
+
+def cmd_keys_list(args) -> None:
+    from shared.keys import KeyStore
+
+    _use_stack_env(_stack())
+    for record in KeyStore(_store()).list():
+        print(f"{record['name']:24s} created {record['created_at']}  sha256 {record['digest_prefix']}...")
+
+
+def cmd_models_list(args) -> None:
+    from shared.registry import ModelRegistry
+
+    _use_stack_env(_stack())
+    registry = ModelRegistry(_store())
+    for name in registry.names():
+        promoted = registry.promoted(name)
+        for version in registry.versions(name):
+            card = registry.card(name, version)
+            metrics = card.get("metrics", {})
+            facts = ", ".join(f"{k} {metrics[k]:.3g}" for k in ("agreement", "speedup") if k in metrics)
+            if "gold_accuracy" in card:
+                facts = f"gold accuracy {card['gold_accuracy']:.3f}"
+            mark = "promoted" if version == promoted else ""
+            print(f"{name:16s} v{version:4s} {mark:9s} {facts}")
+
+
+def cmd_job_submit(args) -> None:
+    from cli.jobs import submit_job
+
+    _use_stack_env(_stack())
+    sys.exit(asyncio.run(submit_job(Path(args.file), wait=not args.no_wait, timeout_s=args.timeout)))
+
+
+def cmd_alerts_tail(args) -> None:
+    from cli.jobs import tail_alerts
+
+    _use_stack_env(_stack())
+    asyncio.run(tail_alerts(follow=args.follow, timeout_s=args.timeout))
+
+
+def cmd_traffic(args) -> None:
+    from cli.traffic import run_traffic
+
+    stack = _stack()
+    _use_stack_env(stack)
+    url = args.url or f"127.0.0.1:{stack.config.inference_port}"
+    summary = asyncio.run(run_traffic(url, model=args.model, ordinary=args.ordinary, queries=args.queries,
+                                      extractor_queries=args.extractor_queries))
+    for line in summary:
+        print(line)
+
+
+def cmd_demo(args) -> None:
+    from cli.demo import run_demo
+
+    sys.exit(run_demo(Path(args.job), cache=Path(args.cache)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="distillery", description="Model distillation, and catching those who "
+                                     "distill without the right to.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def add(name, func, help_text, parent=sub):
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    stack = sub.add_parser("stack", help="the embedded broker, S3 server and services").add_subparsers(required=True)
+    up = add("up", cmd_stack_up, "start broker, S3 server and the five services", stack)
+    up.add_argument("--infra-only", action="store_true", help="start broker and S3 server only")
+    up.add_argument("--cache", default=".cache")
+    add("down", cmd_stack_down, "stop everything `stack up` started", stack)
+    add("status", cmd_stack_status, "what is running", stack)
+
+    teacher = sub.add_parser("teacher-model", help="the default teacher model").add_subparsers(required=True)
+    build = add("build", cmd_teacher_model_build, "build (or reuse) the teacher model", teacher)
+    build.add_argument("--cache", default=".cache")
+
+    job = sub.add_parser("job", help="distillation jobs").add_subparsers(required=True)
+    submit = add("submit", cmd_job_submit, "submit a job file and follow it to the end", job)
+    submit.add_argument("file")
+    submit.add_argument("--no-wait", action="store_true", help="return once the job is on distill.jobs")
+    submit.add_argument("--timeout", type=float, default=900.0)
+
+    models = sub.add_parser("models", help="the model registry").add_subparsers(required=True)
+    add("list", cmd_models_list, "list models, versions and their metrics", models)
+
+    keys = sub.add_parser("keys", help="API keys for the inference service").add_subparsers(required=True)
+    create = add("create", cmd_keys_create, "create a key (printed once) that works at once", keys)
+    create.add_argument("name")
+    add("list", cmd_keys_list, "list keys (names and hash prefixes; keys are stored hashed)", keys)
+
+    alerts = sub.add_parser("alerts", help="abuse alerts").add_subparsers(required=True)
+    tail = add("tail", cmd_alerts_tail, "print abuse.alerts from the beginning", alerts)
+    tail.add_argument("--follow", "-f", action="store_true", help="keep printing new alerts")
+    tail.add_argument("--timeout", type=float, default=5.0, help="without --follow: stop after this many idle seconds")
+
+    traffic = add("traffic", cmd_traffic, "simulate ordinary clients and one extracting client")
+    traffic.add_argument("--url", default="")
+    traffic.add_argument("--model", default="student")
+    traffic.add_argument("--ordinary", type=int, default=6)
+    traffic.add_argument("--queries", type=int, default=40, help="queries per ordinary client")
+    traffic.add_argument("--extractor-queries", type=int, default=400)
+
+    demo = add("demo", cmd_demo, "run the whole platform end to end on the embedded stack")
+    demo.add_argument("--job", default="examples/jobs/wordnet-supersenses.yaml")
+    demo.add_argument("--cache", default=".cache")
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""inference: serves the registry's promoted models over gRPC (Open Inference Protocol), loads
+each newly promoted version without a restart, and publishes every answered request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from faststream import FastStream
+from pydantic_settings import SettingsConfigDict
+
+from shared.events import InferenceRequest, ModelPromoted
+from shared.kafka import make_broker
+from shared.keys import KeyStore
+from shared.logs import setup_logging
+from shared.registry import ModelRegistry
+from shared.settings import ServiceSettings
+from shared.store import ArtifactStore
+from shared.telemetry import setup_telemetry
+from services.inference.server import (InferenceServer, InferenceServicer, KeyCache, ModelRepository,
+                                       RequestEventBuffer)
+
+
+class InferenceSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INFERENCE_")
+
+    host: str = "0.0.0.0"
+    port: int = 8001  # Triton's gRPC port
+    device: str = "auto"  # auto: CUDA when a GPU is present; cpu; cuda
+    model_cache: Path = Path("/tmp/distillery-models")
+    max_batch: int = 256  # texts per request
+    event_buffer: int = 10_000  # inference.requests events held while the broker is slow
+    reconcile_s: float = 30.0  # how often the registry is re-read, in case a promotion event was missed
+    workers: int = 4
+
+
+settings = InferenceSettings()
+setup_logging(settings.log_level)
+setup_telemetry("inference")
+log = logging.getLogger("services.inference")
+
+broker = make_broker(settings.kafka, "inference")
+app = FastStream(broker, logger=log)
+request_events = broker.publisher(
+    "inference.requests", title="inference.requests", schema=InferenceRequest,
+    description="One event per text answered, keyed by client id.")
+
+store = ArtifactStore(settings.s3)
+executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="inference")
+repository = ModelRepository(ModelRegistry(store), settings.model_cache, settings.device, executor)
+events = RequestEventBuffer(request_events.publish, maxsize=settings.event_buffer)
+servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, settings.max_batch)
+server = InferenceServer(servicer, f"{settings.host}:{settings.port}")
+
+
+# Every replica must see every promotion, so this subscriber has no consumer group.
+@broker.subscriber("model.promoted", group_id=None, auto_offset_reset="latest", title="model.promoted")
+async def on_model_promoted(event: ModelPromoted) -> None:
+    await repository.load(event.model_name, event.version)
+
+
+async def reconcile() -> None:
+    while True:
+        await asyncio.sleep(settings.reconcile_s)
+        try:
+            await repository.load_promoted()
+        except Exception:
+            log.exception("registry reconcile failed")
+
+
+@app.after_startup
+async def start_serving() -> None:
+    events.start()
+    await server.start()
+    log.info("gRPC (Open Inference Protocol) listening on %s:%d", settings.host, server.port)
+    loaded = await repository.load_promoted()
+    await server.set_serving(True)
+    log.info("ready, serving %s", ", ".join(f"{n} v{v}" for n, v in loaded) or "no model yet")
+    app_tasks.append(asyncio.create_task(reconcile(), name="registry-reconcile"))
+
+
+app_tasks: list[asyncio.Task] = []
+
+
+@app.on_shutdown
+async def stop_serving() -> None:
+    for task in app_tasks:
+        task.cancel()
+    await server.stop()
+    await events.stop()
+    log.info("stopped; inference.requests published %d, dropped %d", events.published, events.dropped)

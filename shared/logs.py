@@ -1,0 +1,14 @@
+"""One log format for every service."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def setup_logging(level: str = "INFO") -> None:
+    service = os.environ.get("DISTILLERY_SERVICE", "distillery")
+    logging.basicConfig(level=level.upper(),
+                        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+    # aiokafka is chatty about routine rebalances.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
