@@ -184,6 +184,7 @@ class InferenceRequest(Event):
     top_class: str
     top_probability: float
     entropy: float  # of the returned distribution, in nats
+    n_classes: int  # how many classes the model answers with
     outputs: list[str] = Field(default_factory=list)  # outputs the client asked for
 
 

@@ -348,6 +348,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 "client_id": client_id, "model": model.name, "model_version": model.version, "time": now,
                 "text": text, "top_class": labels[i], "top_probability": float(probabilities[i, top[i]]),
                 "entropy": float(entropy[i]) if math.isfinite(entropy[i]) else 0.0, "outputs": outputs,
+                "n_classes": probabilities.shape[1],
             })
         return response
 

@@ -1,0 +1,157 @@
+"""Submitting a job and following it through the platform's topics; reading alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import time
+from pathlib import Path
+
+import yaml
+from faststream.kafka import KafkaBroker
+
+from shared.events import AbuseAlert, DistillJob, JobStatus, ModelPromoted, ModelTrained, new_id
+from shared.kafka import make_broker
+from shared.settings import KafkaSettings, S3Settings
+from shared.store import ArtifactStore
+
+
+def read_prompts_file(path: Path, limit: int | None) -> list[dict]:
+    """Only `id` and `text` of each line leave this machine: gold labels or other fields never do."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if limit is not None and len(rows) >= limit:
+                break
+            if line.strip():
+                row = json.loads(line)
+                rows.append({"id": row.get("id"), "text": row.get("text")})
+    return rows
+
+
+def build_job(path: Path, store: ArtifactStore) -> DistillJob:
+    spec = yaml.safe_load(path.read_text()) or {}
+    job_id = new_id("job")
+    prompts = spec.pop("prompts", {}) or {}
+    if "uri" in prompts:
+        prompts_uri = prompts["uri"]
+    elif "file" in prompts:
+        source = Path(prompts["file"])
+        if not source.is_absolute():
+            source = (path.parent / source) if (path.parent / source).exists() else source
+        rows = read_prompts_file(source, prompts.get("limit"))
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        prompts_uri = store.put_bytes(f"prompts/{job_id}.jsonl", body, "application/x-ndjson")
+    else:
+        raise SystemExit(f"{path}: `prompts` needs `file` (a local JSONL file) or `uri` (s3://...)")
+    return DistillJob.model_validate({"job_id": job_id, "name": spec.pop("name", path.stem), "prompts_uri": prompts_uri,
+                                      **spec})
+
+
+class JobFollower:
+    """Collects what the platform says about one job, printing as it goes."""
+
+    def __init__(self, job_id: str, quiet: bool = False) -> None:
+        self.job_id = job_id
+        self.quiet = quiet
+        self.statuses: list[JobStatus] = []
+        self.trained: ModelTrained | None = None
+        self.promoted: ModelPromoted | None = None
+        self.finished = asyncio.Event()
+        self.failed = False
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def on_status(self, status: JobStatus) -> None:
+        if status.job_id != self.job_id:
+            return
+        self.statuses.append(status)
+        self.say(f"  [{status.stage:7s}] {status.state:8s} {status.message}")
+        if status.state == "failed":
+            self.failed = True
+            self.finished.set()
+        elif status.stage == "trainer" and status.state == "done":
+            self.finished.set()
+
+    def last(self, stage: str, state: str = "done") -> JobStatus | None:
+        return next((s for s in reversed(self.statuses) if s.stage == stage and s.state == state), None)
+
+
+async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 900.0,
+                            quiet: bool = False) -> tuple[DistillJob, JobFollower]:
+    store = ArtifactStore(S3Settings())
+    job = await asyncio.to_thread(build_job, path, store)
+    await asyncio.to_thread(store.put_json, f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+    follower = JobFollower(job.job_id, quiet)
+    broker = make_broker(KafkaSettings(), "cli")
+
+    @broker.subscriber("distill.jobs.status", group_id=None, auto_offset_reset="earliest")
+    async def on_status(status: JobStatus) -> None:
+        follower.on_status(status)
+
+    @broker.subscriber("model.trained", group_id=None, auto_offset_reset="earliest")
+    async def on_trained(event: ModelTrained) -> None:
+        if event.job_id == job.job_id:
+            follower.trained = event
+
+    @broker.subscriber("model.promoted", group_id=None, auto_offset_reset="earliest")
+    async def on_promoted(event: ModelPromoted) -> None:
+        if event.job_id == job.job_id:
+            follower.promoted = event
+
+    async with broker:
+        if wait:
+            await broker.start()
+        await broker.publish(job, "distill.jobs", key=job.job_id.encode())
+        follower.say(f"submitted {job.job_id} ({job.name}): prompts {job.prompts_uri}")
+        if wait:
+            try:
+                await asyncio.wait_for(follower.finished.wait(), timeout_s)
+            except asyncio.TimeoutError:
+                follower.failed = True
+                follower.say(f"  no end of job {job.job_id} within {timeout_s:.0f} s")
+            await asyncio.sleep(1.0)  # the trainer's model.* events follow its last status closely
+    return job, follower
+
+
+async def submit_job(path: Path, wait: bool = True, timeout_s: float = 900.0) -> int:
+    _, follower = await submit_and_follow(path, wait, timeout_s)
+    return 1 if follower.failed else 0
+
+
+def format_alert(alert: AbuseAlert) -> str:
+    findings = "; ".join(f"{f.detector} {f.score:.2f} " + json.dumps(f.evidence) for f in alert.findings)
+    return (f"{alert.time:%H:%M:%S} {alert.status:6s} {alert.severity:8s} score {alert.score:.2f} "
+            f"clients {', '.join(alert.client_ids)} model {alert.model} ({alert.alert_id}): {findings}")
+
+
+async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=None, printer=print) -> list[AbuseAlert]:
+    """Alerts from the beginning of `abuse.alerts`; stops after `idle_timeout_s` without a new one,
+    or when `until(alerts)` says so."""
+    seen: list[AbuseAlert] = []
+    last = time.monotonic()
+    broker: KafkaBroker = make_broker(KafkaSettings(), "cli")
+
+    @broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest")
+    async def on_alert(alert: AbuseAlert) -> None:
+        nonlocal last
+        seen.append(alert)
+        last = time.monotonic()
+        if printer:
+            printer(format_alert(alert))
+
+    async with broker:
+        await broker.start()
+        while follow or time.monotonic() - last < idle_timeout_s:
+            if until and until(seen):
+                break
+            await asyncio.sleep(0.2)
+    return seen
+
+
+async def tail_alerts(follow: bool = False, timeout_s: float = 5.0) -> None:
+    await read_alerts(idle_timeout_s=timeout_s, follow=follow)

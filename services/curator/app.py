@@ -1,0 +1,55 @@
+"""curator: gathers each job's `teacher.responses` (keyed by job, so one replica sees a whole job),
+and once every prompt is in, writes the curated dataset and publishes `dataset.ready`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream import FastStream
+
+from shared.events import CurationSpec, DatasetReady, JobStatus, TeacherResponse
+from shared.kafka import make_broker
+from shared.logs import setup_logging
+from shared.settings import ServiceSettings
+from shared.store import ArtifactStore
+from shared.telemetry import setup_telemetry
+from services.curator.curation import load_job_spec, write_dataset
+
+settings = ServiceSettings()
+setup_logging(settings.log_level)
+setup_telemetry("curator")
+log = logging.getLogger("services.curator")
+
+broker = make_broker(settings.kafka, "curator")
+app = FastStream(broker, logger=log)
+ready = broker.publisher("dataset.ready", title="dataset.ready", schema=DatasetReady,
+                         description="A curated dataset, immutable once announced.")
+status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus)
+store = ArtifactStore(settings.s3)
+
+# Responses gathered so far, per job, by prompt id (a replayed response replaces itself).
+pending: dict[str, dict[str, TeacherResponse]] = {}
+
+
+@broker.subscriber("teacher.responses", group_id="curator", auto_offset_reset="earliest", title="teacher.responses")
+async def on_response(response: TeacherResponse) -> None:
+    job = pending.setdefault(response.job_id, {})
+    job[response.prompt_id] = response
+    if len(job) < response.total:
+        return
+    responses = list(pending.pop(response.job_id).values())
+    spec_doc = await asyncio.to_thread(load_job_spec, store, response.job_id)
+    spec = CurationSpec.model_validate(spec_doc.get("curation", {}))
+    lineage = {"prompts_uri": spec_doc.get("prompts_uri", ""), "teacher": spec_doc.get("teacher", {}),
+               "teacher_model_version": response.teacher_version}
+    event = await asyncio.to_thread(write_dataset, store, response.job_id, responses, spec, lineage)
+    key = response.job_id.encode()
+    await ready.publish(event, key=key)
+    dropped = ", ".join(f"{k} {v}" for k, v in sorted(event.dropped.items())) or "none"
+    await status.publish(JobStatus(job_id=response.job_id, stage="curator", state="done",
+                                   message=f"kept {sum(event.counts.values())} rows "
+                                           f"({', '.join(f'{k} {v}' for k, v in event.counts.items())}); dropped: {dropped}",
+                                   counts={**{f"kept_{k}": v for k, v in event.counts.items()},
+                                           **{f"dropped_{k}": v for k, v in event.dropped.items()}}), key=key)
+    log.info("job %s: dataset %s", response.job_id, event.uri)

@@ -1,0 +1,53 @@
+"""detector: watches `inference.requests` and publishes `abuse.alerts` when a client looks like it
+is extracting the served model. Requests are keyed by client, so one replica sees all of a client's
+traffic and replicas share the load by partition."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream import FastStream
+from pydantic_settings import SettingsConfigDict
+
+from shared.events import AbuseAlert, InferenceRequest
+from shared.kafka import make_broker
+from shared.logs import setup_logging
+from shared.settings import ServiceSettings
+from shared.telemetry import setup_telemetry
+from services.detector.detection import DetectorConfig, ExtractionDetector
+
+
+class DetectorSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DETECTOR_")
+
+    # Clients whose traffic is authorised distillation (comma-separated key names), never alerted on.
+    allow_clients: str = ""
+    min_queries: int = 150
+    coverage_threshold: float = 0.7
+    min_classes: int = 15
+    window_s: float = 3600.0
+
+
+settings = DetectorSettings()
+setup_logging(settings.log_level)
+setup_telemetry("detector")
+log = logging.getLogger("services.detector")
+
+broker = make_broker(settings.kafka, "detector")
+app = FastStream(broker, logger=log)
+alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAlert,
+                          description="Alerts on clients extracting a served model: open, update, resolve.")
+detector = ExtractionDetector(DetectorConfig(
+    min_queries=settings.min_queries, coverage_threshold=settings.coverage_threshold,
+    min_classes=settings.min_classes, window_s=settings.window_s,
+    allow_clients=frozenset(c.strip() for c in settings.allow_clients.split(",") if c.strip())))
+
+
+@broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
+                   title="inference.requests")
+async def on_request(event: InferenceRequest) -> None:
+    alert = detector.observe(event)
+    if alert is not None:
+        await alerts.publish(alert, key=alert.alert_id.encode())
+        log.warning("alert %s (%s) on %s: score %.2f", alert.alert_id, alert.status, ", ".join(alert.client_ids),
+                    alert.score)
