@@ -87,7 +87,7 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
     job = await asyncio.to_thread(build_job, path, store)
     await asyncio.to_thread(store.put_json, f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
     follower = JobFollower(job.job_id, quiet)
-    broker = make_broker(KafkaSettings(), "cli")
+    broker = make_broker(KafkaSettings(), "cli", logger=None)
 
     @broker.subscriber("distill.jobs.status", group_id=None, auto_offset_reset="earliest")
     async def on_status(status: JobStatus) -> None:
@@ -134,7 +134,7 @@ async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=N
     or when `until(alerts)` says so."""
     seen: list[AbuseAlert] = []
     last = time.monotonic()
-    broker: KafkaBroker = make_broker(KafkaSettings(), "cli")
+    broker: KafkaBroker = make_broker(KafkaSettings(), "cli", logger=None)
 
     @broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest")
     async def on_alert(alert: AbuseAlert) -> None:

@@ -85,6 +85,7 @@ def ensure_topics(settings: KafkaSettings, timeout_s: float = 30.0) -> list[str]
 
 def make_broker(settings: KafkaSettings, service: str, **kwargs: Any) -> KafkaBroker:
     """One broker per service, with tracing (context in Kafka headers) and the dead-letter path."""
+    kwargs.setdefault("log_level", logging.DEBUG)  # a line per message is for debugging, not for every day
     broker = KafkaBroker(
         settings.bootstrap_servers,
         client_id=f"distillery-{service}",

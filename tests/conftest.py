@@ -1,0 +1,69 @@
+"""Fixtures: a real embedded stack (Tansu broker + SeaweedFS S3) on free ports for the session,
+and the real teacher model, built once and cached in .cache/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    from cli.stack import EmbeddedStack, StackConfig, free_port
+
+    # SeaweedFS opens a gRPC port at each port + 10000: pick ports whose twins are free too.
+    ports = []
+    while len(ports) < 5:
+        port = free_port()
+        if port + 10000 < 65536 and port not in ports:
+            ports.append(port)
+    config = StackConfig(home=tmp_path_factory.mktemp("stack"), kafka_port=ports[0], s3_port=ports[1],
+                         weed_master_port=ports[2], weed_volume_port=ports[3], weed_filer_port=ports[4],
+                         inference_port=free_port())
+    embedded = EmbeddedStack(config)
+    embedded.start_infra()
+    saved = {k: os.environ.get(k) for k in embedded.env()}
+    os.environ.update(embedded.env())
+    yield embedded
+    embedded.down()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def store(stack):
+    from shared.store import ArtifactStore
+
+    return ArtifactStore(stack.config.s3())
+
+
+@pytest.fixture(scope="session")
+def teacher_dir():
+    from services.trainer.teacher_model import ensure_teacher_model
+
+    return ensure_teacher_model(ROOT / ".cache")
+
+
+@pytest.fixture(scope="session")
+def registered_teacher(store, teacher_dir):
+    from shared.registry import ModelRegistry
+
+    registry = ModelRegistry(store)
+    if not registry.promoted("teacher"):
+        version, _ = registry.register("teacher", teacher_dir)
+        registry.promote("teacher", version)
+    return registry.promoted("teacher")
+
+
+@pytest.fixture(scope="session")
+def api_key(store):
+    from shared.keys import KeyStore
+
+    return KeyStore(store).create("test-client")

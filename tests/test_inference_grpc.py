@@ -1,0 +1,167 @@
+"""The inference service in process, against the real S3 server and broker: the Open Inference
+Protocol answers, and bad requests get the status and a message a person can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.inference.server import (InferenceServer, InferenceServicer, KeyCache, ModelRepository,
+                                       RequestEventBuffer)
+from shared.events import InferenceRequest
+from shared.keys import KeyStore
+from shared.kafka import make_broker
+from shared.oip import OipClient, encode_bytes_tensor, labels_from_response, pb, probabilities_from_response
+from shared.registry import ModelRegistry
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
+    broker = make_broker(stack.config.kafka(), "test-inference")
+    await broker.connect()
+    executor = ThreadPoolExecutor(4)
+    events = RequestEventBuffer(broker.publisher("inference.requests").publish)
+    repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor)
+    servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, max_batch=64)
+    server = InferenceServer(servicer, "127.0.0.1:0")
+    events.start()
+    await server.start()
+    await repository.load_promoted()
+    await server.set_serving(True)
+    yield {"url": f"127.0.0.1:{server.port}", "key": api_key, "events": events, "servicer": servicer}
+    await server.stop(0)
+    await events.stop()
+    await broker.stop()
+
+
+async def status_of(call) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    return info.value.code(), info.value.details()
+
+
+async def test_teacher_answers_with_probabilities_and_labels(served):
+    async with OipClient(served["url"], served["key"]) as client:
+        classes = await client.classes("teacher")
+        response = await client.infer("teacher", ["a domestic animal that barks", "to travel on foot"])
+    probabilities = probabilities_from_response(response)
+    assert probabilities.shape == (2, len(classes)) == (2, 45)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert labels_from_response(response) == [classes[i] for i in probabilities.argmax(axis=1)]
+    assert labels_from_response(response)[0] == "noun.animal"
+
+
+async def test_typed_contents_and_output_selection(served):
+    request = pb.ModelInferRequest(model_name="teacher")
+    tensor = request.inputs.add(name="TEXT", datatype="BYTES", shape=[1, 1])
+    tensor.contents.bytes_contents.append(b"a sweet yellow fruit")
+    request.outputs.add(name="LABEL")
+    async with OipClient(served["url"], served["key"]) as client:
+        response = await client.stub.ModelInfer(request, metadata=client._metadata())
+    assert [o.name for o in response.outputs] == ["LABEL"]
+    assert labels_from_response(response) == ["noun.food"]
+
+
+async def test_health_metadata_and_readiness(served):
+    async with OipClient(served["url"], served["key"]) as client:
+        health = health_pb2_grpc.HealthStub(client.channel)
+        assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
+        assert (await client.stub.ServerLive(pb.ServerLiveRequest())).live
+        assert (await client.stub.ServerReady(pb.ServerReadyRequest())).ready
+        assert (await client.stub.ModelReady(pb.ModelReadyRequest(name="teacher"))).ready
+        assert not (await client.stub.ModelReady(pb.ModelReadyRequest(name="teacher", version="99"))).ready
+        meta = await client.stub.ModelMetadata(pb.ModelMetadataRequest(name="teacher"), metadata=client._metadata())
+    assert meta.inputs[0].name == "TEXT" and meta.inputs[0].datatype == "BYTES"
+    assert json.loads(meta.outputs[0].parameters["classes"].string_param)[0] == "adj.all"
+
+
+async def test_every_answered_text_is_published_to_inference_requests(served, stack):
+    seen: list[InferenceRequest] = []
+    broker = make_broker(stack.config.kafka(), "test-reader", logger=None)
+
+    @broker.subscriber("inference.requests", group_id=None, auto_offset_reset="earliest")
+    async def collect(event: InferenceRequest) -> None:
+        seen.append(event)
+
+    async with broker:
+        await broker.start()
+        async with OipClient(served["url"], served["key"]) as client:
+            await client.infer("teacher", ["first text of a pair", "second text of a pair"], request_id="pair-1")
+        for _ in range(100):
+            if sum(e.request_id.startswith("pair-1") for e in seen) == 2:
+                break
+            await asyncio.sleep(0.1)
+    mine = [e for e in seen if e.request_id.startswith("pair-1")]
+    assert len(mine) == 2 and {e.client_id for e in mine} == {"test-client"}
+    assert all(len(e.text_sha256) == 64 and e.n_classes == 45 for e in mine)
+
+
+async def test_a_stuck_broker_never_holds_a_reply(served):
+    never = asyncio.Event()
+
+    async def stuck_publish(*args, **kwargs):
+        await never.wait()
+
+    buffer = RequestEventBuffer(stuck_publish, maxsize=2, publish_timeout_s=60)
+    buffer.start()
+    servicer = served["servicer"]
+    original, servicer.events = servicer.events, buffer
+    try:
+        async with OipClient(served["url"], served["key"], timeout_s=5) as client:
+            for _ in range(3):
+                await client.infer("teacher", ["one", "two"])
+    finally:
+        servicer.events = original
+        await buffer.stop(0)
+    assert buffer.dropped >= 3  # replies went out; events that did not fit were counted
+
+
+@pytest.mark.parametrize("mutate, code, fragment", [
+    (lambda r: r.inputs[0].__setattr__("name", "INPUT0"), grpc.StatusCode.INVALID_ARGUMENT, "has no input 'INPUT0'"),
+    (lambda r: r.inputs[0].__setattr__("datatype", "FP32"), grpc.StatusCode.INVALID_ARGUMENT, "must be BYTES"),
+    (lambda r: r.inputs[0].shape.extend([3]), grpc.StatusCode.INVALID_ARGUMENT, "shape [N] or [N, 1]"),
+    (lambda r: r.inputs[0].shape.__setitem__(0, 5), grpc.StatusCode.INVALID_ARGUMENT, "carries 2"),
+    (lambda r: r.raw_input_contents.__setitem__(0, encode_bytes_tensor([b"ok", b"\xff\xfe"])),
+     grpc.StatusCode.INVALID_ARGUMENT, "element 1 is not valid UTF-8"),
+    (lambda r: r.raw_input_contents.__setitem__(0, encode_bytes_tensor([b"ok", b"ok"])[:-1]),
+     grpc.StatusCode.INVALID_ARGUMENT, "truncated"),
+    (lambda r: r.outputs.add(name="EMBEDDING"), grpc.StatusCode.INVALID_ARGUMENT, "no output 'EMBEDDING'"),
+    (lambda r: r.__setattr__("model_name", "gpt-9"), grpc.StatusCode.NOT_FOUND, "served models: teacher"),
+    (lambda r: r.__setattr__("model_version", "42"), grpc.StatusCode.NOT_FOUND, "no version '42'"),
+])
+async def test_bad_requests_get_a_status_and_an_actionable_message(served, mutate, code, fragment):
+    from shared.oip import text_infer_request
+
+    request = text_infer_request("teacher", ["one", "two"])
+    mutate(request)
+    async with OipClient(served["url"], served["key"]) as client:
+        got, details = await status_of(client.stub.ModelInfer(request, metadata=client._metadata()))
+    assert got == code and fragment in details, details
+
+
+async def test_oversized_batches_are_refused(served):
+    async with OipClient(served["url"], served["key"]) as client:
+        got, details = await status_of(client.infer("teacher", ["t"] * 65))
+    assert got == grpc.StatusCode.RESOURCE_EXHAUSTED and "at most 64 texts" in details
+
+
+@pytest.mark.parametrize("key, fragment", [("", "missing API key"), ("dk_not-a-real-key", "unknown or revoked")])
+async def test_callers_without_a_valid_key_are_unauthenticated(served, key, fragment):
+    async with OipClient(served["url"], key) as client:
+        got, details = await status_of(client.infer("teacher", ["hello"]))
+    assert got == grpc.StatusCode.UNAUTHENTICATED and fragment in details
+
+
+async def test_a_new_key_works_at_once(served, store):
+    key = KeyStore(store).create("brand-new")
+    async with OipClient(served["url"], key) as client:
+        response = await client.infer("teacher", ["hello"])
+    assert response.model_name == "teacher"
