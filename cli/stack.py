@@ -127,11 +127,14 @@ class EmbeddedStack:
         record = json.loads(path.read_text())
         pid = record["pid"]
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
         except OSError:
             return None
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        if state == "Z" or not cmdline or Path(cmdline[0].decode()).name != Path(record["argv0"]).name:
+        if state == "Z":
+            return None
+        # An empty command line is a process in the middle of exec: ours, still starting.
+        if cmdline and Path(cmdline.decode(errors="replace")).name != Path(record["argv0"]).name:
             return None
         return pid
 

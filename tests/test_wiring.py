@@ -1,0 +1,149 @@
+"""The services as separate processes on the real embedded broker and S3 server: dead letters,
+two replicas sharing a consumer group, and the whole distillation flow end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from shared.events import AbuseAlert, InferenceRequest, ModelPromoted
+from shared.kafka import DLQ_REASON, make_broker
+from shared.oip import OipClient, labels_from_response
+
+pytestmark = pytest.mark.stack
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def extraction_events(client: str, n: int = 60) -> list[InferenceRequest]:
+    start = datetime.now(timezone.utc)
+    return [InferenceRequest(request_id=f"{client}-{i}", client_id=client, model="student", model_version="1",
+                             time=start + timedelta(milliseconds=i), text_sha256="0" * 64, text_simhash="0" * 16,
+                             text_chars=30, top_class=f"class-{i % 45}", top_probability=0.8, entropy=0.5,
+                             n_classes=45) for i in range(n)]
+
+
+async def collect(stack, topic: str, model, until, timeout_s: float = 60.0, raw: bool = False):
+    """Read `topic` from the beginning until `until(items)` holds; `raw` gives (bytes, headers)."""
+    from faststream.kafka import KafkaMessage
+
+    items: list = []
+    broker = make_broker(stack.config.kafka(), "test-reader", logger=None)
+
+    if raw:
+        @broker.subscriber(topic, group_id=None, auto_offset_reset="earliest")
+        async def on_raw(body, message: KafkaMessage) -> None:
+            items.append((message.body, message.headers))
+    else:
+        @broker.subscriber(topic, group_id=None, auto_offset_reset="earliest")
+        async def on_event(body: model) -> None:  # type: ignore[valid-type]
+            items.append(body)
+
+    deadline = time.monotonic() + timeout_s
+    async with broker:
+        await broker.start()
+        while not until(items) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    return items
+
+
+@pytest.fixture(scope="module")
+def detectors(stack):
+    """Two detector replicas in one consumer group, each its own process."""
+    env = {"DETECTOR_MIN_QUERIES": "40", "DETECTOR_ALLOW_CLIENTS": "allowed-job", "DISTILLERY_LOG_LEVEL": "INFO"}
+    names = ("detector", "detector-2")
+    for name in names:
+        stack._spawn(name, [__import__("sys").executable, "-m", "services.detector"],
+                     {**stack.env(), **env, "DISTILLERY_SERVICE": name})
+    try:
+        stack.wait_services(names=names, timeout_s=60)
+        yield names
+    finally:
+        for name in names:
+            stack.stop(name)
+
+
+async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_consuming_goes_on(stack, detectors):
+    broker = make_broker(stack.config.kafka(), "test-writer", logger=None)
+    async with broker:
+        await broker.publish(b"{this is not json", "inference.requests", key=b"broken-client")
+        await broker.publish(json.dumps({"client_id": "half-an-event"}).encode(), "inference.requests", key=b"half")
+        for event in extraction_events("after-the-bad-ones"):
+            await broker.publish(event, "inference.requests", key=event.client_id.encode())
+    dead = await collect(stack, "inference.requests.dlq", None, lambda items: len(items) >= 2, raw=True)
+    reasons = {body: headers[DLQ_REASON] for body, headers in dead}
+    assert b"{this is not json" in reasons  # the bytes as they were sent, to inspect or replay
+    assert all(headers["x-dlq-topic"] == "inference.requests" for _, headers in dead)
+    half = reasons[json.dumps({"client_id": "half-an-event"}).encode()]
+    assert "ValidationError" in half and "request_id" in half  # names the missing fields
+    alerts = await collect(stack, "abuse.alerts", AbuseAlert,
+                           lambda items: any("after-the-bad-ones" in a.client_ids for a in items))
+    assert any("after-the-bad-ones" in a.client_ids for a in alerts)
+
+
+async def test_two_replicas_share_the_consumer_group(stack, detectors):
+    clients = [f"ring-member-{i}" for i in range(12)] + ["allowed-job"]
+    broker = make_broker(stack.config.kafka(), "test-writer", logger=None)
+    async with broker:
+        for client in clients:
+            for event in extraction_events(client):
+                await broker.publish(event, "inference.requests", key=client.encode())
+    alerts = await collect(stack, "abuse.alerts", AbuseAlert,
+                           lambda items: {c for a in items for c in a.client_ids} >= set(clients[:-1]))
+    alerted = [c for a in alerts for c in a.client_ids if c.startswith("ring-member") or c == "allowed-job"]
+    assert sorted(alerted) == sorted(clients[:-1])  # each once; the allow-listed job never
+    # Each replica handled a share of the clients (keys spread over the partitions).
+    per_replica = {}
+    for name in detectors:
+        log = (stack.log_dir / f"{name}.log").read_text()
+        per_replica[name] = set(re.findall(r"on (ring-member-\d+)", log))
+    assert all(per_replica.values()), per_replica
+    assert not (per_replica["detector"] & per_replica["detector-2"])
+
+
+async def test_distillation_end_to_end(stack, registered_teacher, store, api_key, tmp_path):
+    """distill.jobs -> teacher -> teacher.responses -> curator -> dataset.ready -> trainer ->
+    model.promoted -> inference serves the student."""
+    from cli.__main__ import ensure_service_key
+    from cli.jobs import submit_and_follow
+    from shared.registry import ModelRegistry
+
+    key = ensure_service_key(stack)
+    services = ("inference", "teacher", "curator", "trainer")
+    stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(tmp_path / "models")},
+                         names=services)
+    try:
+        stack.wait_services(names=services, timeout_s=120)
+        job_file = tmp_path / "job.yaml"
+        job_file.write_text(
+            f"name: e2e\nprompts: {{file: {ROOT / 'data/wordnet/heldout.jsonl.gz'}, limit: 600}}\n"
+            f"teacher: {{url: '127.0.0.1:{stack.config.inference_port}', model: teacher}}\n"
+            "student: {name: e2e-student, epochs: 4}\ngate: {min_agreement: 0.2, min_speedup: 1.0}\n")
+        job, follower = await submit_and_follow(job_file, timeout_s=300, quiet=True)
+        assert not follower.failed, [s.message for s in follower.statuses]
+        assert follower.last("teacher").counts["answered"] == 600
+        kept = follower.last("curator").counts
+        assert sum(v for k, v in kept.items() if k.startswith("kept_")) + \
+            sum(v for k, v in kept.items() if k.startswith("dropped_")) == 600
+        trained = follower.trained
+        assert trained is not None and trained.gate_passed
+        assert trained.metrics.parity_max_abs_diff <= 1e-4
+        assert trained.metrics.speedup > 1.0 and 0.0 < trained.metrics.agreement <= 1.0
+        assert ModelRegistry(store).promoted("e2e-student") == trained.version
+        # The inference service picks the promoted version up without a restart.
+        async with OipClient(f"127.0.0.1:{stack.config.inference_port}", api_key) as client:
+            for _ in range(100):
+                try:
+                    response = await client.infer("e2e-student", ["a small dog"])
+                    break
+                except Exception:
+                    await asyncio.sleep(0.2)
+        assert response.model_version == trained.version and len(labels_from_response(response)) == 1
+    finally:
+        for name in services:
+            stack.stop(name)
