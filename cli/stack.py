@@ -167,7 +167,7 @@ class EmbeddedStack:
                  if port_in_use(self.config.host, port)]
         if taken:
             raise StackError(
-                f"port {', '.join(taken)} already in use. Stop what holds it (`make down` if it is an "
+                f"already in use: port {', '.join(taken)}. Stop what holds them (`make down` if it is an "
                 "earlier stack) or choose other ports: DISTILLERY_KAFKA_PORT, DISTILLERY_S3_PORT, "
                 "DISTILLERY_WEED_MASTER_PORT, DISTILLERY_WEED_VOLUME_PORT, DISTILLERY_WEED_FILER_PORT.")
 

@@ -44,3 +44,4 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     log_level: str = "INFO"
+    health_port: int = 0  # gRPC health service for Kubernetes probes; 0: off

@@ -9,6 +9,7 @@ import logging
 from faststream import FastStream
 
 from shared.events import CurationSpec, DatasetReady, JobStatus, TeacherResponse
+from shared.health import serve_health
 from shared.kafka import make_broker
 from shared.logs import setup_logging
 from shared.settings import ServiceSettings
@@ -23,6 +24,7 @@ log = logging.getLogger("services.curator")
 
 broker = make_broker(settings.kafka, "curator")
 app = FastStream(broker, logger=log)
+serve_health(app, settings.health_port)
 ready = broker.publisher("dataset.ready", title="dataset.ready", schema=DatasetReady,
                          description="A curated dataset, immutable once announced.")
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus)

@@ -10,6 +10,7 @@ from faststream import FastStream
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import AbuseAlert, InferenceRequest
+from shared.health import serve_health
 from shared.kafka import make_broker
 from shared.logs import setup_logging
 from shared.settings import ServiceSettings
@@ -35,6 +36,7 @@ log = logging.getLogger("services.detector")
 
 broker = make_broker(settings.kafka, "detector")
 app = FastStream(broker, logger=log)
+serve_health(app, settings.health_port)
 alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAlert,
                           description="Alerts on clients extracting a served model: open, update, resolve.")
 detector = ExtractionDetector(DetectorConfig(

@@ -10,6 +10,7 @@ from faststream import FastStream
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import DistillJob, JobStatus, TeacherResponse
+from shared.health import serve_health
 from shared.kafka import make_broker
 from shared.logs import setup_logging
 from shared.settings import ServiceSettings
@@ -32,6 +33,7 @@ log = logging.getLogger("services.teacher")
 
 broker = make_broker(settings.kafka, "teacher")
 app = FastStream(broker, logger=log)
+serve_health(app, settings.health_port)
 responses = broker.publisher("teacher.responses", title="teacher.responses", schema=TeacherResponse,
                              description="One event per prompt: the teacher's class probabilities, or an error.")
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus,

@@ -14,6 +14,7 @@ import numpy as np
 from faststream import FastStream
 
 from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
+from shared.health import serve_health
 from shared.kafka import make_broker
 from shared.logs import setup_logging
 from shared.registry import ModelRegistry
@@ -30,6 +31,7 @@ log = logging.getLogger("services.trainer")
 
 broker = make_broker(settings.kafka, "trainer")
 app = FastStream(broker, logger=log)
+serve_health(app, settings.health_port)
 trained = broker.publisher("model.trained", title="model.trained", schema=ModelTrained,
                            description="A student trained, exported, evaluated and registered.")
 promoted = broker.publisher("model.promoted", title="model.promoted", schema=ModelPromoted,

@@ -1,0 +1,44 @@
+"""The embedded stack as a user meets it."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from minio.error import S3Error
+
+from cli.stack import EmbeddedStack, StackConfig, StackError, free_port
+
+pytestmark = pytest.mark.stack
+
+
+def test_a_taken_port_gets_a_clear_message(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        stack = EmbeddedStack(StackConfig(home=tmp_path, kafka_port=taken, s3_port=free_port()))
+        with pytest.raises(StackError, match=rf"already in use: port {taken} \(kafka\).*DISTILLERY_KAFKA_PORT"):
+            stack.check_ports()
+
+
+def test_the_s3_server_refuses_a_wrong_secret(stack):
+    from pydantic import SecretStr
+
+    from shared.store import ArtifactStore
+
+    settings = stack.config.s3().model_copy(update={"secret_key": SecretStr("not-the-secret")})
+    with pytest.raises(S3Error):
+        ArtifactStore(settings).client.list_buckets()
+
+
+def test_the_topics_exist_with_their_partitions(stack):
+    from kafka.admin import KafkaAdminClient
+
+    from shared.events import all_topic_names
+
+    admin = KafkaAdminClient(bootstrap_servers=stack.config.kafka().bootstrap_servers)
+    try:
+        assert set(all_topic_names()) <= set(admin.list_topics())
+    finally:
+        admin.close()
