@@ -58,7 +58,7 @@ asyncapi: $(STAMP)
 	$(PY) -m scripts.gen_asyncapi docs/asyncapi
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.train_and_serve
+	$(PY) -m benchmarks.student_vs_teacher
 
 clean: down
 	rm -rf .distillery .cache
