@@ -16,7 +16,6 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "needs $(PYTHON_BIN) on PATH"; exit 1; }
 	$(PYTHON_BIN) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	# torch==2.13.0 (the CPU build) is pinned in the train extra.
 	$(PY) -m pip install -q -e '.[train,stack,dev]'
 	touch $(STAMP)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import AbuseAlert, InferenceRequest, ModelPromoted
+from shared.events import AbuseAlert, InferenceRequest
 from shared.kafka import DLQ_REASON, make_broker
 from shared.oip import OipClient, labels_from_response
 

@@ -4,27 +4,16 @@ and once every prompt is in, writes the curated dataset and publishes `dataset.r
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from faststream import FastStream
 
 from shared.events import CurationSpec, DatasetReady, JobStatus, TeacherResponse
-from shared.health import serve_health
-from shared.kafka import make_broker
-from shared.logs import setup_logging
+from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from shared.telemetry import setup_telemetry
 from services.curator.curation import load_job_spec, write_dataset
 
 settings = ServiceSettings()
-setup_logging(settings.log_level)
-setup_telemetry("curator")
-log = logging.getLogger("services.curator")
-
-broker = make_broker(settings.kafka, "curator")
-app = FastStream(broker, logger=log)
-serve_health(app, settings.health_port)
+broker, app, log = create_service("curator", settings)
 ready = broker.publisher("dataset.ready", title="dataset.ready", schema=DatasetReady,
                          description="A curated dataset, immutable once announced.")
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus)

@@ -4,17 +4,12 @@ traffic and replicas share the load by partition."""
 
 from __future__ import annotations
 
-import logging
 
-from faststream import FastStream
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import AbuseAlert, InferenceRequest
-from shared.health import serve_health
-from shared.kafka import make_broker
-from shared.logs import setup_logging
+from shared.service import create_service
 from shared.settings import ServiceSettings
-from shared.telemetry import setup_telemetry
 from services.detector.detection import DetectorConfig, ExtractionDetector
 
 
@@ -30,13 +25,7 @@ class DetectorSettings(ServiceSettings):
 
 
 settings = DetectorSettings()
-setup_logging(settings.log_level)
-setup_telemetry("detector")
-log = logging.getLogger("services.detector")
-
-broker = make_broker(settings.kafka, "detector")
-app = FastStream(broker, logger=log)
-serve_health(app, settings.health_port)
+broker, app, log = create_service("detector", settings)
 alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAlert,
                           description="Alerts on clients extracting a served model: open, update, resolve.")
 detector = ExtractionDetector(DetectorConfig(

@@ -4,21 +4,17 @@ each newly promoted version without a restart, and publishes every answered requ
 from __future__ import annotations
 
 import asyncio
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from faststream import FastStream
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import InferenceRequest, ModelPromoted
-from shared.kafka import make_broker
 from shared.keys import KeyStore
-from shared.logs import setup_logging
 from shared.registry import ModelRegistry
+from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from shared.telemetry import setup_telemetry
 from services.inference.server import (InferenceServer, InferenceServicer, KeyCache, ModelRepository,
                                        RequestEventBuffer)
 
@@ -37,12 +33,7 @@ class InferenceSettings(ServiceSettings):
 
 
 settings = InferenceSettings()
-setup_logging(settings.log_level)
-setup_telemetry("inference")
-log = logging.getLogger("services.inference")
-
-broker = make_broker(settings.kafka, "inference")
-app = FastStream(broker, logger=log)
+broker, app, log = create_service("inference", settings, health=False)
 request_events = broker.publisher(
     "inference.requests", title="inference.requests", schema=InferenceRequest,
     description="One event per text answered, keyed by client id.")

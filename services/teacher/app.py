@@ -3,19 +3,14 @@ publishes the answers on `teacher.responses` and progress on `distill.jobs.statu
 
 from __future__ import annotations
 
-import logging
 import os
 
-from faststream import FastStream
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import DistillJob, JobStatus, TeacherResponse
-from shared.health import serve_health
-from shared.kafka import make_broker
-from shared.logs import setup_logging
+from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from shared.telemetry import setup_telemetry
 from services.teacher.querying import query_job
 
 
@@ -27,13 +22,7 @@ class TeacherSettings(ServiceSettings):
 
 
 settings = TeacherSettings()
-setup_logging(settings.log_level)
-setup_telemetry("teacher")
-log = logging.getLogger("services.teacher")
-
-broker = make_broker(settings.kafka, "teacher")
-app = FastStream(broker, logger=log)
-serve_health(app, settings.health_port)
+broker, app, log = create_service("teacher", settings)
 responses = broker.publisher("teacher.responses", title="teacher.responses", schema=TeacherResponse,
                              description="One event per prompt: the teacher's class probabilities, or an error.")
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus,

@@ -5,33 +5,22 @@ the job's gate holds, promotes it (`model.promoted`)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from faststream import FastStream
 
 from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
-from shared.health import serve_health
-from shared.kafka import make_broker
-from shared.logs import setup_logging
 from shared.registry import ModelRegistry
+from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from shared.telemetry import setup_telemetry
 from services.curator.curation import load_job_spec, read_split
 from services.trainer.training import Split, build_student, gate_reasons
 
 settings = ServiceSettings()
-setup_logging(settings.log_level)
-setup_telemetry("trainer")
-log = logging.getLogger("services.trainer")
-
-broker = make_broker(settings.kafka, "trainer")
-app = FastStream(broker, logger=log)
-serve_health(app, settings.health_port)
+broker, app, log = create_service("trainer", settings)
 trained = broker.publisher("model.trained", title="model.trained", schema=ModelTrained,
                            description="A student trained, exported, evaluated and registered.")
 promoted = broker.publisher("model.promoted", title="model.promoted", schema=ModelPromoted,
