@@ -37,7 +37,6 @@ class StackConfig(BaseSettings):
     weed_volume_port: int = 8080
     weed_filer_port: int = 8888
     inference_port: int = 8001
-    metrics_port_base: int = 9400  # unused by now; reserved for the services' metrics
 
     def ports(self) -> dict[str, int]:
         """Every port the stack opens; SeaweedFS adds a gRPC port at each of its ports + 10000."""

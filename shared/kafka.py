@@ -18,7 +18,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from shared.events import TOPICS, all_topic_names, dlq_topic, utcnow
+from shared.events import all_topic_names, dlq_topic, utcnow
 from shared.settings import KafkaSettings
 from shared.telemetry import tracer_provider
 
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # Header names follow Kafka Connect's dead-letter convention, so existing tooling reads them.
 DLQ_REASON = "x-dlq-reason"
-DLQ_HEADERS = ("x-dlq-topic", "x-dlq-partition", "x-dlq-offset", "x-dlq-service", "x-dlq-time")
 
 
 def _security(settings: KafkaSettings) -> BaseSecurity | None:
@@ -126,4 +125,4 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
     return DeadLetterMiddleware
 
 
-__all__ = ["make_broker", "ensure_topics", "TOPICS", "DLQ_REASON", "DLQ_HEADERS", "admin_kwargs"]
+__all__ = ["make_broker", "ensure_topics", "DLQ_REASON", "admin_kwargs"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -85,10 +84,10 @@ def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResp
     dataset_id = f"{job_id}-v1"
     prefix = f"datasets/{dataset_id}"
     manifest_key = f"{prefix}/manifest.json"
-    curated = curate(responses, spec)
-    classes = next((r.classes for r in responses if r.classes), [])
-    counts = {name: len(rows) for name, rows in curated.splits.items()}
     if not store.exists(manifest_key):
+        curated = curate(responses, spec)
+        classes = next((r.classes for r in responses if r.classes), [])
+        counts = {name: len(rows) for name, rows in curated.splits.items()}
         for name, rows in curated.splits.items():
             store.put_bytes(f"{prefix}/{name}.parquet", to_parquet(rows), "application/vnd.apache.parquet")
         label_counts = Counter(classes[int(np.argmax(r.probabilities))]
@@ -113,5 +112,3 @@ def load_job_spec(store: ArtifactStore, job_id: str) -> dict:
     key = f"jobs/{job_id}/job.json"
     return store.get_json(key) if store.exists(key) else {}
 
-
-__all__ = ["curate", "split_of", "write_dataset", "read_split", "load_job_spec", "json"]
