@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import yaml
 from faststream.kafka import KafkaBroker
 
@@ -17,8 +19,8 @@ from shared.settings import KafkaSettings, S3Settings
 from shared.store import ArtifactStore
 
 
-def read_prompts_file(path: Path, limit: int | None) -> list[dict]:
-    """Only `id` and `text` of each line leave this machine: gold labels or other fields never do."""
+def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_field: str = "text") -> list[dict]:
+    """Only the id and text of each line leave this machine: gold labels or other fields never do."""
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
     with opener(path, "rt", encoding="utf-8") as f:
@@ -27,27 +29,47 @@ def read_prompts_file(path: Path, limit: int | None) -> list[dict]:
                 break
             if line.strip():
                 row = json.loads(line)
-                rows.append({"id": row.get("id"), "text": row.get("text")})
+                rows.append({id_field: row.get(id_field), text_field: row.get(text_field)})
     return rows
 
 
+def read_parquet_prompts(path: Path, limit: int | None, id_field: str, text_field: str) -> bytes:
+    """Only the id and text columns of a local Parquet file are uploaded."""
+    table = pq.read_table(path)
+    table = table.select([c for c in (id_field, text_field) if c in table.column_names])
+    if limit is not None:
+        table = table.slice(0, limit)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
 def build_job(path: Path, store: ArtifactStore) -> DistillJob:
+    """A job from a job file: local prompt files are uploaded (their ids and texts only)."""
     spec = yaml.safe_load(path.read_text()) or {}
     job_id = new_id("job")
     prompts = spec.pop("prompts", {}) or {}
+    source_spec = {k: prompts[k] for k in ("format", "id_field", "text_field") if k in prompts}
+    if "format" in source_spec:
+        source_spec["prompts_format"] = source_spec.pop("format")
+    id_field, text_field = prompts.get("id_field", "id"), prompts.get("text_field", "text")
     if "uri" in prompts:
-        prompts_uri = prompts["uri"]
+        source_spec["prompts_uri"] = prompts["uri"]
     elif "file" in prompts:
         source = Path(prompts["file"])
         if not source.is_absolute():
             source = (path.parent / source) if (path.parent / source).exists() else source
-        rows = read_prompts_file(source, prompts.get("limit"))
-        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-        prompts_uri = store.put_bytes(f"prompts/{job_id}.jsonl", body, "application/x-ndjson")
-    else:
-        raise SystemExit(f"{path}: `prompts` needs `file` (a local JSONL file) or `uri` (s3://...)")
-    return DistillJob.model_validate({"job_id": job_id, "name": spec.pop("name", path.stem), "prompts_uri": prompts_uri,
-                                      **spec})
+        if source.suffix in (".parquet", ".pq"):
+            body = read_parquet_prompts(source, prompts.get("limit"), id_field, text_field)
+            source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.parquet", body, "application/vnd.apache.parquet")
+        else:
+            rows = read_prompts_file(source, prompts.get("limit"), id_field, text_field)
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+            source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.jsonl", body, "application/x-ndjson")
+    elif not spec.get("templates"):
+        raise SystemExit(f"{path}: needs `prompts` with `file` (a local JSONL or Parquet file) or `uri` (s3://...), "
+                         "or `templates`")
+    return DistillJob.model_validate({"job_id": job_id, "name": spec.pop("name", path.stem), **source_spec, **spec})
 
 
 class JobFollower:
@@ -107,7 +129,7 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
         if wait:
             await broker.start()
         await broker.publish(job, "distill.jobs", key=job.job_id.encode())
-        follower.say(f"submitted {job.job_id} ({job.name}): prompts {job.prompts_uri}")
+        follower.say(f"submitted {job.job_id} ({job.name}): prompts {job.prompts_uri or 'from templates'}")
         if wait:
             try:
                 await asyncio.wait_for(follower.finished.wait(), timeout_s)

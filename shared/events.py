@@ -33,16 +33,64 @@ class Event(BaseModel):
 
 # ---- distill.jobs ---------------------------------------------------------------------------
 
-class TeacherSpec(BaseModel):
-    """Where the teacher is. `oip`: an Open Inference Protocol gRPC server (Triton, KServe, ours)."""
+class RateLimits(BaseModel):
+    """What the teacher's owner allows, for all replicas together (0: no limit)."""
 
-    kind: Literal["oip"] = "oip"
+    requests_per_minute: float = Field(0, ge=0)
+    tokens_per_minute: float = Field(0, ge=0)
+    max_concurrency: int = Field(8, ge=1, le=1024)
+
+
+class Prices(BaseModel):
+    """What the teacher charges, in the currency of the job's `budget.max_cost`."""
+
+    per_request: float = Field(0, ge=0)
+    per_million_input_tokens: float = Field(0, ge=0)
+    per_million_output_tokens: float = Field(0, ge=0)
+
+
+class TeacherSpec(BaseModel):
+    """Which teacher to query and how. `kind` names a module in services/teacher/adapters:
+    `oip` (an Open Inference Protocol gRPC server: ours, Triton, KServe), `openai-chat` (labels from
+    chat completions, soft labels from `top_logprobs`), `openai-embeddings`, `onnx` (in process)."""
+
+    kind: str = Field("oip", pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    # oip: host:port; openai-*: the API's base URL (https://api.openai.com/v1); onnx: a registry
+    # model name, or an s3:// prefix holding model.onnx, tokenizer.json and model.json.
     url: str = "127.0.0.1:8001"
     model: str = "teacher"
     version: str = ""
+    # Prompts per unit of work; for oip, onnx and embeddings also texts per request.
     batch_size: int = Field(32, ge=1, le=1024)
     # The name of the environment variable that holds the API key: keys never travel in events.
     api_key_env: str = "TEACHER_API_KEY"
+    # openai-chat: the label set, and how it is asked for.
+    classes: list[str] = Field(default_factory=list)
+    instructions: str = ""  # the system message; empty: one listing the numbered classes
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(4, ge=1, le=4096)
+    top_logprobs: int = Field(20, ge=0, le=20)  # 0: hard labels only
+    timeout_s: float = Field(30.0, gt=0)
+    max_attempts: int = Field(5, ge=1, le=20)
+    limits: RateLimits = Field(default_factory=RateLimits)
+    prices: Prices = Field(default_factory=Prices)
+
+
+class BudgetSpec(BaseModel):
+    """Spending caps for one job, checked before every request (None: no cap). Cached answers are free."""
+
+    max_queries: int | None = Field(None, ge=0)  # requests sent, retries included
+    max_tokens: int | None = Field(None, ge=0)  # input + output tokens
+    max_cost: float | None = Field(None, ge=0)
+
+
+class PromptTemplate(BaseModel):
+    """Prompts made the self-instruct way: every combination of slot values, in order."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    template: str  # `{slot}` marks a slot; `{{` and `}}` are literal braces
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+    limit: int | None = Field(None, ge=1)
 
 
 class CurationSpec(BaseModel):
@@ -76,12 +124,17 @@ class DistillJob(Event):
     job_id: str
     name: str
     submitted_at: datetime = Field(default_factory=utcnow)
-    # s3://bucket/key of a JSONL file, one {"id": ..., "text": ...} per line.
-    prompts_uri: str
+    # s3://bucket/key of a JSONL file (one {"id": ..., "text": ...} per line) or a Parquet file.
+    prompts_uri: str = ""
+    prompts_format: Literal["auto", "jsonl", "parquet"] = "auto"  # auto: from the key's suffix
+    id_field: str = "id"
+    text_field: str = "text"
+    templates: list[PromptTemplate] = Field(default_factory=list)
     teacher: TeacherSpec = Field(default_factory=TeacherSpec)
     curation: CurationSpec = Field(default_factory=CurationSpec)
     student: StudentSpec = Field(default_factory=StudentSpec)
     gate: GateSpec = Field(default_factory=GateSpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
 
 
 class JobStatus(Event):
@@ -89,18 +142,47 @@ class JobStatus(Event):
 
     job_id: str
     stage: Literal["teacher", "curator", "trainer"]
-    state: Literal["started", "progress", "done", "failed"]
+    # stopped: the stage ended early on purpose (a spent budget) and the job goes on with what it has
+    state: Literal["started", "progress", "done", "stopped", "failed"]
     message: str = ""
     counts: dict[str, float] = Field(default_factory=dict)
     time: datetime = Field(default_factory=utcnow)
 
 
+# ---- teacher.work ---------------------------------------------------------------------------
+
+class WorkPrompt(BaseModel):
+    prompt_id: str
+    seq: int = Field(ge=0)
+    text: str
+
+
+class TeacherWork(Event):
+    """topic `teacher.work`, key: job_id, partition: `share`. One unit of a job's querying; the
+    units are spread over the topic's partitions so that every teacher replica takes a share."""
+
+    job_id: str
+    batch: int = Field(ge=0)
+    batches: int = Field(ge=1)
+    share: int = Field(ge=0)  # the partition it was sent to; the job's budget is split evenly by share
+    shares: int = Field(ge=1)
+    total: int = Field(ge=1)  # prompts in the job
+    teacher: TeacherSpec
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    prompts: list[WorkPrompt]
+
+
 # ---- teacher.responses ----------------------------------------------------------------------
+
+# The start of `TeacherResponse.error` for prompts left unasked because the job's budget was spent.
+NOT_ASKED = "not asked: "
+
 
 class TeacherResponse(Event):
     """topic `teacher.responses`, key: job_id (a job's responses stay in one partition, in order).
 
-    Exactly one per prompt: either `probabilities` (in the order of `classes`) or `error`.
+    Exactly one per prompt: `probabilities` (in the order of `classes`), or `embedding` (an
+    embedding teacher), or `error` (including prompts a spent budget left unasked).
     """
 
     job_id: str
@@ -112,7 +194,9 @@ class TeacherResponse(Event):
     teacher_version: str = ""
     classes: list[str] = Field(default_factory=list)
     probabilities: list[float] | None = None
+    embedding: list[float] | None = None
     error: str | None = None
+    cached: bool = False  # answered from the response cache, at no cost
     time: datetime = Field(default_factory=utcnow)
 
 
@@ -220,11 +304,15 @@ class Topic:
     key: str
     # Topics consumed by a service get a `<name>.dlq` twin for events that could not be handled.
     consumed: bool = True
+    # Partitions bound how many replicas share a topic's work; None: the cluster's default.
+    partitions: int | None = None
 
 
 TOPICS: tuple[Topic, ...] = (
     Topic("distill.jobs", DistillJob, "job_id"),
     Topic("distill.jobs.status", JobStatus, "job_id", consumed=False),
+    # 12 divides evenly among 1, 2, 3, 4 or 6 teacher replicas.
+    Topic("teacher.work", TeacherWork, "job_id", partitions=12),
     Topic("teacher.responses", TeacherResponse, "job_id"),
     Topic("dataset.ready", DatasetReady, "job_id"),
     Topic("model.trained", ModelTrained, "model_name", consumed=False),
@@ -239,7 +327,12 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def all_topics() -> dict[str, int | None]:
+    """Every topic name, with its partition count (None: the default); dead-letter twins included."""
+    topics = {t.name: t.partitions for t in TOPICS}
+    topics.update({dlq_topic(t.name): None for t in TOPICS if t.consumed})
+    return topics
+
+
 def all_topic_names() -> list[str]:
-    names = [t.name for t in TOPICS]
-    names += [dlq_topic(t.name) for t in TOPICS if t.consumed]
-    return names
+    return list(all_topics())

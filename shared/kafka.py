@@ -9,16 +9,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import AsyncIterator
 from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from shared.events import all_topic_names, dlq_topic, utcnow
+from shared.events import all_topics, dlq_topic, utcnow
 from shared.settings import KafkaSettings
 from shared.telemetry import tracer_provider
 
@@ -69,17 +73,62 @@ def ensure_topics(settings: KafkaSettings, timeout_s: float = 30.0) -> list[str]
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        wanted = [name for name in all_topic_names() if name not in existing]
+        wanted = {name: partitions for name, partitions in all_topics().items() if name not in existing}
         created = []
-        for name in wanted:
+        for name, partitions in wanted.items():
             try:
-                admin.create_topics([NewTopic(name, settings.default_partitions, settings.replication_factor)])
+                admin.create_topics([NewTopic(name, partitions or settings.default_partitions,
+                                              settings.replication_factor)])
                 created.append(name)
             except TopicAlreadyExistsError:  # another process made it first
                 pass
         return created
     finally:
         admin.close()
+
+
+def topic_partitions(settings: KafkaSettings, topic: str) -> int:
+    admin = KafkaAdminClient(client_id="distillery-admin", **admin_kwargs(settings))
+    try:
+        (description,) = admin.describe_topics([topic])
+        return len(description["partitions"])
+    finally:
+        admin.close()
+
+
+async def read_since(settings: KafkaSettings, topic: str, since_ms: int) -> AsyncIterator[ConsumerRecord]:
+    """Every record of `topic` written since `since_ms` (epoch ms) up to the end as it is now, all
+    partitions. A bounded look back, for recovery; ordinary consuming goes through FastStream
+    subscribers, which have no notion of reading up to the end and stopping."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                **parse_security(_security(settings)))
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        pending = set()
+        for tp in partitions:
+            start = starts.get(tp)
+            if start is not None and start.offset < ends[tp]:
+                consumer.seek(tp, start.offset)
+                pending.add(tp)
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        yield record
+                if records and records[-1].offset >= ends[tp] - 1:
+                    pending.discard(tp)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
 
 
 def make_broker(settings: KafkaSettings, service: str, **kwargs: Any) -> KafkaBroker:
@@ -125,4 +174,4 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
     return DeadLetterMiddleware
 
 
-__all__ = ["make_broker", "ensure_topics", "DLQ_REASON", "admin_kwargs"]
+__all__ = ["make_broker", "ensure_topics", "topic_partitions", "read_since", "DLQ_REASON", "admin_kwargs"]

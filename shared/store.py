@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 
@@ -27,12 +28,17 @@ class ArtifactStore:
     def __init__(self, settings: S3Settings | None = None) -> None:
         self.settings = settings or S3Settings()
         self.bucket = self.settings.bucket
+        # minio's default pool keeps 10 connections; services read and write from many threads.
+        http = urllib3.PoolManager(maxsize=32, timeout=urllib3.Timeout(connect=10, read=60),
+                                   retries=urllib3.Retry(total=5, backoff_factor=0.2,
+                                                         status_forcelist=[500, 502, 503, 504]))
         self.client = Minio(
             self.settings.endpoint,
             access_key=self.settings.access_key,
             secret_key=self.settings.secret_key.get_secret_value(),
             secure=self.settings.secure,
             region=self.settings.region,
+            http_client=http,
         )
 
     def uri(self, key: str) -> str:
@@ -66,6 +72,15 @@ class ArtifactStore:
         finally:
             response.close()
             response.release_conn()
+
+    def get_optional(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is none."""
+        try:
+            return self.get_bytes(key)
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return None
+            raise
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.get_bytes(key))

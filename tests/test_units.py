@@ -9,7 +9,6 @@ import pytest
 
 from services.curator.curation import curate, split_of
 from services.detector.detection import DetectorConfig, ExtractionDetector, coverage
-from services.teacher.querying import parse_prompts
 from shared.events import TOPICS, CurationSpec, InferenceRequest, TeacherResponse, all_topic_names
 from shared.fingerprint import hamming, simhash64, text_sha256
 from shared.oip import decode_bytes_tensor, encode_bytes_tensor
@@ -58,12 +57,6 @@ def test_splits_are_stable_and_follow_the_fractions():
     assert abs(share["test"] - 0.2) < 0.03 and abs(share["val"] - 0.1) < 0.03
     # The split depends on the text, not on its position in a job.
     assert split_of("  Gloss NUMBER 7 ", 0.1, 0.2) == first[7]
-
-
-def test_prompt_file_parsing_keeps_first_id_and_counts_bad_lines():
-    body = b'{"id": "1", "text": "one"}\n{"id": "1", "text": "dup"}\nnot json\n{"text": "no id"}\n{"id": "2"}\n'
-    prompts, bad = parse_prompts(body)
-    assert prompts[0] == ("1", "one") and len(prompts) == 2 and bad == 2
 
 
 def _event(client: str, top_class: str, i: int, start: datetime) -> InferenceRequest:

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.events import CurationSpec, DatasetReady, TeacherResponse, utcnow
+from shared.events import NOT_ASKED, CurationSpec, DatasetReady, TeacherResponse, utcnow
 from shared.fingerprint import normalise
 from shared.store import ArtifactStore
 
@@ -26,6 +26,7 @@ SCHEMA = pa.schema([
     ("text", pa.string()),
     ("teacher_label", pa.string()),
     ("probabilities", pa.list_(pa.float32())),
+    ("embedding", pa.list_(pa.float32())),  # set by embedding teachers, which give no probabilities
 ])
 
 
@@ -50,7 +51,9 @@ def curate(responses: list[TeacherResponse], spec: CurationSpec) -> Curated:
     seen: set[str] = set()
     for response in sorted(responses, key=lambda r: r.seq):
         text = response.text.strip()
-        if response.error is not None or response.probabilities is None:
+        if response.error is not None and response.error.startswith(NOT_ASKED):
+            result.dropped["not_asked_budget"] += 1
+        elif response.error is not None or (response.probabilities is None and response.embedding is None):
             result.dropped["teacher_error"] += 1
         elif not text or len(text) < spec.min_chars:
             result.dropped["empty"] += 1
@@ -69,8 +72,9 @@ def to_parquet(rows: list[TeacherResponse]) -> bytes:
     table = pa.table({
         "prompt_id": [r.prompt_id for r in rows],
         "text": [r.text.strip() for r in rows],
-        "teacher_label": [classes[int(np.argmax(r.probabilities))] for r in rows],
+        "teacher_label": [classes[int(np.argmax(r.probabilities))] if r.probabilities else None for r in rows],
         "probabilities": [r.probabilities for r in rows],
+        "embedding": [r.embedding for r in rows],
     }, schema=SCHEMA)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
@@ -91,7 +95,7 @@ def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResp
         for name, rows in curated.splits.items():
             store.put_bytes(f"{prefix}/{name}.parquet", to_parquet(rows), "application/vnd.apache.parquet")
         label_counts = Counter(classes[int(np.argmax(r.probabilities))]
-                               for rows in curated.splits.values() for r in rows)
+                               for rows in curated.splits.values() for r in rows if r.probabilities)
         store.put_json(manifest_key, {
             "dataset_id": dataset_id, "job_id": job_id, "created_at": utcnow().isoformat(),
             "schema": {f.name: str(f.type) for f in SCHEMA}, "files": {s: f"{s}.parquet" for s in SPLITS},

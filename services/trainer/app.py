@@ -31,6 +31,9 @@ registry = ModelRegistry(store)
 
 
 def load_split(dataset: DatasetReady, name: str) -> Split:
+    if not dataset.classes:
+        raise ValueError(f"dataset {dataset.dataset_id} holds teacher embeddings, not class probabilities: "
+                         "training students on embedding teachers is not built yet")
     table = read_split(store, dataset.uri, name)
     probabilities = np.asarray(table.column("probabilities").to_pylist(), dtype=np.float32)
     return Split(table.column("text").to_pylist(), probabilities.reshape(len(probabilities), len(dataset.classes)))
