@@ -67,3 +67,36 @@ def api_key(store):
     from shared.keys import KeyStore
 
     return KeyStore(store).create("test-client")
+
+
+@pytest.fixture(scope="session")
+async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
+    """The inference service in process, serving the registry's promoted models."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.inference.server import (
+        InferenceServer,
+        InferenceServicer,
+        KeyCache,
+        ModelRepository,
+        RequestEventBuffer,
+    )
+    from shared.kafka import make_broker
+    from shared.keys import KeyStore
+    from shared.registry import ModelRegistry
+
+    broker = make_broker(stack.config.kafka(), "test-inference")
+    await broker.connect()
+    executor = ThreadPoolExecutor(4)
+    events = RequestEventBuffer(broker.publisher("inference.requests").publish)
+    repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor)
+    servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, max_batch=64)
+    server = InferenceServer(servicer, "127.0.0.1:0")
+    events.start()
+    await server.start()
+    await repository.load_promoted()
+    await server.set_serving(True)
+    yield {"url": f"127.0.0.1:{server.port}", "key": api_key, "events": events, "servicer": servicer}
+    await server.stop(0)
+    await events.stop()
+    await broker.stop()

@@ -5,41 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.inference.server import (InferenceServer, InferenceServicer, KeyCache, ModelRepository,
-                                       RequestEventBuffer)
+from services.inference.server import (
+    RequestEventBuffer,
+)
 from shared.events import InferenceRequest
-from shared.keys import KeyStore
 from shared.kafka import make_broker
-from shared.oip import OipClient, encode_bytes_tensor, labels_from_response, pb, probabilities_from_response
-from shared.registry import ModelRegistry
+from shared.keys import KeyStore
+from shared.oip import (
+    OipClient,
+    encode_bytes_tensor,
+    labels_from_response,
+    pb,
+    probabilities_from_response,
+)
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
-    broker = make_broker(stack.config.kafka(), "test-inference")
-    await broker.connect()
-    executor = ThreadPoolExecutor(4)
-    events = RequestEventBuffer(broker.publisher("inference.requests").publish)
-    repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor)
-    servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, max_batch=64)
-    server = InferenceServer(servicer, "127.0.0.1:0")
-    events.start()
-    await server.start()
-    await repository.load_promoted()
-    await server.set_serving(True)
-    yield {"url": f"127.0.0.1:{server.port}", "key": api_key, "events": events, "servicer": servicer}
-    await server.stop(0)
-    await events.stop()
-    await broker.stop()
 
 
 async def status_of(call) -> tuple[grpc.StatusCode, str]:

@@ -54,11 +54,11 @@ def parse_parquet(body: bytes, id_field: str = "id", text_field: str = "text") -
 
 
 def expand_template(template: PromptTemplate) -> list[tuple[str, str]]:
-    fields = {name for _, name, _, _ in string.Formatter().parse(template.template) if name}
-    missing = fields - set(template.slots)
+    # Slots vary in the order they appear in the template, the last fastest.
+    names = list(dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(template.template) if name))
+    missing = [name for name in names if name not in template.slots]
     if missing:
-        raise ValueError(f"template {template.id!r} has slots with no values: {', '.join(sorted(missing))}")
-    names = sorted(fields)
+        raise ValueError(f"template {template.id!r} has slots with no values: {', '.join(missing)}")
     pairs = []
     for values in itertools.product(*(template.slots[name] for name in names)):
         if template.limit is not None and len(pairs) >= template.limit:

@@ -213,11 +213,13 @@ class Querier:
             except BudgetExhausted as exc:
                 self.stopped = str(exc)
                 return [Answer(error=f"{NOT_ASKED}{exc}") for _ in texts]
-            await self.gate.breaker.wait_ready()
-            actual = Spend(1, 0, cost_of(self.spec.prices, 0, 0, 0))
+            actual = Spend(1, 0, 0.0)
             async with self.gate.concurrency:
+                # Inside the slot, so that a request queued before the circuit opened waits too.
+                await self.gate.breaker.wait_ready()
                 await self.gate.requests.take(1)
                 await self.gate.tokens.take(expected_in + out)
+                await self.gate.wait_unpaused()  # a 429 may have come while this one waited its turn
                 self.counts["queries"] += 1
                 try:
                     answers = await self.adapter.request(texts)
