@@ -9,7 +9,13 @@ import pytest
 
 from services.curator.curation import curate, split_of
 from services.detector.detection import DetectorConfig, ExtractionDetector, coverage
-from shared.events import TOPICS, CurationSpec, InferenceRequest, TeacherResponse, all_topic_names
+from shared.events import (
+    TOPICS,
+    CurationSpec,
+    InferenceRequest,
+    TeacherResponse,
+    all_topic_names,
+)
 from shared.fingerprint import hamming, simhash64, text_sha256
 from shared.oip import decode_bytes_tensor, encode_bytes_tensor
 
@@ -104,9 +110,11 @@ def test_generated_grpc_code_is_fresh():
 
 
 def test_numpy_probabilities_round_trip_through_parquet():
-    from services.curator.curation import to_parquet
     import io
+
     import pyarrow.parquet as pq
+
+    from services.curator.curation import to_parquet
 
     table = pq.read_table(io.BytesIO(to_parquet([response(0, "a gloss")])))
     assert table.column("teacher_label").to_pylist() == ["b"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from shared.events import AbuseAlert, InferenceRequest
 from shared.kafka import DLQ_REASON, make_broker
 from shared.oip import OipClient, labels_from_response
+from tests.streams import collect
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,30 +26,6 @@ def extraction_events(client: str, n: int = 60) -> list[InferenceRequest]:
                              time=start + timedelta(milliseconds=i), text_sha256="0" * 64, text_simhash="0" * 16,
                              text_chars=30, top_class=f"class-{i % 45}", top_probability=0.8, entropy=0.5,
                              n_classes=45) for i in range(n)]
-
-
-async def collect(stack, topic: str, model, until, timeout_s: float = 60.0, raw: bool = False):
-    """Read `topic` from the beginning until `until(items)` holds; `raw` gives (bytes, headers)."""
-    from faststream.kafka import KafkaMessage
-
-    items: list = []
-    broker = make_broker(stack.config.kafka(), "test-reader", logger=None)
-
-    if raw:
-        @broker.subscriber(topic, group_id=None, auto_offset_reset="earliest")
-        async def on_raw(body, message: KafkaMessage) -> None:
-            items.append((message.body, message.headers))
-    else:
-        @broker.subscriber(topic, group_id=None, auto_offset_reset="earliest")
-        async def on_event(body: model) -> None:  # type: ignore[valid-type]
-            items.append(body)
-
-    deadline = time.monotonic() + timeout_s
-    async with broker:
-        await broker.start()
-        while not until(items) and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-    return items
 
 
 @pytest.fixture(scope="module")

@@ -183,8 +183,10 @@ class Querier:
     """Sends texts to one teacher: split into requests, paced by the teacher's gate, retried, and
     each request held against the budget at its worst case before it goes."""
 
-    def __init__(self, adapter: TeacherAdapter, gate: TeacherGate, budget: Budget, counts: Counter) -> None:
+    def __init__(self, adapter: TeacherAdapter, gate: TeacherGate, budget: Budget, counts: Counter,
+                 on_answered: Callable[[list[str], list[Answer]], Awaitable[None]] | None = None) -> None:
         self.adapter = adapter
+        self.on_answered = on_answered
         self.spec: TeacherSpec = adapter.spec
         self.gate = gate
         self.budget = budget
@@ -223,6 +225,10 @@ class Querier:
                 self.counts["queries"] += 1
                 try:
                     answers = await self.adapter.request(texts)
+                    if self.on_answered:
+                        # Still inside the slot: an answer is cached before its slot is free, so a
+                        # crash can lose at most the requests in flight.
+                        await self.on_answered(texts, answers)
                 except TeacherError as exc:
                     # A failed request counts against the query budget; vendors bill no tokens for it.
                     self.budget.settle(worst, actual)
@@ -299,7 +305,8 @@ class TeacherContext:
 
     async def status(self, job_id: str, state: str, message: str, counts: Counter | None = None,
                      spent: Spend | None = None) -> None:
-        numbers = {k: float(v) for k, v in (counts or {}).items()}
+        numbers = {k: 0.0 for k in COUNTS} if counts is not None else {}
+        numbers.update({k: float(v) for k, v in (counts or {}).items()})
         if spent is not None:
             numbers["spent"] = round(spent.cost, 6)
         await self.publish_status(JobStatus(job_id=job_id, stage="teacher", state=state, message=message,
@@ -435,8 +442,15 @@ async def answer_unit(work: TeacherWork, ctx: TeacherContext, adapter: TeacherAd
     counts["cached"] += len(work.prompts) - len(misses)
     stop_key = f"{job_prefix(work.job_id)}/stopped.json"
     stopped = await ctx.io(ctx.store.get_optional, stop_key) if misses else None
+    key_of = dict(zip((p.text for p in work.prompts), keys))
+
+    async def cache_answers(texts: list[str], answers: list[Answer]) -> None:
+        await ctx.cache.put_many({key_of[t]: {"answer": vars(a), "classes": adapter.classes,
+                                              "teacher": adapter.cache_identity(), "created": utcnow().isoformat()}
+                                  for t, a in zip(texts, answers) if a.error is None})
+
     querier = Querier(adapter, ctx.gate_for(work.teacher),
-                      Budget(budget_share(work.budget, 1 / work.shares), ledger.spent), counts)
+                      Budget(budget_share(work.budget, 1 / work.shares), ledger.spent), counts, cache_answers)
     if stopped is not None:
         querier.stopped = json.loads(stopped)["reason"]
     if misses and not querier.stopped:
@@ -455,9 +469,6 @@ async def answer_unit(work: TeacherWork, ctx: TeacherContext, adapter: TeacherAd
         await ctx.io(ledger.save, ctx.store)
         for i, answer in zip(misses, await querier.ask(texts)):
             answers[i] = answer
-        await ctx.cache.put_many({keys[i]: {"answer": vars(a), "classes": adapter.classes, "teacher": adapter.cache_identity(),
-                                            "created": utcnow().isoformat()}
-                                  for i, a in answers.items() if a.error is None})
     else:
         answers = {i: Answer(error=f"{NOT_ASKED}{querier.stopped}") for i in misses}
     ledger.spent = querier.budget.spent
