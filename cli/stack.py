@@ -38,6 +38,17 @@ class StackConfig(BaseSettings):
     weed_filer_port: int = 8888
     inference_port: int = 8001
 
+    @classmethod
+    def on_free_ports(cls, home: Path) -> "StackConfig":
+        """A stack beside any other: every port free, and SeaweedFS's twin ports (+10000) too."""
+        ports: list[int] = []
+        while len(ports) < 5:
+            port = free_port()
+            if port + 10000 < 65536 and port not in ports and not port_in_use("127.0.0.1", port + 10000):
+                ports.append(port)
+        return cls(home=home, kafka_port=ports[0], s3_port=ports[1], weed_master_port=ports[2],
+                   weed_volume_port=ports[3], weed_filer_port=ports[4], inference_port=free_port())
+
     def ports(self) -> dict[str, int]:
         """Every port the stack opens; SeaweedFS adds a gRPC port at each of its ports + 10000."""
         ports = {"kafka": self.kafka_port, "s3": self.s3_port, "weed master": self.weed_master_port,

@@ -13,18 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    from cli.stack import EmbeddedStack, StackConfig, free_port
+    from cli.stack import EmbeddedStack, StackConfig
 
-    # SeaweedFS opens a gRPC port at each port + 10000: pick ports whose twins are free too.
-    ports = []
-    while len(ports) < 5:
-        port = free_port()
-        if port + 10000 < 65536 and port not in ports:
-            ports.append(port)
-    config = StackConfig(home=tmp_path_factory.mktemp("stack"), kafka_port=ports[0], s3_port=ports[1],
-                         weed_master_port=ports[2], weed_volume_port=ports[3], weed_filer_port=ports[4],
-                         inference_port=free_port())
-    embedded = EmbeddedStack(config)
+    embedded = EmbeddedStack(StackConfig.on_free_ports(tmp_path_factory.mktemp("stack")))
     embedded.start_infra()
     saved = {k: os.environ.get(k) for k in embedded.env()}
     os.environ.update(embedded.env())
