@@ -45,7 +45,8 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     heading("3. result")
     tc = teacher.counts if teacher else {}
     print(f"teacher queries made:   {int(tc.get('queries', 0))} gRPC requests for {int(tc.get('prompts', 0))} prompts "
-          f"({int(tc.get('answered', 0))} answered, {int(tc.get('failed', 0))} failed)")
+          f"({int(tc.get('answered', 0))} answered, {int(tc.get('cached', 0))} from the cache, "
+          f"{int(tc.get('failed', 0))} failed)")
     if curator:
         kept = {k[5:]: int(v) for k, v in curator.counts.items() if k.startswith("kept_")}
         dropped = {k[8:]: int(v) for k, v in curator.counts.items() if k.startswith("dropped_")}
