@@ -104,10 +104,6 @@ async def run_job(stack: EmbeddedStack, store: ArtifactStore, vendor: VendorServ
         return time.perf_counter() - started, status.counts
 
 
-def wait_started(stack: EmbeddedStack, names: list[str]) -> None:
-    stack.wait_services(timeout_s=120, names=tuple(names))
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency-ms", type=float, default=50)
@@ -129,7 +125,7 @@ async def main() -> None:
                 store = ArtifactStore(stack.config.s3())
                 concurrency = 16
                 spawn_teacher(stack, "teacher")
-                wait_started(stack, ["teacher"])
+                stack.wait_services(timeout_s=120, names=("teacher",))
                 await run_job(stack, store, vendor, "warmup", 50, concurrency)
                 ideal = args.prompts * vendor.state.latency_s / concurrency
                 wall, counts = await run_job(stack, store, vendor, "one", args.prompts, concurrency)
@@ -143,7 +139,7 @@ async def main() -> None:
                 ideal = n * vendor.state.latency_s / per_replica
                 one, _ = await run_job(stack, store, vendor, "r1", n, per_replica)
                 spawn_teacher(stack, "teacher-2")
-                wait_started(stack, ["teacher-2"])
+                stack.wait_services(timeout_s=120, names=("teacher-2",))
                 await asyncio.sleep(5)  # the consumer group settles on two members
                 two, counts2 = await run_job(stack, store, vendor, "r2", n, per_replica)
                 print(f"replicas ({args.replica_latency_ms:.0f} ms teacher, {per_replica} requests at once per "

@@ -352,7 +352,7 @@ def response_for(work: TeacherWork, prompt: WorkPrompt, classes: list[str], answ
     return event
 
 
-async def open_adapter(ctx: TeacherContext, spec: TeacherSpec) -> TeacherAdapter:
+async def open_with_retries(ctx: TeacherContext, spec: TeacherSpec) -> TeacherAdapter:
     """Open (or reuse) the adapter, waiting out a teacher that is down for a while."""
     for attempt in range(1, spec.max_attempts + 1):
         try:
@@ -381,44 +381,7 @@ async def work_on(work: TeacherWork, ctx: TeacherContext) -> None:
     if work.batch in ledger.done:
         log.info("job %s unit %d was done before: skipped", work.job_id, work.batch)
         return
-    try:
-        adapter = await open_adapter(ctx, work.teacher)
-    except (TeacherError, ValueError) as exc:
-        # A teacher that cannot be reached or refuses the job: every prompt of the unit says why, so
-        # the job still ends (and nothing downstream waits for answers that will not come).
-        events = [response_for(work, p, [], Answer(error=f"teacher unavailable: {exc}")) for p in work.prompts]
-        ledger.counts.update(prompts=len(events), failed=len(events))
-        await asyncio.gather(*(ctx.publish_response(e, key=work.job_id.encode()) for e in events))
-        ledger.done.add(work.batch)
-        ledger.done_prompts += len(events)
-        await ctx.io(ledger.save, ctx.store)
-        await report(work, ctx, share_finished=len(ledger.done) == units_in_share(work))
-        return
-    identity = adapter.cache_identity()
-    keys = [ResponseCache.key(identity, p.text) for p in work.prompts]
-    inflight = ledger.inflight or {}
-
-    if inflight.get("state") == "querying":
-        # Killed while asking: what it may have spent is charged whole; what it got back is cached.
-        ledger.spent = ledger.spent + Spend(**inflight["worst"])
-        ledger.inflight, inflight = None, {}
-    already: set[str] = set()
-    if inflight.get("batch") == work.batch and inflight.get("state") == "publishing":
-        # Killed while publishing: send only what did not make it into the topic.
-        already = await published_prompt_ids(ctx, work.job_id, inflight["since_ms"] - 5000)
-        cached = await ctx.cache.get_many(keys)
-        errors = inflight.get("errors", {})
-        events = [response_for(work, p, (c or {}).get("classes", adapter.classes),
-                               Answer(error=errors.get(p.prompt_id, "answer lost")) if c is None else c["answer"],
-                               cached=p.prompt_id in inflight.get("cached", []))
-                  for p, c in zip(work.prompts, cached)]
-        log.warning("job %s unit %d: resuming an interrupted publish, %d of %d responses already out",
-                    work.job_id, work.batch, len(already & {p.prompt_id for p in work.prompts}), len(work.prompts))
-    else:
-        events = await answer_unit(work, ctx, adapter, ledger, keys)
-        if events is None:
-            return
-
+    events, already = await unit_responses(work, ctx, ledger)
     missing = [e for e in events if e.prompt_id not in already]
     await asyncio.gather(*(ctx.publish_response(e, key=work.job_id.encode()) for e in missing))
     ledger.done.add(work.batch)
@@ -428,12 +391,44 @@ async def work_on(work: TeacherWork, ctx: TeacherContext) -> None:
     await report(work, ctx, share_finished=len(ledger.done) == units_in_share(work))
 
 
+async def unit_responses(work: TeacherWork, ctx: TeacherContext,
+                         ledger: ShareLedger) -> tuple[list[TeacherResponse], set[str]]:
+    """The unit's responses, and the prompt ids among them already in `teacher.responses`."""
+    try:
+        adapter = await open_with_retries(ctx, work.teacher)
+    except (TeacherError, ValueError) as exc:
+        # A teacher that cannot be reached or refuses the job: every prompt of the unit says why, so
+        # the job still ends (and nothing downstream waits for answers that will not come).
+        ledger.counts.update(prompts=len(work.prompts), failed=len(work.prompts))
+        return [response_for(work, p, [], Answer(error=f"teacher unavailable: {exc}")) for p in work.prompts], set()
+    identity = adapter.cache_identity()
+    keys = [ResponseCache.key(identity, p.text) for p in work.prompts]
+    inflight = ledger.inflight or {}
+    if inflight.get("state") == "querying":
+        # Killed while asking: what it may have spent is charged whole; what it got back is cached.
+        ledger.spent = ledger.spent + Spend(**inflight["worst"])
+        ledger.inflight, inflight = None, {}
+    if not (inflight.get("batch") == work.batch and inflight.get("state") == "publishing"):
+        return await answer_unit(work, ctx, adapter, ledger, keys), set()
+    # Killed while publishing: send only what did not make it into the topic.
+    already = await published_prompt_ids(ctx, work.job_id, inflight["since_ms"] - 5000)
+    cached = await ctx.cache.get_many(keys)
+    errors = inflight.get("errors", {})
+    events = [response_for(work, p, (c or {}).get("classes", adapter.classes),
+                           Answer(error=errors.get(p.prompt_id, "answer lost")) if c is None else c["answer"],
+                           cached=p.prompt_id in inflight.get("cached", []))
+              for p, c in zip(work.prompts, cached)]
+    log.warning("job %s unit %d: resuming an interrupted publish, %d of %d responses already out",
+                work.job_id, work.batch, len(already & {p.prompt_id for p in work.prompts}), len(work.prompts))
+    return events, already
+
+
 def units_in_share(work: TeacherWork) -> int:
     return len(range(work.share, work.batches, work.shares))
 
 
 async def answer_unit(work: TeacherWork, ctx: TeacherContext, adapter: TeacherAdapter, ledger: ShareLedger,
-                      keys: list[str]) -> list[TeacherResponse] | None:
+                      keys: list[str]) -> list[TeacherResponse]:
     cached = await ctx.cache.get_many(keys)
     misses = [i for i, c in enumerate(cached) if c is None]
     answers: dict[int, Answer] = {}
