@@ -173,11 +173,16 @@ class EmbeddedStack:
     # ---- infrastructure ----
 
     def check_ports(self) -> None:
-        taken = [f"{port} ({name})" for name, port in self.config.ports().items()
-                 if port_in_use(self.config.host, port)]
-        if taken:
+        ports = self.config.ports()
+        beyond = [f"{port} ({name})" for name, port in ports.items() if port > 65535]
+        taken = [f"{port} ({name})" for name, port in ports.items()
+                 if port <= 65535 and port_in_use(self.config.host, port)]
+        problems = [f"already in use: port {', '.join(taken)}"] if taken else []
+        if beyond:  # SeaweedFS's gRPC twin of a port above 55535
+            problems.append(f"beyond 65535: port {', '.join(beyond)}")
+        if problems:
             raise StackError(
-                f"already in use: port {', '.join(taken)}. Stop what holds them (`make down` if it is an "
+                f"{'; '.join(problems)}. Stop what holds them (`make down` if it is an "
                 "earlier stack) or choose other ports: DISTILLERY_KAFKA_PORT, DISTILLERY_S3_PORT, "
                 "DISTILLERY_WEED_MASTER_PORT, DISTILLERY_WEED_VOLUME_PORT, DISTILLERY_WEED_FILER_PORT.")
 

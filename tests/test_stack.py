@@ -7,7 +7,7 @@ import socket
 import pytest
 from minio.error import S3Error
 
-from cli.stack import EmbeddedStack, StackConfig, StackError, free_port
+from cli.stack import EmbeddedStack, StackConfig, StackError
 
 pytestmark = pytest.mark.stack
 
@@ -17,9 +17,14 @@ def test_a_taken_port_gets_a_clear_message(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        stack = EmbeddedStack(StackConfig(home=tmp_path, kafka_port=taken, s3_port=free_port()))
+        config = StackConfig.on_free_ports(tmp_path)
+        config.kafka_port = taken
+        stack = EmbeddedStack(config)
         with pytest.raises(StackError, match=rf"already in use: port {taken} \(kafka\).*DISTILLERY_KAFKA_PORT"):
             stack.check_ports()
+    too_high = EmbeddedStack(StackConfig(home=tmp_path, s3_port=60000))
+    with pytest.raises(StackError, match=r"beyond 65535: port 70000 \(s3 gRPC\)"):
+        too_high.check_ports()
 
 
 def test_the_s3_server_refuses_a_wrong_secret(stack):
