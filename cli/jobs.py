@@ -72,6 +72,19 @@ def build_job(path: Path, store: ArtifactStore) -> DistillJob:
     return DistillJob.model_validate({"job_id": job_id, "name": spec.pop("name", path.stem), **source_spec, **spec})
 
 
+def progress_of(status: JobStatus) -> tuple[float, float]:
+    """(done, total) of a progress status, or (0, 0) when it is not one."""
+    if status.state != "progress":
+        return 0, 0
+    counts = status.counts
+    if status.stage == "trainer":
+        return counts.get("epoch", 0), counts.get("epochs", 0)
+    if status.stage == "teacher":
+        done = sum(counts.get(k, 0) for k in ("answered", "cached", "failed", "not_asked"))
+        return done, counts.get("total", 0)
+    return 0, 0
+
+
 class JobFollower:
     """Collects what the platform says about one job, printing as it goes."""
 
@@ -83,6 +96,27 @@ class JobFollower:
         self.promoted: ModelPromoted | None = None
         self.finished = asyncio.Event()
         self.failed = False
+        self.bars: dict = {}
+
+    def show_progress(self, status: JobStatus, done: float, total: float) -> None:
+        """One progress bar per stage: prompts answered by the teacher, epochs of the trainer."""
+        from tqdm import tqdm
+
+        bar = self.bars.get(status.stage)
+        if bar is None:
+            unit = "prompts" if status.stage == "teacher" else "epochs"
+            bar = self.bars[status.stage] = tqdm(total=int(total), desc=f"  [{status.stage:7s}]", unit=f" {unit}",
+                                                 dynamic_ncols=True, leave=True)
+        bar.total = int(total)
+        bar.n = int(done)
+        if status.stage == "trainer":
+            bar.set_postfix_str(f"validation agreement {status.counts.get('val_agreement', 0):.3f}", refresh=False)
+        bar.refresh()
+
+    def close_bars(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -92,7 +126,12 @@ class JobFollower:
         if status.job_id != self.job_id:
             return
         self.statuses.append(status)
-        self.say(f"  [{status.stage:7s}] {status.state:8s} {status.message}")
+        done, total = progress_of(status)
+        if total and not self.quiet:
+            self.show_progress(status, done, total)
+        else:
+            self.close_bars()
+            self.say(f"  [{status.stage:7s}] {status.state:8s} {status.message}")
         if status.state == "failed":
             self.failed = True
             self.finished.set()

@@ -96,26 +96,49 @@ class PromptTemplate(BaseModel):
 class CurationSpec(BaseModel):
     min_chars: int = Field(1, ge=1)
     max_chars: int = Field(1000, ge=1)
+    # Drop a text whose estimated Jaccard similarity (MinHash over character 5-grams) to an earlier
+    # kept text is this or more; None keeps near-duplicates (exact ones are always dropped).
+    near_duplicate_threshold: float | None = Field(0.8, gt=0, le=1)
+    # Drop answers the teacher was unsure of: top probability below, or entropy (nats) above.
+    min_confidence: float = Field(0.0, ge=0, le=1)
+    max_entropy: float | None = Field(None, gt=0)
+    max_per_class: int | None = Field(None, ge=1)  # class balancing: cap on train rows per teacher label
+    scrub: bool = True  # replace e-mail addresses, phone numbers and API keys in texts
     val_fraction: float = Field(0.1, ge=0, lt=0.5)
     test_fraction: float = Field(0.2, ge=0, lt=0.5)
+    shard_rows: int = Field(50_000, ge=1)  # rows per Parquet shard
 
 
 class StudentSpec(BaseModel):
     name: str = Field("student", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
-    kind: Literal["static-embedding"] = "static-embedding"
+    # static-embedding: token vectors (from the teacher's encoder, as model2vec makes them), mean-pooled,
+    # then a small head; transformer: a small transformer encoder over the same token vectors.
+    kind: Literal["static-embedding", "transformer"] = "static-embedding"
     epochs: int = Field(30, ge=1, le=1000)
+    patience: int = Field(5, ge=1)  # early stopping: epochs without a better validation agreement
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(0.01, gt=0)
+    # Loss = kd_weight * Hinton KD (KL at `temperature`, times T^2) + (1 - kd_weight) * cross-entropy
+    # on hard labels: the teacher's top class, or the gold label where `hard_labels` is "gold".
     temperature: float = Field(2.0, gt=0)
+    kd_weight: float = Field(0.9, ge=0, le=1)
+    hard_labels: Literal["teacher", "gold"] = "teacher"
     max_length: int = Field(64, ge=4, le=512)
+    hidden: int = Field(0, ge=0)  # a hidden layer in the head (0: a linear head)
+    layers: int = Field(2, ge=1, le=12)  # transformer only
+    width: int = Field(128, ge=16, le=1024)  # transformer only: model width (heads of 32)
+    quantize: bool = False  # serve an int8 (dynamically quantised) model, with its own parity and accuracy
     seed: int = 0
 
 
 class GateSpec(BaseModel):
     """A student is promoted only when every threshold holds."""
 
-    min_agreement: float = Field(0.5, ge=0, le=1)
+    min_agreement: float = Field(0.5, ge=0, le=1)  # top-1 agreement (classifiers) or mean cosine (embedders)
     min_speedup: float = Field(1.0, ge=0)
+    # Student gold accuracy over the teacher's, on the same test texts; needs a job with `label_field`.
+    min_relative_accuracy: float | None = Field(None, ge=0)
+    max_kl: float | None = Field(None, ge=0)
 
 
 class DistillJob(Event):
@@ -129,6 +152,9 @@ class DistillJob(Event):
     prompts_format: Literal["auto", "jsonl", "parquet"] = "auto"  # auto: from the key's suffix
     id_field: str = "id"
     text_field: str = "text"
+    # A column of gold labels in the prompt file, if it has one: the curator keeps it beside the
+    # teacher's answer so that students (and the teacher) are scored on it. Never sent to the teacher.
+    label_field: str = ""
     templates: list[PromptTemplate] = Field(default_factory=list)
     teacher: TeacherSpec = Field(default_factory=TeacherSpec)
     curation: CurationSpec = Field(default_factory=CurationSpec)
@@ -207,7 +233,7 @@ class DatasetReady(Event):
 
     job_id: str
     dataset_id: str
-    uri: str  # s3:// prefix holding train.parquet, val.parquet, test.parquet and manifest.json
+    uri: str  # s3:// prefix holding manifest.json and the Parquet shards it lists for each split
     manifest_uri: str
     counts: dict[str, int]  # rows per split
     dropped: dict[str, int]  # rows dropped, by reason
@@ -218,14 +244,21 @@ class DatasetReady(Event):
 # ---- model.trained / model.promoted ---------------------------------------------------------
 
 class ModelMetrics(BaseModel):
-    agreement: float  # top-1 agreement with the teacher on the test split
-    kl_to_teacher: float
+    agreement: float  # top-1 agreement with the teacher on the test split (mean cosine for embedders)
+    kl_to_teacher: float  # 0 for embedders
     parity_max_abs_diff: float  # onnxruntime against torch on the test split
     student_texts_per_s: float
     teacher_texts_per_s: float
     speedup: float
     test_rows: int
     size_bytes: int
+    student_p50_ms: float = 0.0  # one text
+    teacher_p50_ms: float = 0.0
+    gold_rows: int = 0  # test rows with a gold label
+    gold_accuracy: float | None = None
+    teacher_gold_accuracy: float | None = None
+    relative_accuracy: float | None = None  # gold_accuracy / teacher_gold_accuracy
+    quantized: bool = False  # the served model.onnx is int8
 
 
 class ModelTrained(Event):

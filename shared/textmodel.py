@@ -45,11 +45,12 @@ def choose_providers(device: str = "auto") -> list[str]:
 
 
 class TextClassifier:
-    def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None,
+                 model_file: str = "model.onnx") -> None:
         self.model_dir = Path(model_dir)
         meta = json.loads((self.model_dir / "model.json").read_text())
         self.meta = meta
-        self.classes: list[str] = meta["classes"]
+        self.classes: list[str] = meta.get("classes", [])  # empty for an embedder
         self.max_length: int = int(meta.get("max_length", 128))
         self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
@@ -59,7 +60,7 @@ class TextClassifier:
         options.intra_op_num_threads = threads or cpu_limit()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
+        self.session = ort.InferenceSession(str(self.model_dir / model_file), options,
                                             providers=choose_providers(device))
         # What onnxruntime really uses, not what was asked for.
         self.providers: list[str] = self.session.get_providers()

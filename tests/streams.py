@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 from shared.kafka import make_broker
@@ -30,3 +31,17 @@ async def collect(stack, topic: str, model, until, timeout_s: float = 60.0, raw:
         while not until(items) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
     return items
+
+
+def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s: float = 60) -> None:
+    """Start one service as its own process on the test stack; return once it is consuming."""
+    log = stack.log_dir / f"{name}.log"
+    starts = log.read_text(errors="replace").count("FastStream app started successfully") if log.exists() else 0
+    stack._spawn(name, [sys.executable, "-m", f"services.{name}"],
+                 {**stack.env(), "DISTILLERY_SERVICE": name, **(env or {})})
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text(errors="replace").count("FastStream app started successfully") > starts:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{name} did not start: {log.read_text(errors='replace')[-2000:]}")

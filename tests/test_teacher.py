@@ -18,7 +18,7 @@ import pytest
 from services.teacher.adapters import TeacherError, available_kinds, load_adapter
 from services.teacher.adapters.openai_chat import class_index, soft_labels
 from services.teacher.limits import CircuitBreaker, TeacherGate, TokenBucket
-from services.teacher.prompts import expand_template, load_prompts, parse_jsonl
+from shared.prompts import expand_template, load_prompts, parse_jsonl
 from services.teacher.querying import Budget, Querier, Spend, budget_share, plan_batches
 from shared.events import (
     NOT_ASKED,

@@ -8,14 +8,12 @@ import asyncio
 import json
 import os
 import signal
-import sys
-import time
 
 import pytest
 
 from shared.events import NOT_ASKED, BudgetSpec, DistillJob, JobStatus, RateLimits, TeacherResponse, TeacherSpec
 from shared.kafka import make_broker
-from tests.streams import collect
+from tests.streams import collect, start_service
 from tests.vendor_api import VendorServer, true_distribution
 
 pytestmark = pytest.mark.stack
@@ -30,17 +28,7 @@ def vendor():
 
 
 def start_teacher(stack) -> None:
-    log = stack.log_dir / "teacher.log"
-    starts = log.read_text(errors="replace").count("FastStream app started successfully") if log.exists() else 0
-    stack._spawn("teacher", [sys.executable, "-m", "services.teacher"],
-                 {**stack.env(), KEY_ENV: "sk-test-vendor", "DISTILLERY_SERVICE": "teacher",
-                  "TEACHER_PROGRESS_EVERY_S": "0.5"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if log.exists() and log.read_text(errors="replace").count("FastStream app started successfully") > starts:
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"teacher did not start: {log.read_text(errors='replace')[-2000:]}")
+    start_service(stack, "teacher", {KEY_ENV: "sk-test-vendor", "TEACHER_PROGRESS_EVERY_S": "0.5"})
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_curation_drops_by_reason_and_keeps_the_rest():
             response(4, "teacher failed", error="UNAVAILABLE: down"), response(5, "another gloss")]
     curated = curate(rows, CurationSpec(min_chars=1, max_chars=20))
     assert dict(curated.dropped) == {"duplicate": 1, "empty": 1, "oversized": 1, "teacher_error": 1}
-    kept = [r.prompt_id for rows in curated.splits.values() for r in rows]
+    kept = [r.response.prompt_id for rows in curated.splits.values() for r in rows]
     assert sorted(kept) == ["p0", "p5"]
 
 
@@ -114,8 +114,9 @@ def test_numpy_probabilities_round_trip_through_parquet():
 
     import pyarrow.parquet as pq
 
-    from services.curator.curation import to_parquet
+    from services.curator.curation import Row, to_parquet
 
-    table = pq.read_table(io.BytesIO(to_parquet([response(0, "a gloss")])))
+    table = pq.read_table(io.BytesIO(to_parquet([Row(response(0, "a gloss"), "a gloss", gold_label="a")])))
+    assert table.column("gold_label").to_pylist() == ["a"]
     assert table.column("teacher_label").to_pylist() == ["b"]
     assert np.allclose(table.column("probabilities").to_pylist()[0], [0.3, 0.7])

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 
 
-from shared.events import CurationSpec, DatasetReady, JobStatus, TeacherResponse
+from shared.datasets import load_job_spec
+from shared.events import CurationSpec, DatasetReady, DistillJob, JobStatus, TeacherResponse
+from shared.prompts import load_gold_labels
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from services.curator.curation import load_job_spec, write_dataset
+from services.curator.curation import write_dataset
 
 settings = ServiceSettings()
 broker, app, log = create_service("curator", settings)
@@ -32,9 +34,11 @@ async def on_response(response: TeacherResponse) -> None:
     responses = list(pending.pop(response.job_id).values())
     spec_doc = await asyncio.to_thread(load_job_spec, store, response.job_id)
     spec = CurationSpec.model_validate(spec_doc.get("curation", {}))
-    lineage = {"prompts_uri": spec_doc.get("prompts_uri", ""), "teacher": spec_doc.get("teacher", {}),
-               "teacher_model_version": response.teacher_version}
-    event = await asyncio.to_thread(write_dataset, store, response.job_id, responses, spec, lineage)
+    gold = await asyncio.to_thread(load_gold_labels, DistillJob.model_validate(spec_doc), store) if spec_doc else {}
+    lineage = {"job_id": response.job_id, "job_name": spec_doc.get("name", ""),
+               "prompts_uri": spec_doc.get("prompts_uri", ""), "templates": len(spec_doc.get("templates", [])),
+               "teacher": spec_doc.get("teacher", {}), "teacher_model_version": response.teacher_version}
+    event = await asyncio.to_thread(write_dataset, store, response.job_id, responses, spec, lineage, gold)
     key = response.job_id.encode()
     await ready.publish(event, key=key)
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(event.dropped.items())) or "none"

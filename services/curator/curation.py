@@ -1,20 +1,26 @@
-"""Curation: from a job's teacher responses to a versioned dataset.
+"""Curation: from a job's teacher responses to a versioned, immutable dataset.
 
-Drops (and counts, by reason) teacher errors, empty and oversized texts and exact duplicates, then
-splits train/val/test by a hash of the normalised text: the same text always lands in the same
-split, whichever job or run it comes from.
+In order, each response is: dropped when the teacher gave no answer; scrubbed of e-mail addresses,
+phone numbers and API keys; dropped (and counted, by reason) when empty or oversized, when the
+teacher was unsure of it, when it repeats an earlier text exactly or nearly (MinHash LSH over
+character shingles). What is left is split train/val/test by a hash of the normalised text, so
+that the same text always lands in the same split whichever job or run it comes from; the train
+split is then optionally capped per class. Splits are written as Parquet shards with a manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datasketch import MinHash, MinHashLSH
 
 from shared.events import NOT_ASKED, CurationSpec, DatasetReady, TeacherResponse, utcnow
 from shared.fingerprint import normalise
@@ -27,7 +33,26 @@ SCHEMA = pa.schema([
     ("teacher_label", pa.string()),
     ("probabilities", pa.list_(pa.float32())),
     ("embedding", pa.list_(pa.float32())),  # set by embedding teachers, which give no probabilities
+    ("gold_label", pa.string()),  # from the prompt file's label field, where it has one
 ])
+
+# What scrubbing replaces, most specific first: a key must not be half-eaten by the phone pattern.
+SCRUBBERS = [
+    ("api_key", re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b"
+                           r"|\bxox[abpr]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}\b"), "[API_KEY]"),
+    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[EMAIL]"),
+    ("phone", re.compile(r"(?<![\w+])\+?\d{1,3}?[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\w)"), "[PHONE]"),
+]
+
+
+def scrub(text: str) -> tuple[str, list[str]]:
+    """The text with secrets and personal contact details replaced, and what kinds were found."""
+    found = []
+    for kind, pattern, replacement in SCRUBBERS:
+        text, n = pattern.subn(replacement, text)
+        if n:
+            found.append(kind)
+    return text, found
 
 
 def split_of(text: str, val_fraction: float, test_fraction: float) -> str:
@@ -40,79 +65,166 @@ def split_of(text: str, val_fraction: float, test_fraction: float) -> str:
     return "train"
 
 
+def shingles(text: str, size: int = 5) -> set[bytes]:
+    """Character shingles of the normalised text: robust to the small edits that make near-duplicates
+    of short texts (a word changed, punctuation, spacing)."""
+    text = normalise(text)
+    if len(text) <= size:
+        return {text.encode("utf-8")}
+    return {text[i:i + size].encode("utf-8") for i in range(len(text) - size + 1)}
+
+
+class NearDuplicates:
+    """Near-duplicate detection by MinHash LSH: `seen_before(text)` is true when an earlier text has
+    an estimated Jaccard similarity of `threshold` or more over character shingles."""
+
+    NUM_PERM = 128
+
+    def __init__(self, threshold: float) -> None:
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=self.NUM_PERM)
+        self.threshold = threshold
+        self.signatures: dict[str, MinHash] = {}
+
+    def seen_before(self, key: str, text: str) -> bool:
+        signature = MinHash(num_perm=self.NUM_PERM, seed=1)
+        signature.update_batch(list(shingles(text)))
+        # LSH finds candidates; the estimate confirms them, so that a false candidate is not dropped.
+        if any(self.signatures[other].jaccard(signature) >= self.threshold for other in self.lsh.query(signature)):
+            return True
+        self.lsh.insert(key, signature)
+        self.signatures[key] = signature
+        return False
+
+
+def entropy(probabilities: list[float]) -> float:
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    return float(-(p * np.log(p)).sum())
+
+
+@dataclass
+class Row:
+    response: TeacherResponse
+    text: str  # scrubbed
+    gold_label: str | None = None
+
+
 @dataclass
 class Curated:
-    splits: dict[str, list[TeacherResponse]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    splits: dict[str, list[Row]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     dropped: Counter = field(default_factory=Counter)
+    scrubbed: Counter = field(default_factory=Counter)
 
 
-def curate(responses: list[TeacherResponse], spec: CurationSpec) -> Curated:
+def drop_reason(response: TeacherResponse, text: str, spec: CurationSpec) -> str | None:
+    if response.error is not None and response.error.startswith(NOT_ASKED):
+        return "not_asked_budget"
+    if response.error is not None or (response.probabilities is None and response.embedding is None):
+        return "teacher_error"
+    if not text or len(text) < spec.min_chars:
+        return "empty"
+    if len(text) > spec.max_chars:
+        return "oversized"
+    if response.probabilities is not None:
+        if max(response.probabilities) < spec.min_confidence:
+            return "low_confidence"
+        if spec.max_entropy is not None and entropy(response.probabilities) > spec.max_entropy:
+            return "low_confidence"
+    return None
+
+
+def curate(responses: list[TeacherResponse], spec: CurationSpec, gold_labels: dict[str, str] | None = None) -> Curated:
     result = Curated()
-    seen: set[str] = set()
+    exact: set[str] = set()
+    near = NearDuplicates(spec.near_duplicate_threshold) if spec.near_duplicate_threshold is not None else None
     for response in sorted(responses, key=lambda r: r.seq):
         text = response.text.strip()
-        if response.error is not None and response.error.startswith(NOT_ASKED):
-            result.dropped["not_asked_budget"] += 1
-        elif response.error is not None or (response.probabilities is None and response.embedding is None):
-            result.dropped["teacher_error"] += 1
-        elif not text or len(text) < spec.min_chars:
-            result.dropped["empty"] += 1
-        elif len(text) > spec.max_chars:
-            result.dropped["oversized"] += 1
-        elif normalise(text) in seen:
-            result.dropped["duplicate"] += 1
-        else:
-            seen.add(normalise(text))
-            result.splits[split_of(text, spec.val_fraction, spec.test_fraction)].append(response)
+        if spec.scrub:
+            text, found = scrub(text)
+            result.scrubbed.update(found)
+        reason = drop_reason(response, text, spec)
+        if reason is None and normalise(text) in exact:
+            reason = "duplicate"
+        if reason is None and near is not None and near.seen_before(response.prompt_id, text):
+            reason = "near_duplicate"
+        if reason is not None:
+            result.dropped[reason] += 1
+            continue
+        exact.add(normalise(text))
+        row = Row(response, text, (gold_labels or {}).get(response.prompt_id))
+        result.splits[split_of(text, spec.val_fraction, spec.test_fraction)].append(row)
+    if spec.max_per_class is not None:
+        result.splits["train"] = cap_per_class(result.splits["train"], spec.max_per_class, result.dropped)
     return result
 
 
-def to_parquet(rows: list[TeacherResponse]) -> bytes:
-    classes = rows[0].classes if rows else []
+def teacher_label(response: TeacherResponse) -> str | None:
+    if not response.probabilities:
+        return None
+    return response.classes[int(np.argmax(response.probabilities))]
+
+
+def cap_per_class(rows: list[Row], cap: int, dropped: Counter) -> list[Row]:
+    """Class balancing: at most `cap` training rows per teacher label, the first in hash order (so the
+    same rows are kept on every run). Val and test keep the natural distribution."""
+    kept, per_class = [], Counter()
+    for row in sorted(rows, key=lambda r: hashlib.sha256(normalise(r.text).encode()).digest()):
+        label = teacher_label(row.response)
+        if label is not None and per_class[label] >= cap:
+            dropped["class_cap"] += 1
+            continue
+        per_class[label] += 1
+        kept.append(row)
+    return sorted(kept, key=lambda r: r.response.seq)
+
+
+def to_parquet(rows: list[Row]) -> bytes:
     table = pa.table({
-        "prompt_id": [r.prompt_id for r in rows],
-        "text": [r.text.strip() for r in rows],
-        "teacher_label": [classes[int(np.argmax(r.probabilities))] if r.probabilities else None for r in rows],
-        "probabilities": [r.probabilities for r in rows],
-        "embedding": [r.embedding for r in rows],
+        "prompt_id": [r.response.prompt_id for r in rows],
+        "text": [r.text for r in rows],
+        "teacher_label": [teacher_label(r.response) for r in rows],
+        "probabilities": [r.response.probabilities for r in rows],
+        "embedding": [r.response.embedding for r in rows],
+        "gold_label": [r.gold_label for r in rows],
     }, schema=SCHEMA)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
 
 
+def shard_names(split: str, rows: int, shard_rows: int) -> list[str]:
+    count = max(1, math.ceil(rows / shard_rows))
+    return [f"{split}-{i:05d}-of-{count:05d}.parquet" for i in range(count)]
+
+
 def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResponse], spec: CurationSpec,
-                  lineage: dict) -> DatasetReady:
-    """Write the splits and the manifest; the manifest goes last, and a dataset that has one is never
-    written again (datasets are immutable)."""
+                  lineage: dict, gold_labels: dict[str, str] | None = None) -> DatasetReady:
+    """Write the shards, then the manifest; a dataset that has a manifest is never written again
+    (datasets are immutable once announced), so a replayed job announces the same dataset."""
     dataset_id = f"{job_id}-v1"
     prefix = f"datasets/{dataset_id}"
     manifest_key = f"{prefix}/manifest.json"
     if not store.exists(manifest_key):
-        curated = curate(responses, spec)
+        curated = curate(responses, spec, gold_labels)
         classes = next((r.classes for r in responses if r.classes), [])
-        counts = {name: len(rows) for name, rows in curated.splits.items()}
-        for name, rows in curated.splits.items():
-            store.put_bytes(f"{prefix}/{name}.parquet", to_parquet(rows), "application/vnd.apache.parquet")
-        label_counts = Counter(classes[int(np.argmax(r.probabilities))]
-                               for rows in curated.splits.values() for r in rows if r.probabilities)
+        files: dict[str, list[dict]] = {}
+        for split, rows in curated.splits.items():
+            files[split] = []
+            for i, name in enumerate(shard_names(split, len(rows), spec.shard_rows)):
+                body = to_parquet(rows[i * spec.shard_rows:(i + 1) * spec.shard_rows])
+                store.put_bytes(f"{prefix}/{name}", body, "application/vnd.apache.parquet")
+                files[split].append({"name": name, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body),
+                                     "rows": min(spec.shard_rows, len(rows) - i * spec.shard_rows)})
         store.put_json(manifest_key, {
             "dataset_id": dataset_id, "job_id": job_id, "created_at": utcnow().isoformat(),
-            "schema": {f.name: str(f.type) for f in SCHEMA}, "files": {s: f"{s}.parquet" for s in SPLITS},
-            "counts": counts, "received": len(responses), "dropped": dict(curated.dropped),
-            "classes": classes, "teacher_label_counts": dict(label_counts.most_common()),
+            "schema": {f.name: str(f.type) for f in SCHEMA}, "files": files,
+            "counts": {split: len(rows) for split, rows in curated.splits.items()},
+            "received": len(responses), "dropped": dict(curated.dropped), "scrubbed": dict(curated.scrubbed),
+            "classes": classes,
+            "teacher_label_counts": {split: dict(Counter(teacher_label(r.response) for r in rows).most_common())
+                                     for split, rows in curated.splits.items()},
+            "gold_labels": sum(r.gold_label is not None for rows in curated.splits.values() for r in rows),
             "curation": spec.model_dump(), "lineage": lineage,
         })
     manifest = store.get_json(manifest_key)
     return DatasetReady(job_id=job_id, dataset_id=dataset_id, uri=store.uri(prefix), manifest_uri=store.uri(manifest_key),
                         counts=manifest["counts"], dropped=manifest["dropped"], classes=manifest["classes"])
-
-
-def read_split(store: ArtifactStore, dataset_uri: str, split: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(store.get_bytes(f"{dataset_uri}/{split}.parquet")))
-
-
-def load_job_spec(store: ArtifactStore, job_id: str) -> dict:
-    key = f"jobs/{job_id}/job.json"
-    return store.get_json(key) if store.exists(key) else {}
-

@@ -32,7 +32,7 @@ from shared.events import (NOT_ASKED, BudgetSpec, DistillJob, JobStatus, Prices,
 from shared.store import ArtifactStore
 from services.teacher.adapters import Answer, TeacherAdapter, TeacherError, available_kinds
 from services.teacher.limits import TeacherGate, backoff_s
-from services.teacher.prompts import load_prompts
+from shared.prompts import load_prompts
 
 log = logging.getLogger(__name__)
 Publish = Callable[..., Awaitable[object]]
@@ -504,6 +504,7 @@ async def report(work: TeacherWork, ctx: TeacherContext, share_finished: bool) -
         return
     ctx.last_progress[work.job_id] = now
     counts, spent, done = await ctx.io(job_totals, ctx.store, work.job_id)
+    counts["total"] = work.total
     summary = (f"{done}/{work.total} prompts: {counts['answered']} answered, {counts['cached']} cached, "
                f"{counts['failed']} failed, {counts['not_asked']} not asked; {counts['queries']} queries, "
                f"spent {spent.cost:.4f}")

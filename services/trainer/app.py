@@ -1,28 +1,46 @@
 """trainer: for each `dataset.ready`, trains the job's student with a distillation loss, exports it
-to ONNX (parity-checked), measures it against the teacher, registers it (`model.trained`) and, when
-the job's gate holds, promotes it (`model.promoted`)."""
+to ONNX (parity-checked), measures it against the teacher, registers it with its model card
+(`model.trained`) and, when the job's gate holds, promotes it (`model.promoted`).
+
+Crash safety: the offset is committed only after the handler returns (AckPolicy.ACK), a checkpoint
+goes to S3 after every epoch, and a finished training leaves its result in S3; so a trainer killed
+at any point, once restarted, resumes from its last epoch, and a replayed dataset re-announces the
+registered model instead of training it again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from faststream import AckPolicy
+from pydantic_settings import SettingsConfigDict
 
+from shared.datasets import load_job_spec, read_manifest, read_split
 from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
 from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from services.curator.curation import load_job_spec, read_split
 from services.trainer.training import Split, build_student, gate_reasons
 
-settings = ServiceSettings()
+
+class TrainerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAINER_")
+
+    # Where the teacher's token vectors are cached (computed once, about a minute on two cores).
+    cache_dir: Path = Path(tempfile.gettempdir()) / "distillery-trainer"
+    threads: int = 0  # torch threads; 0: the CPU limit
+
+
+settings = TrainerSettings()
 broker, app, log = create_service("trainer", settings)
 trained = broker.publisher("model.trained", title="model.trained", schema=ModelTrained,
-                           description="A student trained, exported, evaluated and registered.")
+                           description="A student trained, exported, evaluated and registered, with its model card.")
 promoted = broker.publisher("model.promoted", title="model.promoted", schema=ModelPromoted,
                             description="The version every inference replica serves from now on.")
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus)
@@ -30,16 +48,40 @@ store = ArtifactStore(settings.s3)
 registry = ModelRegistry(store)
 
 
-def load_split(dataset: DatasetReady, name: str) -> Split:
-    if not dataset.classes:
-        raise ValueError(f"dataset {dataset.dataset_id} holds teacher embeddings, not class probabilities: "
-                         "training students on embedding teachers is not built yet")
-    table = read_split(store, dataset.uri, name)
-    probabilities = np.asarray(table.column("probabilities").to_pylist(), dtype=np.float32)
-    return Split(table.column("text").to_pylist(), probabilities.reshape(len(probabilities), len(dataset.classes)))
+class S3Checkpoints:
+    """The latest epoch's training state of one job's student."""
+
+    def __init__(self, job_id: str, student: str) -> None:
+        self.key = f"jobs/{job_id}/trainer/{student}/checkpoint.pt"
+
+    def load(self) -> bytes | None:
+        return store.get_optional(self.key)
+
+    def save(self, body: bytes) -> None:
+        store.put_bytes(self.key, body)
+
+
+def result_key(job: DistillJob) -> str:
+    return f"jobs/{job.job_id}/trainer/{job.student.name}/result.json"
+
+
+def load_split(dataset: DatasetReady, manifest: dict, name: str) -> Split:
+    table = read_split(store, dataset.uri, name, manifest)
+    column = "probabilities" if dataset.classes else "embedding"
+    targets = np.asarray(table.column(column).to_pylist(), dtype=np.float32)
+    if not len(targets):
+        targets = targets.reshape(0, len(dataset.classes) or 1)
+    gold = table.column("gold_label").to_pylist() if "gold_label" in table.column_names else []
+    return Split(table.column("text").to_pylist(), targets, gold)
 
 
 def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop) -> tuple[str, str, ModelMetrics]:
+    import torch
+
+    from services.trainer.students import teacher_token_vectors
+
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
     work = Path(tempfile.mkdtemp(prefix=f"trainer-{dataset.job_id}-"))
     try:
         teacher_dir = None
@@ -47,19 +89,25 @@ def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.Abstrac
         if teacher_version:  # a teacher we serve ourselves: measure the student against it here
             teacher_dir = registry.download(job.teacher.model, job.teacher.version or teacher_version, work / "teacher")
         tokenizer_path = teacher_dir / "tokenizer.json" if teacher_dir else default_tokenizer()
-        splits = {name: load_split(dataset, name) for name in ("train", "val", "test")}
+        manifest = read_manifest(store, dataset.uri)
+        splits = {name: load_split(dataset, manifest, name) for name in ("train", "val", "test")}
 
         def progress(epoch: int, record: dict) -> None:
-            message = f"epoch {epoch}/{job.student.epochs}: val agreement {record['val_agreement']:.3f}"
+            message = f"epoch {epoch}/{job.student.epochs}: validation agreement {record['val_agreement']:.3f}"
             asyncio.run_coroutine_threadsafe(status.publish(JobStatus(
                 job_id=job.job_id, stage="trainer", state="progress", message=message,
-                counts={"epoch": epoch, **{k: v for k, v in record.items() if k != "epoch"}}), key=job.job_id.encode()), loop)
+                counts={"epoch": epoch, "epochs": job.student.epochs, "train_loss": record["train_loss"],
+                        "val_agreement": record["val_agreement"], "stopped": float(record["stopped"])}),
+                key=job.job_id.encode()), loop)
 
-        lineage = {"job_id": job.job_id, "dataset": dataset.uri, "teacher": job.teacher.model_dump(),
-                   "teacher_version": teacher_version or ""}
-        metrics = build_student(job.student, dataset.classes, teacher_dir, tokenizer_path, splits["train"],
-                                splits["val"], splits["test"], work / "student", lineage, progress)
+        lineage = {"job_id": job.job_id, "dataset": dataset.uri, "dataset_id": dataset.dataset_id,
+                   "teacher": job.teacher.model_dump(), "teacher_version": teacher_version or "",
+                   "prompts_uri": manifest.get("lineage", {}).get("prompts_uri", "")}
+        metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.cache_dir), teacher_dir,
+                                tokenizer_path, splits["train"], splits["val"], splits["test"], work / "student",
+                                lineage, progress, S3Checkpoints(job.job_id, job.student.name))
         version, uri = registry.register(job.student.name, work / "student")
+        store.put_json(result_key(job), {"version": version, "uri": uri, "metrics": metrics.model_dump()})
         return version, uri, metrics
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -71,36 +119,48 @@ def default_tokenizer() -> Path:
     return Path(get_model_path()) / "tokenizer.json"
 
 
+def previous_result(job: DistillJob) -> tuple[str, str, ModelMetrics] | None:
+    """The model this job's dataset already became, when a replay brings the dataset again."""
+    body = store.get_optional(result_key(job))
+    if body is None:
+        return None
+    result = json.loads(body)
+    return str(result["version"]), result["uri"], ModelMetrics.model_validate(result["metrics"])
+
+
 @broker.subscriber("dataset.ready", group_id="trainer", auto_offset_reset="earliest", title="dataset.ready",
-                   max_poll_interval_ms=60 * 60 * 1000)
+                   ack_policy=AckPolicy.ACK, max_poll_interval_ms=60 * 60 * 1000)
 async def on_dataset(dataset: DatasetReady) -> None:
     spec = await asyncio.to_thread(load_job_spec, store, dataset.job_id)
-    job = DistillJob.model_validate(spec) if spec else DistillJob(job_id=dataset.job_id, name=dataset.job_id,
-                                                                   prompts_uri="s3://unknown/unknown")
+    job = DistillJob.model_validate(spec) if spec else DistillJob(job_id=dataset.job_id, name=dataset.job_id)
     key = job.job_id.encode()
-    await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="started",
-                                   message=f"training {job.student.kind} student {job.student.name!r}"), key=key)
-    try:
-        version, uri, metrics = await asyncio.to_thread(train_blocking, dataset, job, asyncio.get_running_loop())
-    except Exception as exc:
-        await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="failed",
-                                       message=f"{type(exc).__name__}: {exc}"), key=key)
-        raise
+    done = await asyncio.to_thread(previous_result, job)
+    if done is None:
+        await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="started",
+                                       message=f"training {job.student.kind} student {job.student.name!r} on "
+                                               f"{dataset.counts.get('train', 0)} rows"), key=key)
+        try:
+            done = await asyncio.to_thread(train_blocking, dataset, job, asyncio.get_running_loop())
+        except Exception as exc:
+            log.exception("job %s: training failed", job.job_id)
+            await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="failed",
+                                           message=f"{type(exc).__name__}: {exc}"), key=key)
+            return  # a failed training is reported, not retried forever
+    version, uri, metrics = done
     reasons = gate_reasons(metrics, job.gate)
     await trained.publish(ModelTrained(job_id=job.job_id, model_name=job.student.name, version=version, uri=uri,
                                        metrics=metrics, gate_passed=not reasons, gate_reasons=reasons),
                           key=job.student.name.encode())
-    summary = (f"{job.student.name} v{version}: agreement {metrics.agreement:.3f}, "
-               f"speed-up {metrics.speedup:.1f}x, parity {metrics.parity_max_abs_diff:.1e}")
+    summary = (f"{job.student.name} v{version}: agreement {metrics.agreement:.3f}"
+               + (f", relative accuracy {metrics.relative_accuracy:.3f}" if metrics.relative_accuracy is not None else "")
+               + f", speed-up {metrics.speedup:.1f}x, parity {metrics.parity_max_abs_diff:.1e}")
+    counts = {k: v for k, v in metrics.model_dump().items() if isinstance(v, (int, float)) and v is not None}
     if reasons:
         await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="done",
-                                       message=f"{summary}; not promoted: {'; '.join(reasons)}",
-                                       counts=metrics.model_dump()), key=key)
+                                       message=f"{summary}; not promoted: {'; '.join(reasons)}", counts=counts), key=key)
         return
     await asyncio.to_thread(registry.promote, job.student.name, version, job.job_id)
     await promoted.publish(ModelPromoted(model_name=job.student.name, version=version, uri=uri, job_id=job.job_id),
                            key=job.student.name.encode())
     await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="done",
-                                   message=f"{summary}; promoted", counts=metrics.model_dump()), key=key)
-
-
+                                   message=f"{summary}; promoted", counts=counts), key=key)

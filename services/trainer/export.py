@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 
 PARITY_TOLERANCE = 1e-4
+INT8_MIN_TOP1_MATCH = 0.95  # an int8 model must pick the fp32 model's top class this often
 
 
 class ParityError(RuntimeError):
     pass
 
 
-def export_onnx(model, input_ids, attention_mask, path: Path, opset: int = 17) -> Path:
-    """Export a module taking (input_ids, attention_mask) -> probabilities, batch and sequence
-    lengths dynamic."""
+def export_onnx(model, input_ids, attention_mask, path: Path, opset: int = 17, output_name: str = "probabilities") -> Path:
+    """Export a module taking (input_ids, attention_mask) -> probabilities (or an embedding), batch
+    and sequence lengths dynamic."""
     import torch
 
     model.eval()
@@ -25,10 +26,10 @@ def export_onnx(model, input_ids, attention_mask, path: Path, opset: int = 17) -
         # The TorchScript-based exporter: the torch.export one needs onnxscript, and adds nothing here.
         torch.onnx.export(
             model, (input_ids, attention_mask), str(path), dynamo=False, opset_version=opset,
-            input_names=["input_ids", "attention_mask"], output_names=["probabilities"],
+            input_names=["input_ids", "attention_mask"], output_names=[output_name],
             dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                           "attention_mask": {0: "batch", 1: "sequence"},
-                          "probabilities": {0: "batch"}},
+                          output_name: {0: "batch"}},
         )
     return path
 
@@ -49,3 +50,17 @@ def parity_check(model, model_dir: Path, texts: list[str], tolerance: float = PA
     if not diff <= tolerance:  # also catches NaN
         raise ParityError(f"ONNX export differs from torch by {diff:.3g} (tolerance {tolerance:g})")
     return diff
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, model_dir: Path, texts: list[str]) -> tuple[float, float]:
+    """Dynamic int8 quantisation (weights int8, activations quantised at run time); returns how often
+    the int8 model's top output matches the fp32 model's on `texts`, and the largest absolute
+    difference between them."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from shared.textmodel import TextClassifier
+
+    quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+    fp32 = TextClassifier(model_dir, device="cpu", model_file=fp32_path.name).predict_batched(texts)
+    int8 = TextClassifier(model_dir, device="cpu", model_file=int8_path.name).predict_batched(texts)
+    return float((fp32.argmax(1) == int8.argmax(1)).mean()), float(np.max(np.abs(fp32 - int8)))

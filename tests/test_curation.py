@@ -1,0 +1,100 @@
+"""Curation: near-duplicates, scrubbing, confidence and class filters, stable splits, and datasets
+written to the real S3 server as immutable Parquet shards with a manifest."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from services.curator.curation import curate, scrub, write_dataset
+from shared.datasets import read_manifest, read_split
+from shared.events import CurationSpec, DistillJob, TeacherResponse
+from shared.prompts import load_gold_labels
+
+CLASSES = ["animal", "plant", "artifact"]
+
+
+def answer(seq: int, text: str, probabilities=(0.8, 0.1, 0.1), job_id: str = "job-c") -> TeacherResponse:
+    return TeacherResponse(job_id=job_id, prompt_id=f"p{seq}", seq=seq, total=1000, text=text, teacher_model="teacher",
+                           classes=CLASSES, probabilities=list(probabilities))
+
+
+def kept_texts(curated) -> list[str]:
+    return sorted(r.text for rows in curated.splits.values() for r in rows)
+
+
+def test_near_duplicates_are_removed_at_the_job_threshold_and_distinct_texts_kept():
+    base = "a domesticated carnivorous mammal that typically has a long snout and an acute sense of smell"
+    near = [base.replace("long", "longish"), base + ".", base.replace("acute", "keen")]
+    distinct = ["a tall perennial woody plant having a main trunk and branches",
+                "a device that requires skill for proper use",
+                "a domesticated mammal kept for its milk and its meat"]  # shares words with base, not shingles
+    responses = [answer(i, t) for i, t in enumerate([base, *near, *distinct])]
+    curated = curate(responses, CurationSpec(near_duplicate_threshold=0.7))
+    assert curated.dropped == {"near_duplicate": 3}
+    assert kept_texts(curated) == sorted([base, *distinct])
+    # The threshold is the job's: None keeps near-duplicates (exact ones always go).
+    loose = curate(responses + [answer(99, base.upper())], CurationSpec(near_duplicate_threshold=None))
+    assert loose.dropped == {"duplicate": 1} and len(kept_texts(loose)) == 7
+
+
+def test_secrets_and_contact_details_are_scrubbed_before_anything_is_stored():
+    text = ("mail jane.doe@example.com or call +1 415-555-0134, key sk-proj-AbCdEf0123456789XyZ_abcd "
+            "and AKIAABCDEFGHIJKLMNOP; a 1990 vintage of 12 bottles")
+    clean, found = scrub(text)
+    assert sorted(found) == ["api_key", "email", "phone"]
+    for secret in ("jane.doe@example.com", "415-555-0134", "sk-proj-AbCdEf0123456789XyZ_abcd", "AKIAABCDEFGHIJKLMNOP"):
+        assert secret not in clean
+    assert "[EMAIL]" in clean and "[PHONE]" in clean and clean.count("[API_KEY]") == 2
+    assert "a 1990 vintage of 12 bottles" in clean  # ordinary numbers are left alone
+    curated = curate([answer(0, text)], CurationSpec())
+    assert curated.scrubbed == {"api_key": 1, "email": 1, "phone": 1}
+    assert "jane.doe" not in kept_texts(curated)[0]
+
+
+def test_unsure_answers_and_surplus_classes_are_dropped():
+    sure = [answer(i, f"sure text number {i} about animals") for i in range(30)]
+    unsure = [answer(100 + i, f"unsure text number {i}", (0.4, 0.35, 0.25)) for i in range(5)]
+    plants = [answer(200 + i, f"plant text number {i}", (0.1, 0.8, 0.1)) for i in range(5)]
+    spec = CurationSpec(near_duplicate_threshold=None, min_confidence=0.5, max_per_class=10, val_fraction=0, test_fraction=0)
+    curated = curate(sure + unsure + plants, spec)
+    assert curated.dropped == {"low_confidence": 5, "class_cap": 20}
+    labels = [CLASSES[max(range(3), key=lambda c: r.response.probabilities[c])] for r in curated.splits["train"]]
+    assert labels.count("animal") == 10 and labels.count("plant") == 5
+    # The same rows survive the cap on every run.
+    again = curate(sure + unsure + plants, spec)
+    assert [r.text for r in again.splits["train"]] == [r.text for r in curated.splits["train"]]
+    by_entropy = curate(unsure, CurationSpec(max_entropy=0.5))
+    assert by_entropy.dropped == {"low_confidence": 5}
+
+
+@pytest.mark.stack
+def test_datasets_are_stable_across_runs_sharded_immutable_and_carry_gold_labels(store):
+    texts = [f"gloss {i}: something distinctive number {i * 7919 % 10007}" for i in range(400)]
+    body = "".join(f'{{"id": "p{i}", "text": "{t}", "label": "{CLASSES[i % 3]}"}}\n' for i, t in enumerate(texts))
+    uri = store.put_bytes(f"prompts/curation-{os.urandom(3).hex()}.jsonl", body.encode())
+    gold = load_gold_labels(DistillJob(job_id="j", name="j", prompts_uri=uri, label_field="label"), store)
+    assert gold["p4"] == "plant" and len(gold) == 400
+    spec = CurationSpec(shard_rows=100)
+    lineage = {"prompts_uri": uri, "teacher": {"model": "teacher"}}
+    splits = {}
+    for run in ("a", "b"):
+        job_id = f"job-stable-{run}-{os.urandom(3).hex()}"
+        # The second run gets its responses in another order, as a replay or another job might.
+        responses = [answer(i, t, job_id=job_id) for i, t in enumerate(texts)]
+        event = write_dataset(store, job_id, responses if run == "a" else responses[::-1], spec, lineage, gold)
+        manifest = read_manifest(store, event.uri)
+        assert len(manifest["files"]["train"]) == 3 and manifest["counts"]["train"] == event.counts["train"]
+        assert manifest["lineage"] == lineage and manifest["gold_labels"] == sum(event.counts.values())
+        assert sum(manifest["teacher_label_counts"]["test"].values()) == event.counts["test"]
+        splits[run] = {name: sorted(read_split(store, event.uri, name).column("text").to_pylist())
+                       for name in ("train", "val", "test")}
+        table = read_split(store, event.uri, "test")
+        assert table.column("gold_label").to_pylist() == [gold[p] for p in table.column("prompt_id").to_pylist()]
+    assert splits["a"] == splits["b"]
+    assert sum(len(v) for v in splits["a"].values()) == 400 - sum(event.dropped.values())
+    # Announced datasets are immutable: writing the job again changes nothing.
+    before = store.get_bytes(f"{event.uri}/manifest.json")
+    again = write_dataset(store, job_id, [answer(0, "something new", job_id=job_id)], spec, lineage)
+    assert again.counts == event.counts and store.get_bytes(f"{event.uri}/manifest.json") == before
