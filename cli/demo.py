@@ -55,13 +55,17 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
               f"({', '.join(f'{k} {v}' for k, v in dropped.items()) or 'none'})")
     print(f"student agreement:      {m.agreement:.3f} with the teacher on {m.test_rows} test texts "
           f"(KL {m.kl_to_teacher:.3f})")
+    if m.relative_accuracy is not None:
+        print(f"gold accuracy:          student {m.gold_accuracy:.3f}, teacher {m.teacher_gold_accuracy:.3f} on the same "
+              f"{m.gold_rows} test texts: the student keeps {m.relative_accuracy:.1%} of the teacher's accuracy")
     print(f"student speed-up:       {m.speedup:.1f}x ({m.student_texts_per_s:.0f} vs {m.teacher_texts_per_s:.0f} "
           f"texts/s, onnxruntime on this machine, one run)")
     print(f"ONNX parity:            max abs difference {m.parity_max_abs_diff:.1e}")
     if not trained.gate_passed:
         print(f"student NOT promoted:   {'; '.join(trained.gate_reasons)}")
         return 1
-    print(f"promoted:               {trained.model_name} version {trained.version} ({trained.uri})")
+    print(f"promoted:               {trained.model_name} version {trained.version} ({trained.uri}); "
+          f"model card: {trained.uri}/card.md, training curves: {trained.uri}/training.png")
 
     heading("4. the promoted student answering over gRPC")
     key = await asyncio.to_thread(KeyStore(ArtifactStore(S3Settings())).create, "demo-user")

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import KafkaSettings, S3Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("inference", "teacher", "curator", "trainer", "detector")
 # SeaweedFS answers a stop signal only after 15-25 s; wait that long before SIGKILL.
 STOP_TIMEOUT_S = {"weed": 40.0}
@@ -248,6 +249,8 @@ class EmbeddedStack:
             "S3_SECRET_KEY": s3.secret_key.get_secret_value(),
             "S3_BUCKET": s3.bucket,
             "INFERENCE_PORT": str(self.config.inference_port),
+            # The trainer's token vectors are computed once and kept with the project's other caches.
+            "TRAINER_CACHE_DIR": str(ROOT / ".cache" / "trainer"),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -4,7 +4,6 @@ the job's gate is registered with its card but not promoted."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import os
@@ -58,6 +57,27 @@ def test_the_parity_check_catches_a_broken_export(tmp_path):
         parity_check(model, tmp_path, texts)
 
 
+def test_an_embedding_teacher_trains_an_embedding_student_by_cosine_and_mse(tmp_path):
+    from services.trainer.training import Split, build_student, encode, load_tokenizer
+    from services.trainer.students import mean_pool
+    from shared.events import StudentSpec
+
+    # The teacher: fixed vectors per token, mean-pooled — a student of the same shape can match it.
+    torch.manual_seed(1)
+    teacher_table = torch.randn(30522, 16)
+    texts = [row["text"] for row in wordnet_rows(600)]
+    ids, mask = encode(load_tokenizer(tokenizer_path(), 32), texts)
+    with torch.no_grad():
+        vectors = mean_pool(teacher_table[ids], mask).numpy()
+    split = lambda a, b: Split(texts[a:b], vectors[a:b])  # noqa: E731
+    spec = StudentSpec(name="embedder", epochs=15, patience=15, learning_rate=0.05, max_length=32)
+    metrics = build_student(spec, [], torch.randn(30522, 16) * 0.1, None, tokenizer_path(), split(0, 400),
+                            split(400, 500), split(500, 600), tmp_path / "embedder", {"job_id": "embedding-test"})
+    assert metrics.agreement > 0.9  # mean cosine to the teacher's vectors on texts it never saw
+    assert json.loads((tmp_path / "embedder" / "model.json").read_text())["kind"] == "text-embedder"
+    assert metrics.parity_max_abs_diff < 1e-4 and metrics.relative_accuracy is None
+
+
 # ---- the trainer as a service ----------------------------------------------------------------
 
 def wordnet_rows(n: int) -> list[dict]:
@@ -96,7 +116,7 @@ async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_pr
     dataset = write_dataset(store, job.job_id, responses, CurationSpec(), {"job_id": job.job_id},
                             {r["id"]: r["label"] for r in rows})
 
-    env = {"TRAINER_CACHE_DIR": str(ROOT / ".cache" / "trainer")}
+    env = {}  # the stack sets TRAINER_CACHE_DIR to .cache/trainer
     start_service(stack, "trainer", env)
     try:
         await publish(stack, dataset, "dataset.ready", job.job_id)

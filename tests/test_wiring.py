@@ -97,7 +97,7 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
         stack.wait_services(names=services, timeout_s=120)
         job_file = tmp_path / "job.yaml"
         job_file.write_text(
-            f"name: e2e\nprompts: {{file: {ROOT / 'data/wordnet/heldout.jsonl.gz'}, limit: 600}}\n"
+            f"name: e2e\nprompts: {{file: {ROOT / 'data/wordnet/heldout.jsonl.gz'}, limit: 600, label_field: label}}\n"
             f"teacher: {{url: '127.0.0.1:{stack.config.inference_port}', model: teacher}}\n"
             "student: {name: e2e-student, epochs: 4}\ngate: {min_agreement: 0.2, min_speedup: 1.0}\n")
         job, follower = await submit_and_follow(job_file, timeout_s=300, quiet=True)
@@ -110,6 +110,8 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
         assert trained is not None and trained.gate_passed
         assert trained.metrics.parity_max_abs_diff <= 1e-4
         assert trained.metrics.speedup > 1.0 and 0.0 < trained.metrics.agreement <= 1.0
+        # Gold labels travelled from the prompt file, beside the teacher, to the card.
+        assert trained.metrics.gold_rows > 50 and trained.metrics.relative_accuracy is not None
         assert ModelRegistry(store).promoted("e2e-student") == trained.version
         # The inference service picks the promoted version up without a restart.
         async with OipClient(f"127.0.0.1:{stack.config.inference_port}", api_key) as client:

@@ -26,6 +26,7 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
+from shared.textmodel import cpu_limit
 from services.trainer.training import Split, build_student, gate_reasons
 
 
@@ -80,8 +81,7 @@ def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.Abstrac
 
     from services.trainer.students import teacher_token_vectors
 
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    torch.set_num_threads(settings.threads or cpu_limit())  # torch alone would take the node's cores
     work = Path(tempfile.mkdtemp(prefix=f"trainer-{dataset.job_id}-"))
     try:
         teacher_dir = None

@@ -56,11 +56,15 @@ def quantize_int8(fp32_path: Path, int8_path: Path, model_dir: Path, texts: list
     """Dynamic int8 quantisation (weights int8, activations quantised at run time); returns how often
     the int8 model's top output matches the fp32 model's on `texts`, and the largest absolute
     difference between them."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
     from shared.textmodel import TextClassifier
 
-    quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+    # Shape inference and graph clean-up first, as onnxruntime recommends before quantising.
+    prepared = int8_path.with_suffix(".prepared.onnx")
+    quant_pre_process(str(fp32_path), str(prepared))
+    quantize_dynamic(str(prepared), str(int8_path), weight_type=QuantType.QInt8)
+    prepared.unlink()
     fp32 = TextClassifier(model_dir, device="cpu", model_file=fp32_path.name).predict_batched(texts)
     int8 = TextClassifier(model_dir, device="cpu", model_file=int8_path.name).predict_batched(texts)
     return float((fp32.argmax(1) == int8.argmax(1)).mean()), float(np.max(np.abs(fp32 - int8)))
