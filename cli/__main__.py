@@ -135,7 +135,10 @@ def cmd_models_list(args) -> None:
         for version in registry.versions(name):
             card = registry.card(name, version)
             metrics = card.get("metrics", {})
-            facts = ", ".join(f"{k} {metrics[k]:.3g}" for k in ("agreement", "speedup") if k in metrics)
+            facts = ", ".join(f"{k} {metrics[k]:.3g}" for k in ("agreement", "relative_accuracy", "speedup")
+                              if metrics.get(k) is not None)
+            if card.get("student_kind"):
+                facts = f"{card['student_kind']}: {facts}"
             if "gold_accuracy" in card:
                 facts = f"gold accuracy {card['gold_accuracy']:.3f}"
             mark = "promoted" if version == promoted else ""

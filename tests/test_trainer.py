@@ -62,7 +62,8 @@ def test_an_embedding_teacher_trains_an_embedding_student_by_cosine_and_mse(tmp_
     from services.trainer.students import mean_pool
     from shared.events import StudentSpec
 
-    # The teacher: fixed vectors per token, mean-pooled — a student of the same shape can match it.
+    # The teacher: fixed vectors per token, mean-pooled. The student starts from a noisy copy of its
+    # token vectors (as real students start from the teacher's) and must learn the rest.
     torch.manual_seed(1)
     teacher_table = torch.randn(30522, 16)
     texts = [row["text"] for row in wordnet_rows(600)]
@@ -71,9 +72,12 @@ def test_an_embedding_teacher_trains_an_embedding_student_by_cosine_and_mse(tmp_
         vectors = mean_pool(teacher_table[ids], mask).numpy()
     split = lambda a, b: Split(texts[a:b], vectors[a:b])  # noqa: E731
     spec = StudentSpec(name="embedder", epochs=15, patience=15, learning_rate=0.05, max_length=32)
-    metrics = build_student(spec, [], torch.randn(30522, 16) * 0.1, None, tokenizer_path(), split(0, 400),
+    start = teacher_table + 0.5 * torch.randn(30522, 16)
+    metrics = build_student(spec, [], start, None, tokenizer_path(), split(0, 400),
                             split(400, 500), split(500, 600), tmp_path / "embedder", {"job_id": "embedding-test"})
     assert metrics.agreement > 0.9  # mean cosine to the teacher's vectors on texts it never saw
+    card = json.loads((tmp_path / "embedder" / "card.json").read_text())
+    assert card["history"][-1]["val_agreement"] > card["history"][0]["val_agreement"]
     assert json.loads((tmp_path / "embedder" / "model.json").read_text())["kind"] == "text-embedder"
     assert metrics.parity_max_abs_diff < 1e-4 and metrics.relative_accuracy is None
 

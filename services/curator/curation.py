@@ -83,16 +83,18 @@ class NearDuplicates:
     def __init__(self, threshold: float) -> None:
         self.lsh = MinHashLSH(threshold=threshold, num_perm=self.NUM_PERM)
         self.threshold = threshold
-        self.signatures: dict[str, MinHash] = {}
+        self.signatures: dict[str, np.ndarray] = {}  # the hash values alone: 1 KB a text
 
     def seen_before(self, key: str, text: str) -> bool:
         signature = MinHash(num_perm=self.NUM_PERM, seed=1)
         signature.update_batch(list(shingles(text)))
-        # LSH finds candidates; the estimate confirms them, so that a false candidate is not dropped.
-        if any(self.signatures[other].jaccard(signature) >= self.threshold for other in self.lsh.query(signature)):
-            return True
+        # LSH finds candidates; the estimate (the share of equal hash values) confirms them, so that a
+        # false candidate is not dropped.
+        for other in self.lsh.query(signature):
+            if float(np.mean(self.signatures[other] == signature.hashvalues)) >= self.threshold:
+                return True
         self.lsh.insert(key, signature)
-        self.signatures[key] = signature
+        self.signatures[key] = signature.hashvalues
         return False
 
 
