@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import io
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -103,6 +104,7 @@ class JobFollower:
         self.finished = asyncio.Event()
         self.failed = False
         self.bars: dict = {}
+        self.logged_tenths: dict[str, int] = {}
 
     def show_progress(self, status: JobStatus, done: float, total: float) -> None:
         """One progress bar per stage: prompts answered by the teacher, epochs of the trainer."""
@@ -111,8 +113,9 @@ class JobFollower:
         bar = self.bars.get(status.stage)
         if bar is None:
             unit = "prompts" if status.stage == "teacher" else "epochs"
-            bar = self.bars[status.stage] = tqdm(total=int(total), desc=f"  [{status.stage:7s}]", unit=f" {unit}",
-                                                 dynamic_ncols=True, leave=True)
+            bar = self.bars[status.stage] = tqdm(
+                total=int(total), desc=f"  [{status.stage:7s}]", dynamic_ncols=True, leave=True,
+                bar_format="{desc} {bar} {n_fmt}/{total_fmt} " + unit + " [{elapsed}<{remaining}]{postfix}")
         bar.total = int(total)
         bar.n = int(done)
         if status.stage == "trainer":
@@ -133,8 +136,14 @@ class JobFollower:
             return
         self.statuses.append(status)
         done, total = progress_of(status)
-        if total and not self.quiet:
+        if total and not self.quiet and sys.stderr.isatty():  # bars on a terminal; plain lines in a log
             self.show_progress(status, done, total)
+        elif total and status.stage == "teacher":
+            # In a log, a line per tenth of the prompts rather than one every few seconds.
+            tenth = int(10 * done / total)
+            if tenth > self.logged_tenths.get(status.job_id, -1):
+                self.logged_tenths[status.job_id] = tenth
+                self.say(f"  [{status.stage:7s}] {status.state:8s} {status.message}")
         else:
             self.close_bars()
             self.say(f"  [{status.stage:7s}] {status.state:8s} {status.message}")
