@@ -153,3 +153,34 @@ async def test_a_new_key_works_at_once(served, store):
     async with OipClient(served["url"], key) as client:
         response = await client.infer("teacher", ["hello"])
     assert response.model_name == "teacher"
+
+
+async def test_concurrent_requests_are_batched_and_answered_as_if_alone(served):
+    texts = [f"a gloss about thing number {i} and its {'very ' * (i % 5)}particular use" for i in range(48)]
+    model = served["servicer"].repository.get("teacher")
+    alone = np.concatenate([model.classifier.predict([t]) for t in texts])
+    before = model.batcher.stats.batches, model.batcher.stats.requests
+    async with OipClient(served["url"], served["key"]) as client:
+        responses = await asyncio.gather(*(client.infer("teacher", [t]) for t in texts))
+    together = np.concatenate([probabilities_from_response(r) for r in responses])
+    # Padding to the batch's longest text changes nothing but float rounding.
+    assert np.allclose(together, alone, atol=1e-5)
+    batches = model.batcher.stats.batches - before[0]
+    assert model.batcher.stats.requests - before[1] == 48
+    assert batches < 48, "48 concurrent one-text requests ran one by one"
+
+
+async def test_a_full_model_queue_answers_resource_exhausted_at_once(served):
+    batcher = served["servicer"].repository.get("teacher").batcher
+    saved = batcher.max_queue_texts
+    batcher.max_queue_texts = 2  # two texts may wait; the rest must be refused, not queued
+    try:
+        async with OipClient(served["url"], served["key"]) as client:
+            results = await asyncio.gather(*(client.infer("teacher", ["a long gloss " * 20]) for _ in range(16)),
+                                           return_exceptions=True)
+    finally:
+        batcher.max_queue_texts = saved
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    answered = [r for r in results if not isinstance(r, Exception)]
+    assert refused and answered
+    assert all(r.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in r.details() for r in refused)

@@ -15,7 +15,7 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from services.inference.server import (InferenceServer, InferenceServicer, KeyCache, ModelRepository,
+from services.inference.server import (BatchingConfig, InferenceServer, InferenceServicer, KeyCache, ModelRepository,
                                        RequestEventBuffer)
 
 
@@ -27,6 +27,10 @@ class InferenceSettings(ServiceSettings):
     device: str = "auto"  # auto: CUDA when a GPU is present; cpu; cuda
     model_cache: Path = Path("/tmp/distillery-models")
     max_batch: int = 256  # texts per request
+    # Dynamic batching per model version (Triton's max_batch_size, max_queue_delay, a bounded queue).
+    max_batch_size: int = 64
+    max_queue_delay_ms: float = 2.0
+    max_queue_texts: int = 4096
     event_buffer: int = 10_000  # inference.requests events held while the broker is slow
     reconcile_s: float = 30.0  # how often the registry is re-read, in case a promotion event was missed
     workers: int = 4
@@ -40,7 +44,8 @@ request_events = broker.publisher(
 
 store = ArtifactStore(settings.s3)
 executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="inference")
-repository = ModelRepository(ModelRegistry(store), settings.model_cache, settings.device, executor)
+repository = ModelRepository(ModelRegistry(store), settings.model_cache, settings.device, executor,
+                             BatchingConfig(settings.max_batch_size, settings.max_queue_delay_ms, settings.max_queue_texts))
 events = RequestEventBuffer(request_events.publish, maxsize=settings.event_buffer)
 servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, settings.max_batch)
 server = InferenceServer(servicer, f"{settings.host}:{settings.port}")

@@ -26,6 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 
+from services.inference.batching import DynamicBatcher, QueueFull
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import simhash_hex, text_sha256
 from shared.keys import KeyStore, key_digest
@@ -50,10 +51,17 @@ class RequestError(Exception):
 # ---- models ----------------------------------------------------------------------------------
 
 @dataclass
+class BatchingConfig:
+    max_batch_size: int = 64  # texts run together
+    max_queue_delay_ms: float = 2.0  # how long the first request of a batch waits for company
+    max_queue_texts: int = 4096  # texts waiting per model version; beyond, RESOURCE_EXHAUSTED
+
+@dataclass
 class LoadedModel:
     name: str
     version: str
     classifier: TextClassifier
+    batcher: DynamicBatcher | None = None  # set once the version is swapped in, on the event loop
     loaded_at: float = field(default_factory=time.time)
 
     def ready(self) -> bool:
@@ -63,14 +71,17 @@ class LoadedModel:
 class ModelRepository:
     """The models this replica serves: name -> loaded versions, and the version served by default."""
 
-    def __init__(self, registry: ModelRegistry, cache_dir: Path, device: str, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, registry: ModelRegistry, cache_dir: Path, device: str, executor: ThreadPoolExecutor,
+                 batching: BatchingConfig | None = None) -> None:
         self.registry = registry
+        self.batching = batching or BatchingConfig()
         self.cache_dir = cache_dir
         self.device = device
         self.executor = executor
         self.loaded: dict[str, dict[str, LoadedModel]] = {}
         self.serving: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._retiring: set[asyncio.Task] = set()
 
     async def load(self, name: str, version: str) -> LoadedModel:
         """Download, warm up, then swap in a version (idempotent)."""
@@ -79,12 +90,19 @@ class ModelRepository:
             if current is None:
                 loop = asyncio.get_running_loop()
                 current = await loop.run_in_executor(self.executor, self._load_blocking, name, version)
+                current.batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
+                                                 self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts)
+                current.batcher.start()
                 self.loaded.setdefault(name, {})[version] = current
             self.serving[name] = version
             # Keep the served version and the one before it; drop older ones.
             keep = sorted(self.loaded[name], key=int)[-2:]
             for old in [v for v in self.loaded[name] if v not in keep and v != version]:
-                del self.loaded[name][old]
+                retired = self.loaded[name].pop(old)
+                if retired.batcher:  # what it has queued is still answered
+                    task = asyncio.create_task(retired.batcher.stop())
+                    self._retiring.add(task)
+                    task.add_done_callback(self._retiring.discard)
             log.info("serving %s version %s (providers %s)", name, version, current.classifier.providers)
             return current
 
@@ -321,8 +339,11 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 span.set_status(trace.StatusCode.ERROR, exc.message)
                 await context.abort(exc.code, exc.message)
             span.set_attributes({"client_id": client_id, "model_version": model.version, "batch": len(texts)})
-            loop = asyncio.get_running_loop()
-            probabilities = await loop.run_in_executor(self.executor, model.classifier.predict, texts)
+            try:
+                probabilities = await model.batcher.submit(texts)
+            except QueueFull as exc:
+                span.set_status(trace.StatusCode.ERROR, str(exc))
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"model {model.name!r}: {exc}")
             return self._respond(request, model, texts, probabilities, outputs, client_id)
 
     def _respond(self, request, model: LoadedModel, texts: list[str], probabilities: np.ndarray,
