@@ -184,3 +184,36 @@ async def test_a_full_model_queue_answers_resource_exhausted_at_once(served):
     answered = [r for r in results if not isinstance(r, Exception)]
     assert refused and answered
     assert all(r.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in r.details() for r in refused)
+
+
+async def test_a_new_version_swaps_in_under_load_without_a_failed_request(served, store, teacher_dir):
+    from shared.registry import ModelRegistry
+
+    repository = served["servicer"].repository
+    registry = ModelRegistry(store)
+    before = repository.serving["teacher"]
+    stop = asyncio.Event()
+    versions: list[str] = []
+    failures: list[Exception] = []
+
+    async def load_loop(client: OipClient, i: int) -> None:
+        while not stop.is_set():
+            try:
+                response = await client.infer("teacher", [f"a gloss under load number {i}"])
+                versions.append(response.model_version)
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                failures.append(exc)
+
+    async with OipClient(served["url"], served["key"]) as client:
+        tasks = [asyncio.create_task(load_loop(client, i)) for i in range(8)]
+        await asyncio.sleep(1.0)
+        for _ in range(2):  # two promotions: the oldest version is retired while requests flow
+            version, _ = await asyncio.to_thread(registry.register, "teacher", teacher_dir)
+            await asyncio.to_thread(registry.promote, "teacher", version)
+            await repository.load("teacher", version)
+            await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert not failures, failures[:3]
+    assert versions[0] == before and versions[-1] == version and version != before
+    assert len(repository.loaded["teacher"]) == 2  # the served version and the one before it
