@@ -29,7 +29,7 @@ class InferenceSettings(ServiceSettings):
     max_batch: int = 256  # texts per request
     # Dynamic batching per model version (Triton's max_batch_size, max_queue_delay, a bounded queue).
     max_batch_size: int = 64
-    max_queue_delay_ms: float = 2.0
+    max_queue_delay_ms: float = 0.0
     max_queue_texts: int = 4096
     event_buffer: int = 10_000  # inference.requests events held while the broker is slow
     reconcile_s: float = 30.0  # how often the registry is re-read, in case a promotion event was missed

@@ -42,7 +42,7 @@ class BatchStats:
 
 class DynamicBatcher:
     def __init__(self, predict: Callable[[list[str]], np.ndarray], executor: Executor, max_batch_size: int = 64,
-                 max_queue_delay_s: float = 0.002, max_queue_texts: int = 4096) -> None:
+                 max_queue_delay_s: float = 0.0, max_queue_texts: int = 4096) -> None:
         self.predict = predict
         self.executor = executor
         self.max_batch_size = max_batch_size

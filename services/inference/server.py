@@ -53,7 +53,9 @@ class RequestError(Exception):
 @dataclass
 class BatchingConfig:
     max_batch_size: int = 64  # texts run together
-    max_queue_delay_ms: float = 2.0  # how long the first request of a batch waits for company
+    # How long the first request of a batch waits for company; 0 (Triton's default): only what has
+    # queued while the previous batch ran goes with it.
+    max_queue_delay_ms: float = 0.0
     max_queue_texts: int = 4096  # texts waiting per model version; beyond, RESOURCE_EXHAUSTED
 
 @dataclass
