@@ -296,6 +296,8 @@ class TeacherContext:
     progress_every_s: float = 2.0
     cache: ResponseCache = field(init=False)
     last_progress: dict[str, float] = field(default_factory=dict)
+    # The workers of one replica finishing a job's last units together must announce `done` once.
+    done_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.cache = ResponseCache(self.store)
@@ -512,7 +514,9 @@ async def report(work: TeacherWork, ctx: TeacherContext, share_finished: bool) -
         await ctx.status(work.job_id, "progress", summary, counts, spent)
         return
     done_key = f"{job_prefix(work.job_id)}/done.json"
-    if not await ctx.io(ctx.store.exists, done_key):
+    async with ctx.done_lock:
+        if await ctx.io(ctx.store.exists, done_key):
+            return
         await ctx.io(ctx.store.put_json, done_key, {"counts": dict(counts), "spent": vars(spent), "time": utcnow()})
         await ctx.status(work.job_id, "done", summary, counts, spent)
         ctx.last_progress.pop(work.job_id, None)
