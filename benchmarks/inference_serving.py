@@ -29,7 +29,7 @@ from shared.keys import KeyStore
 from shared.oip import OipClient
 from shared.registry import ModelRegistry
 from shared.store import ArtifactStore
-from shared.textmodel import TextClassifier, cpu_limit
+from shared.textmodel import TextClassifier, cpu_limit, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,14 +40,7 @@ def heldout_texts(n: int) -> list[str]:
 
 
 def raw_throughput(model_dir: Path, texts: list[str], batch: int, seconds: float) -> float:
-    model = TextClassifier(model_dir, device="cpu")
-    model.predict(texts[:batch])
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        for i in range(0, len(texts), batch):
-            model.predict(texts[i:i + batch])
-        done += len(texts)
-    return done / (time.perf_counter() - started)
+    return speed(TextClassifier(model_dir, device="cpu"), texts, batch, seconds)[0]
 
 
 async def sweep_point(url: str, key: str, model: str, texts: list[str], concurrency: int, seconds: float) -> dict:

@@ -9,31 +9,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from shared.registry import ModelRegistry
 from shared.settings import S3Settings
 from shared.store import ArtifactStore
-from shared.textmodel import TextClassifier, cpu_limit
+from shared.textmodel import TextClassifier, cpu_limit, speed
 
 HELDOUT = Path(__file__).resolve().parent.parent / "data" / "wordnet" / "heldout.jsonl.gz"
-
-
-def measure(model: TextClassifier, texts: list[str], batch: int = 32) -> dict:
-    model.predict(texts[:batch])
-    started = time.perf_counter()
-    for i in range(0, len(texts), batch):
-        model.predict(texts[i:i + batch])
-    throughput = len(texts) / (time.perf_counter() - started)
-    latencies = []
-    for text in texts[:200]:
-        t = time.perf_counter()
-        model.predict([text])
-        latencies.append((time.perf_counter() - t) * 1000)
-    return {"texts_per_s": throughput, "p50_ms": statistics.median(latencies)}
 
 
 def main() -> None:
@@ -51,7 +35,8 @@ def main() -> None:
             if version is None:
                 raise SystemExit(f"no promoted {name!r}: run `make demo` first")
             model = TextClassifier(registry.download(name, version, Path(tmp) / name), device="cpu")
-            results[name] = measure(model, texts)
+            tps, p50 = speed(model, texts, min_seconds=0.0)
+            results[name] = {"texts_per_s": tps, "p50_ms": p50}
             print(f"{name:10s} v{version}: {results[name]['texts_per_s']:8.0f} texts/s at batch 32, "
                   f"p50 {results[name]['p50_ms']:.2f} ms for one text")
     t, s = results["teacher"], results[args.student]

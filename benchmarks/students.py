@@ -26,9 +26,9 @@ import torch
 from services.curator.curation import curate
 from services.trainer.students import teacher_token_vectors
 from services.trainer.teacher_model import ensure_teacher_model
-from services.trainer.training import Split, build_student, gold_accuracy, speed
+from services.trainer.training import Split, agreement, build_student, gold_accuracy
 from shared.events import CurationSpec, StudentSpec, TeacherResponse
-from shared.textmodel import TextClassifier, cpu_limit
+from shared.textmodel import TextClassifier, cpu_limit, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "wordnet"
@@ -38,15 +38,6 @@ TEST_ROWS = 2000
 def read(name: str) -> list[dict]:
     with gzip.open(DATA / f"{name}.jsonl.gz", "rt") as f:
         return [json.loads(line) for line in f]
-
-
-def label_with_teacher(teacher: TextClassifier, texts: list[str]) -> np.ndarray:
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of similar length pad little
-    out = np.zeros((len(texts), len(teacher.classes)), dtype=np.float32)
-    for start in range(0, len(order), 64):
-        ids = order[start:start + 64]
-        out[ids] = teacher.predict([texts[i] for i in ids])
-    return out
 
 
 def curated_splits(rows: list[dict], probabilities: np.ndarray, classes: list[str]) -> tuple[Split, Split, dict]:
@@ -122,9 +113,9 @@ def main() -> None:
     heldout, teacher_train = read("heldout"), read("teacher-train")
     test_rows, transfer_rows = heldout[:TEST_ROWS], heldout[TEST_ROWS:] + teacher_train
     print(f"labelling {len(transfer_rows)} transfer texts and {len(test_rows)} test texts with the teacher ...", flush=True)
-    test = Split([r["text"] for r in test_rows], label_with_teacher(teacher, [r["text"] for r in test_rows]),
+    test = Split([r["text"] for r in test_rows], teacher.predict_batched([r["text"] for r in test_rows]),
                  [r["label"] for r in test_rows])
-    train, val, dropped = curated_splits(transfer_rows, label_with_teacher(teacher, [r["text"] for r in transfer_rows]),
+    train, val, dropped = curated_splits(transfer_rows, teacher.predict_batched([r["text"] for r in transfer_rows]),
                                          classes)
     print(f"curated: {len(train.texts)} train, {len(val.texts)} val; dropped {dropped}", flush=True)
     teacher_gold, _ = gold_accuracy(test.targets, classes, test.gold)
@@ -178,18 +169,18 @@ def main() -> None:
             print(f"  {title}: skipped (pip install 'model2vec[distill]' to include it)")
             continue
         accuracy, _ = gold_accuracy(found["probabilities"], classes, test.gold)
-        agreement = float((found["probabilities"].argmax(1) == test.targets.argmax(1)).mean())
-        results.append((title, agreement, accuracy / teacher_gold, found["texts_per_s"] / teacher_tps, found["p50_ms"],
+        agrees = agreement(found["probabilities"], test, classifier=True)
+        results.append((title, agrees, accuracy / teacher_gold, found["texts_per_s"] / teacher_tps, found["p50_ms"],
                         None, f"{time.perf_counter() - t:.0f} s"))
-        print(f"  {title}: relative accuracy {results[-1][2]:.3f}, agreement {agreement:.3f}, "
+        print(f"  {title}: relative accuracy {results[-1][2]:.3f}, agreement {agrees:.3f}, "
               f"speed-up {results[-1][3]:.0f}x (against the teacher measured at the start)", flush=True)
 
     print(f"\nWordNet supersenses, {len(test.texts)} gold test glosses, {cpu_limit()} CPUs; teacher gold accuracy "
           f"{teacher_gold:.3f}, {teacher_tps:.0f} texts/s, p50 {teacher_p50:.2f} ms\n")
     print("| student | relative accuracy | agreement | speed-up | p50, one text | size | time |")
     print("|---|---|---|---|---|---|---|")
-    for title, agreement, relative, speedup, p50, size, took in results:
-        print(f"| {title} | {relative:.3f} | {agreement:.3f} | {speedup:.0f}x | {p50:.2f} ms | "
+    for title, agrees, relative, speedup, p50, size, took in results:
+        print(f"| {title} | {relative:.3f} | {agrees:.3f} | {speedup:.0f}x | {p50:.2f} ms | "
               f"{f'{size:.1f} MB' if size else 'n/a'} | {took} |")
     print(f"\ngoal: relative accuracy >= 0.97 at >= 50x; whole run {time.perf_counter() - started:.0f} s")
 

@@ -20,6 +20,12 @@ def text_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def row_id(row: dict, id_field: str, text: str) -> str:
+    """A row's prompt id: its id field, or one made from its text when it has none."""
+    prompt_id = row.get(id_field)
+    return str(prompt_id) if prompt_id not in (None, "") else text_id(text)
+
+
 def source_rows(body: bytes, fmt: str) -> Iterator[dict | None]:
     """The rows of a JSONL or Parquet prompt file; None for a JSONL line that is not a JSON object."""
     if fmt == "parquet":
@@ -44,8 +50,7 @@ def prompt_pairs(rows: Iterable[dict | None], id_field: str = "id", text_field: 
         if not isinstance(text, str):
             bad += 1
             continue
-        prompt_id = row.get(id_field)
-        pairs.append((str(prompt_id) if prompt_id not in (None, "") else text_id(text), text))
+        pairs.append((row_id(row, id_field, text), text))
     return pairs, bad
 
 
@@ -108,6 +113,5 @@ def load_gold_labels(job: DistillJob, store: ArtifactStore) -> dict[str, str]:
         text = row.get(job.text_field) if row is not None else None
         label = row.get(job.label_field) if row is not None else None
         if isinstance(text, str) and label not in (None, ""):
-            prompt_id = row.get(job.id_field)
-            labels.setdefault(str(prompt_id) if prompt_id not in (None, "") else text_id(text), str(label))
+            labels.setdefault(row_id(row, job.id_field, text), str(label))
     return labels

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,5 +85,37 @@ class TextClassifier:
         return self.session.run([self.output_name], self.encode(texts))[0]
 
     def predict_batched(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        parts = [self.predict(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
-        return np.concatenate(parts) if parts else self.predict([])
+        """Many texts, in batches of similar length (a batch pads to its longest text); rows come
+        back in the order of `texts`."""
+        if not texts:
+            return self.predict([])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = None
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            part = self.predict([texts[i] for i in rows])
+            if out is None:
+                out = np.zeros((len(texts),) + part.shape[1:], dtype=part.dtype)
+            out[rows] = part
+        return out
+
+
+def speed(model, texts: list[str], batch_size: int = 32, min_seconds: float = 1.0,
+          latency_texts: int = 200) -> tuple[float, float]:
+    """Texts per second at `batch_size` (repeated until `min_seconds` have passed), and the median
+    latency of one text in milliseconds, of anything with `predict(texts)`."""
+    model.predict(texts[:batch_size])  # warm-up
+    done, started = 0, time.perf_counter()
+    while True:
+        for start in range(0, len(texts), batch_size):
+            model.predict(texts[start:start + batch_size])
+        done += len(texts)
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            break
+    latencies = []
+    for text in texts[:latency_texts]:
+        t = time.perf_counter()
+        model.predict([text])
+        latencies.append((time.perf_counter() - t) * 1000)
+    return done / elapsed, statistics.median(latencies)

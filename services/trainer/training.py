@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import logging
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from services.trainer.export import INT8_MIN_TOP1_MATCH, ParityError, export_onn
 from services.trainer.report import write_card, write_curves
 from services.trainer.students import Student, make_student
 from shared.events import GateSpec, ModelMetrics, StudentSpec
-from shared.textmodel import TextClassifier
+from shared.textmodel import TextClassifier, speed
 
 log = logging.getLogger(__name__)
 
@@ -197,27 +196,6 @@ def train_student(spec: StudentSpec, classes: list[str], vectors: torch.Tensor, 
         model.load_state_dict(stopping.best_state)
     model.eval()
     return model, history
-
-
-def speed(model: TextClassifier, texts: list[str], batch_size: int = 32, min_seconds: float = 1.0,
-          latency_texts: int = 200) -> tuple[float, float]:
-    """Texts per second at `batch_size` (repeated until `min_seconds` have passed), and the median
-    latency of one text in milliseconds."""
-    model.predict(texts[:batch_size])  # warm-up
-    done, started = 0, time.perf_counter()
-    while True:
-        for start in range(0, len(texts), batch_size):
-            model.predict(texts[start:start + batch_size])
-        done += len(texts)
-        elapsed = time.perf_counter() - started
-        if elapsed >= min_seconds:
-            break
-    latencies = []
-    for text in texts[:latency_texts]:
-        t = time.perf_counter()
-        model.predict([text])
-        latencies.append((time.perf_counter() - t) * 1000)
-    return done / elapsed, statistics.median(latencies)
 
 
 def gold_accuracy(probabilities: np.ndarray, classes: list[str], gold: list[str | None]) -> tuple[float | None, int]:
