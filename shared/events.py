@@ -328,6 +328,18 @@ class AbuseAlert(Event):
     time: datetime = Field(default_factory=utcnow)
 
 
+# ---- inference.control ----------------------------------------------------------------------
+
+class AccessChange(Event):
+    """topic `inference.control`, key: client_id. Tells every inference replica to re-read a
+    client's keys or enforcement from the store now, instead of within its cache's lifetime."""
+
+    change: Literal["key_revoked", "enforcement_lifted"]
+    client_id: str
+    by: str = ""  # who made the change
+    time: datetime = Field(default_factory=utcnow)
+
+
 # ---- topics ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -352,6 +364,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("model.promoted", ModelPromoted, "model_name"),
     Topic("inference.requests", InferenceRequest, "client_id"),
     Topic("abuse.alerts", AbuseAlert, "alert_id"),
+    Topic("inference.control", AccessChange, "client_id"),
 )
 TOPIC_BY_NAME = {t.name: t for t in TOPICS}
 

@@ -68,12 +68,12 @@ async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
     from services.inference.server import (
         InferenceServer,
         InferenceServicer,
-        KeyCache,
         ModelRepository,
         RequestEventBuffer,
     )
     from shared.kafka import make_broker
-    from shared.keys import KeyStore
+    from services.inference.access import AccessControl
+    from shared.keys import EnforcementStore, KeyStore
     from shared.registry import ModelRegistry
 
     broker = make_broker(stack.config.kafka(), "test-inference")
@@ -81,7 +81,8 @@ async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
     executor = ThreadPoolExecutor(4)
     events = RequestEventBuffer(broker.publisher("inference.requests").publish)
     repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor)
-    servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, max_batch=64)
+    access = AccessControl(KeyStore(store), EnforcementStore(store), executor)
+    servicer = InferenceServicer(repository, access, events, executor, max_batch=64)
     server = InferenceServer(servicer, "127.0.0.1:0")
     events.start()
     await server.start()

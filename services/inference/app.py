@@ -1,5 +1,6 @@
 """inference: serves the registry's promoted models over gRPC (Open Inference Protocol), loads
-each newly promoted version without a restart, and publishes every answered request."""
+each newly promoted version without a restart, publishes every answered request, enforces quotas
+and the abuse-alert policy, and exports Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from shared.events import InferenceRequest, ModelPromoted
-from shared.keys import KeyStore
+from shared.events import AbuseAlert, AccessChange, InferenceRequest, ModelPromoted
+from shared.keys import EnforcementStore, KeyStore
 from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from services.inference.server import (BatchingConfig, InferenceServer, InferenceServicer, KeyCache, ModelRepository,
+from services.inference.access import AccessControl, Action
+from services.inference.metrics import InferenceMetrics
+from services.inference.server import (BatchingConfig, InferenceServer, InferenceServicer, ModelRepository,
                                        RequestEventBuffer)
 
 
@@ -34,6 +37,13 @@ class InferenceSettings(ServiceSettings):
     event_buffer: int = 10_000  # inference.requests events held while the broker is slow
     reconcile_s: float = 30.0  # how often the registry is re-read, in case a promotion event was missed
     workers: int = 4
+    metrics_port: int = 8002  # Triton's metrics port; 0: no metrics endpoint
+    # Quotas: a key's own `rps`, else this (0: none); split over this many replicas.
+    default_rps: float = 0.0
+    replicas: int = 1
+    # What an abuse alert of each severity does to its clients: none, throttle or block.
+    enforcement: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "block", "critical": "block"}
+    throttle_rps: float = 1.0
 
 
 settings = InferenceSettings()
@@ -44,10 +54,15 @@ request_events = broker.publisher(
 
 store = ArtifactStore(settings.s3)
 executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="inference")
+metrics = InferenceMetrics()
 repository = ModelRepository(ModelRegistry(store), settings.model_cache, settings.device, executor,
-                             BatchingConfig(settings.max_batch_size, settings.max_queue_delay_ms, settings.max_queue_texts))
+                             BatchingConfig(settings.max_batch_size, settings.max_queue_delay_ms, settings.max_queue_texts),
+                             metrics)
 events = RequestEventBuffer(request_events.publish, maxsize=settings.event_buffer)
-servicer = InferenceServicer(repository, KeyCache(KeyStore(store), executor), events, executor, settings.max_batch)
+metrics.watch_events(events)
+access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=settings.default_rps,
+                       replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps)
+servicer = InferenceServicer(repository, access, events, executor, settings.max_batch)
 server = InferenceServer(servicer, f"{settings.host}:{settings.port}")
 
 
@@ -57,18 +72,35 @@ async def on_model_promoted(event: ModelPromoted) -> None:
     await repository.load(event.model_name, event.version)
 
 
+# Every replica enforces every alert, so no consumer group here either.
+@broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="latest", title="abuse.alerts (enforcement)")
+async def on_abuse_alert(alert: AbuseAlert) -> None:
+    await access.on_alert(alert)
+
+
+@broker.subscriber("inference.control", group_id=None, auto_offset_reset="latest", title="inference.control")
+async def on_access_change(change: AccessChange) -> None:
+    await access.on_change(change)
+
+
 async def reconcile() -> None:
+    """Re-read the registry and the enforcement records, in case an event was missed."""
     while True:
         await asyncio.sleep(settings.reconcile_s)
         try:
             await repository.load_promoted()
+            await access.refresh()
         except Exception:
-            log.exception("registry reconcile failed")
+            log.exception("reconcile with the store failed")
 
 
 @app.after_startup
 async def start_serving() -> None:
     events.start()
+    await access.refresh()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+        log.info("Prometheus metrics on :%d/metrics", settings.metrics_port)
     await server.start()
     log.info("gRPC (Open Inference Protocol) listening on %s:%d", settings.host, server.port)
     loaded = await repository.load_promoted()

@@ -21,11 +21,16 @@ class QueueFull(Exception):
     pass
 
 
+class DeadlineExpired(Exception):
+    """The caller's deadline passed while its request waited: it is not computed."""
+
+
 @dataclass
 class Pending:
     texts: list[str]
     future: asyncio.Future
     enqueued: float
+    deadline: float | None = None  # loop time after which nobody waits for the answer
 
 
 @dataclass
@@ -42,8 +47,10 @@ class BatchStats:
 
 class DynamicBatcher:
     def __init__(self, predict: Callable[[list[str]], np.ndarray], executor: Executor, max_batch_size: int = 64,
-                 max_queue_delay_s: float = 0.0, max_queue_texts: int = 4096) -> None:
+                 max_queue_delay_s: float = 0.0, max_queue_texts: int = 4096,
+                 on_batch: Callable[[list[Pending], int, float, float], None] | None = None) -> None:
         self.predict = predict
+        self.on_batch = on_batch  # (requests, texts, started, finished): the metrics' view of a batch
         self.executor = executor
         self.max_batch_size = max_batch_size
         self.max_queue_delay_s = max_queue_delay_s
@@ -64,12 +71,17 @@ class DynamicBatcher:
         if self._task:
             self._task.cancel()
 
-    async def submit(self, texts: list[str]) -> np.ndarray:
+    @property
+    def queued_texts(self) -> int:
+        return self._queued_texts
+
+    async def submit(self, texts: list[str], deadline: float | None = None) -> np.ndarray:
+        """Answers `texts`; `deadline` (loop time) is when the caller stops waiting."""
         if self._queued_texts + len(texts) > self.max_queue_texts:
             raise QueueFull(f"the model's queue is full ({self._queued_texts} texts waiting, at most "
                             f"{self.max_queue_texts}): retry with backoff")
         loop = asyncio.get_running_loop()
-        item = Pending(texts, loop.create_future(), loop.time())
+        item = Pending(texts, loop.create_future(), loop.time(), deadline)
         self._queued_texts += len(texts)
         self._queue.put_nowait(item)
         return await item.future
@@ -103,8 +115,15 @@ class DynamicBatcher:
         while True:
             batch = await self._next_batch()
             self._queued_texts -= sum(len(p.texts) for p in batch)
-            # A request whose caller gave up (deadline, cancel) is not computed.
-            live = [p for p in batch if not p.future.done()]
+            # A request whose caller gave up (cancelled, or its deadline passed) is not computed.
+            now = loop.time()
+            live = []
+            for p in batch:
+                if p.deadline is not None and p.deadline <= now and not p.future.done():
+                    p.future.set_exception(DeadlineExpired(
+                        f"deadline passed after {now - p.enqueued:.3f} s in the queue; not computed"))
+                if not p.future.done():
+                    live.append(p)
             if not live:
                 continue
             texts = [t for p in live for t in p.texts]
@@ -132,3 +151,5 @@ class DynamicBatcher:
         s.queue_seconds += sum(started - p.enqueued for p in batch)
         s.compute_seconds += finished - started
         s.batch_sizes[texts] = s.batch_sizes.get(texts, 0) + 1
+        if self.on_batch:
+            self.on_batch(batch, texts, started, finished)

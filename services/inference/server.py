@@ -26,10 +26,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 
-from services.inference.batching import DynamicBatcher, QueueFull
+from services.inference.access import AccessControl, RequestError
+from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFull
+from services.inference.metrics import InferenceMetrics
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import simhash_hex, text_sha256
-from shared.keys import KeyStore, key_digest
 from shared.oip import LABEL_OUTPUT, PROBABILITIES_OUTPUT, TEXT_INPUT, decode_bytes_tensor, encode_bytes_tensor, pb, pb_grpc
 from shared.registry import ModelRegistry
 from shared.telemetry import context_from_grpc_metadata, tracer
@@ -39,13 +40,7 @@ log = logging.getLogger(__name__)
 SERVER_NAME = "distillery-inference"
 SERVER_VERSION = "0.1.0"
 OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_OUTPUT)
-
-
-class RequestError(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+OUTPUT_PARAMETERS = ("classification",)
 
 
 # ---- models ----------------------------------------------------------------------------------
@@ -74,8 +69,9 @@ class ModelRepository:
     """The models this replica serves: name -> loaded versions, and the version served by default."""
 
     def __init__(self, registry: ModelRegistry, cache_dir: Path, device: str, executor: ThreadPoolExecutor,
-                 batching: BatchingConfig | None = None) -> None:
+                 batching: BatchingConfig | None = None, metrics: InferenceMetrics | None = None) -> None:
         self.registry = registry
+        self.metrics = metrics or InferenceMetrics()
         self.batching = batching or BatchingConfig()
         self.cache_dir = cache_dir
         self.device = device
@@ -93,7 +89,9 @@ class ModelRepository:
                 loop = asyncio.get_running_loop()
                 current = await loop.run_in_executor(self.executor, self._load_blocking, name, version)
                 current.batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
-                                                 self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts)
+                                                 self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts,
+                                                 on_batch=self.metrics.batcher_observer(name, version))
+                self.metrics.pending.labels(name, version).set_function(lambda b=current.batcher: b.queued_texts)
                 current.batcher.start()
                 self.loaded.setdefault(name, {})[version] = current
             self.serving[name] = version
@@ -105,7 +103,8 @@ class ModelRepository:
                     task = asyncio.create_task(retired.batcher.stop())
                     self._retiring.add(task)
                     task.add_done_callback(self._retiring.discard)
-            log.info("serving %s version %s (providers %s)", name, version, current.classifier.providers)
+            log.info("serving %s version %s (onnxruntime providers %s%s)", name, version,
+                     ", ".join(current.classifier.providers), ", IOBinding" if current.classifier.io_binding else "")
             return current
 
     def _load_blocking(self, name: str, version: str) -> LoadedModel:
@@ -129,6 +128,11 @@ class ModelRepository:
                 except Exception:
                     log.exception("could not load %s version %s", name, version)
         return changed
+
+    def providers(self) -> list[str]:
+        """The onnxruntime execution providers the served versions really run on."""
+        return sorted({p for name, version in self.serving.items()
+                       for p in self.loaded[name][version].classifier.providers[:1]})
 
     def _promoted_blocking(self) -> list[tuple[str, str]]:
         return [(name, v) for name in self.registry.names() if (v := self.registry.promoted(name))]
@@ -194,30 +198,6 @@ class RequestEventBuffer:
 
 # ---- gRPC ------------------------------------------------------------------------------------
 
-class KeyCache:
-    """API key lookups against the key store. A key seen valid is trusted for `ttl_s`; an unknown
-    key is looked up again after `negative_ttl_s`, so a new key works at once."""
-
-    def __init__(self, keys: KeyStore, executor: ThreadPoolExecutor, ttl_s: float = 10.0,
-                 negative_ttl_s: float = 1.0) -> None:
-        self.keys = keys
-        self.executor = executor
-        self.ttl_s = ttl_s
-        self.negative_ttl_s = negative_ttl_s
-        self._cache: dict[str, tuple[dict | None, float]] = {}
-
-    async def client_id(self, key: str) -> str | None:
-        digest = key_digest(key)
-        cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached and cached[1] > now:
-            record = cached[0]
-        else:
-            record = await asyncio.get_running_loop().run_in_executor(self.executor, self.keys.lookup, key)
-            self._cache[digest] = (record, now + (self.ttl_s if record else self.negative_ttl_s))
-        return record["client_id"] if record else None
-
-
 def _texts_from_request(request: pb.ModelInferRequest, max_batch: int) -> list[str]:
     expected = f"it expects one input {TEXT_INPUT!r} (BYTES, shape [N]: N UTF-8 texts)"
     if len(request.inputs) != 1:
@@ -261,41 +241,67 @@ def _texts_from_request(request: pb.ModelInferRequest, max_batch: int) -> list[s
     return texts
 
 
-def _requested_outputs(request: pb.ModelInferRequest) -> list[str]:
-    names = [o.name for o in request.outputs] or list(OUTPUTS)
-    unknown = [n for n in names if n not in OUTPUTS]
-    if unknown:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"model {request.model_name!r} has no output {unknown[0]!r}; outputs: {', '.join(OUTPUTS)}")
-    return names
+@dataclass
+class RequestedOutput:
+    name: str
+    class_count: int = 0  # > 0: Triton's classification extension, the top classes as "p:index:label"
+
+
+def _requested_outputs(request: pb.ModelInferRequest, n_classes: int) -> list[RequestedOutput]:
+    if not request.outputs:
+        return [RequestedOutput(name) for name in OUTPUTS]
+    wanted = []
+    for output in request.outputs:
+        if output.name not in OUTPUTS:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               f"model {request.model_name!r} has no output {output.name!r}; outputs: {', '.join(OUTPUTS)}")
+        unknown = [k for k in output.parameters if k not in OUTPUT_PARAMETERS]
+        if unknown:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               f"output {output.name!r} has no parameter {unknown[0]!r}; "
+                               f"supported: {', '.join(OUTPUT_PARAMETERS)}")
+        count = 0
+        if "classification" in output.parameters:
+            count = output.parameters["classification"].int64_param
+            if output.name != PROBABILITIES_OUTPUT or not 1 <= count <= n_classes:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"'classification' applies to {PROBABILITIES_OUTPUT!r} with a class count from 1 "
+                                   f"to {n_classes}; got {count} on {output.name!r}")
+        wanted.append(RequestedOutput(output.name, int(count)))
+    return wanted
+
+
+def _queue_deadline(request: pb.ModelInferRequest, context: grpc.aio.ServicerContext, loop_now: float) -> float | None:
+    """When the answer stops being wanted, in loop time: the gRPC deadline, or Triton's `timeout`
+    request parameter (microseconds), whichever comes first."""
+    limits = []
+    remaining = context.time_remaining()
+    if remaining is not None:
+        limits.append(remaining)
+    if "timeout" in request.parameters:
+        timeout_us = request.parameters["timeout"].int64_param
+        if timeout_us < 0:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"parameter 'timeout' is in microseconds, >= 0; got {timeout_us}")
+        if timeout_us:
+            limits.append(timeout_us / 1e6)
+    if not limits:
+        return None
+    if min(limits) <= 0:
+        raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "the request's deadline had passed on arrival")
+    return loop_now + min(limits)
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
-    def __init__(self, repository: ModelRepository, keys: KeyCache, events: RequestEventBuffer,
+    def __init__(self, repository: ModelRepository, access: AccessControl, events: RequestEventBuffer,
                  executor: ThreadPoolExecutor, max_batch: int) -> None:
         self.repository = repository
-        self.keys = keys
+        self.access = access
         self.events = events
         self.executor = executor
         self.max_batch = max_batch
+        self.metrics = repository.metrics
         self.ready = False
         self.tracer = tracer("distillery.inference")
-
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> str:
-        metadata = dict(context.invocation_metadata() or ())
-        header = metadata.get("authorization", "")
-        if not header:
-            raise RequestError(grpc.StatusCode.UNAUTHENTICATED,
-                               "missing API key: send gRPC metadata 'authorization: Bearer <key>' "
-                               "(an operator creates one with `distillery keys create NAME`)")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise RequestError(grpc.StatusCode.UNAUTHENTICATED,
-                               "malformed authorization metadata: expected 'Bearer <key>'")
-        client_id = await self.keys.client_id(key.strip())
-        if client_id is None:
-            raise RequestError(grpc.StatusCode.UNAUTHENTICATED, "unknown or revoked API key")
-        return client_id
 
     async def ServerLive(self, request, context):
         return pb.ServerLiveResponse(live=True)
@@ -310,11 +316,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             return pb.ModelReadyResponse(ready=False)
 
     async def ServerMetadata(self, request, context):
-        return pb.ServerMetadataResponse(name=SERVER_NAME, version=SERVER_VERSION, extensions=["model_repository"])
+        # The protocol has no field for it, so the execution provider is listed as an extension.
+        providers = [f"onnxruntime:{p}" for p in self.repository.providers()]
+        return pb.ServerMetadataResponse(name=SERVER_NAME, version=SERVER_VERSION,
+                                         extensions=["model_repository", "classification", *providers])
 
     async def ModelMetadata(self, request, context):
         try:
-            await self._authenticate(context)
+            await self.access.authenticate(context.invocation_metadata())
             model = self.repository.get(request.name, request.version)
         except RequestError as exc:
             await context.abort(exc.code, exc.message)
@@ -328,40 +337,65 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         return meta
 
     async def ModelInfer(self, request, context):
+        arrived = time.perf_counter()
+        loop = asyncio.get_running_loop()
         with self.tracer.start_as_current_span(
             "ModelInfer", context=context_from_grpc_metadata(context.invocation_metadata()),
             kind=trace.SpanKind.SERVER, attributes={"model": request.model_name},
         ) as span:
+            model = None
             try:
-                client_id = await self._authenticate(context)
+                client = await self.access.authenticate(context.invocation_metadata())
+                span.set_attribute("client_id", client.client_id)
+                try:
+                    self.access.admit(client)
+                except RequestError as exc:
+                    self.metrics.refused.labels(client.client_id, exc.code.name.lower()).inc()
+                    raise
                 model = self.repository.get(request.model_name, request.model_version)
                 texts = _texts_from_request(request, self.max_batch)
-                outputs = _requested_outputs(request)
+                outputs = _requested_outputs(request, len(model.classifier.classes))
+                deadline = _queue_deadline(request, context, loop.time())
+                span.set_attributes({"model_version": model.version, "batch": len(texts)})
+                try:
+                    probabilities = await model.batcher.submit(texts, deadline)
+                except QueueFull as exc:
+                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"model {model.name!r}: {exc}") from None
+                except DeadlineExpired as exc:
+                    raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, f"model {model.name!r}: {exc}") from None
             except RequestError as exc:
                 span.set_status(trace.StatusCode.ERROR, exc.message)
+                if model is not None:
+                    self.metrics.failure.labels(model.name, model.version, exc.code.name.lower()).inc()
                 await context.abort(exc.code, exc.message)
-            span.set_attributes({"client_id": client_id, "model_version": model.version, "batch": len(texts)})
-            try:
-                probabilities = await model.batcher.submit(texts)
-            except QueueFull as exc:
-                span.set_status(trace.StatusCode.ERROR, str(exc))
-                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"model {model.name!r}: {exc}")
-            return self._respond(request, model, texts, probabilities, outputs, client_id)
+            response = self._respond(request, model, texts, probabilities, outputs, client.client_id)
+            self.metrics.success.labels(model.name, model.version).inc()
+            self.metrics.request_us.labels(model.name, model.version).inc((time.perf_counter() - arrived) * 1e6)
+            return response
 
     def _respond(self, request, model: LoadedModel, texts: list[str], probabilities: np.ndarray,
-                 outputs: list[str], client_id: str) -> pb.ModelInferResponse:
+                 outputs: list[RequestedOutput], client_id: str) -> pb.ModelInferResponse:
         probabilities = np.ascontiguousarray(probabilities, dtype="<f4")
         top = probabilities.argmax(axis=1)
-        labels = [model.classifier.classes[i] for i in top]
+        classes = model.classifier.classes
+        labels = [classes[i] for i in top]
         response = pb.ModelInferResponse(model_name=model.name, model_version=model.version,
                                          id=request.id or uuid.uuid4().hex)
-        for name in outputs:
-            if name == PROBABILITIES_OUTPUT:
-                response.outputs.add(name=name, datatype="FP32", shape=list(probabilities.shape))
+        for output in outputs:
+            if output.class_count:
+                # Triton's classification format: "<probability>:<class index>:<label>", best first.
+                best = np.argsort(-probabilities, axis=1, kind="stable")[:, :output.class_count]
+                items = [f"{probabilities[r, c]:f}:{c}:{classes[c]}".encode() for r in range(len(texts)) for c in best[r]]
+                response.outputs.add(name=output.name, datatype="BYTES", shape=[len(texts), output.class_count])
+                response.raw_output_contents.append(encode_bytes_tensor(items))
+            elif output.name == PROBABILITIES_OUTPUT:
+                response.outputs.add(name=output.name, datatype="FP32", shape=list(probabilities.shape))
                 response.raw_output_contents.append(probabilities.tobytes())
             else:
-                response.outputs.add(name=name, datatype="BYTES", shape=[len(labels)])
+                response.outputs.add(name=output.name, datatype="BYTES", shape=[len(labels)])
                 response.raw_output_contents.append(encode_bytes_tensor([label.encode() for label in labels]))
+        # What the client saw of the distribution: all of it, the top k, or only the label.
+        output_names = [f"{o.name}:top{o.class_count}" if o.class_count else o.name for o in outputs]
         clipped = np.clip(probabilities, 1e-12, 1.0)
         entropy = -(probabilities * np.log(clipped)).sum(axis=1)
         now = utcnow()
@@ -370,7 +404,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 "request_id": f"{response.id}/{i}" if len(texts) > 1 else response.id,
                 "client_id": client_id, "model": model.name, "model_version": model.version, "time": now,
                 "text": text, "top_class": labels[i], "top_probability": float(probabilities[i, top[i]]),
-                "entropy": float(entropy[i]) if math.isfinite(entropy[i]) else 0.0, "outputs": outputs,
+                "entropy": float(entropy[i]) if math.isfinite(entropy[i]) else 0.0, "outputs": output_names,
                 "n_classes": probabilities.shape[1],
             })
         return response

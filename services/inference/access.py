@@ -1,0 +1,180 @@
+"""Who may call, and how fast: API keys, per-key quotas, and the enforcement of abuse alerts.
+
+Quotas are token buckets per client in each replica; a key's quota (requests per second) is split
+evenly over the replicas the operator declares (INFERENCE_REPLICAS), since a client's requests are
+spread over them by the load balancer. Enforcement follows a policy per alert severity: `throttle`
+(to `throttle_rps`) or `block` (PERMISSION_DENIED) until an operator lifts it; a detector resolving
+its alert ends a throttle, never a block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Literal
+
+import grpc
+
+from shared.events import AbuseAlert, AccessChange, utcnow
+from shared.keys import Enforcement, EnforcementStore, KeyStore, key_digest
+
+log = logging.getLogger(__name__)
+
+Action = Literal["none", "throttle", "block"]
+RANK = {"none": 0, "throttle": 1, "block": 2}
+DEFAULT_POLICY: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "block", "critical": "block"}
+
+
+class RequestError(Exception):
+    """Becomes the gRPC status of the request that raised it."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Client:
+    client_id: str
+    rps: float | None  # the key's quota; None: the service's default
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class AccessControl:
+    def __init__(self, keys: KeyStore, enforcement: EnforcementStore, executor: Executor, *,
+                 default_rps: float = 0.0, replicas: int = 1, policy: dict[str, Action] | None = None,
+                 throttle_rps: float = 1.0, key_ttl_s: float = 10.0, unknown_key_ttl_s: float = 1.0) -> None:
+        self.keys = keys
+        self.enforcement = enforcement
+        self.executor = executor
+        self.default_rps = default_rps  # 0: no quota
+        self.replicas = max(1, replicas)
+        self.policy = {**DEFAULT_POLICY, **(policy or {})}
+        self.throttle_rps = throttle_rps
+        self.key_ttl_s = key_ttl_s
+        self.unknown_key_ttl_s = unknown_key_ttl_s
+        self._keys: dict[str, tuple[Client | None, float]] = {}  # key digest -> (client, good until)
+        self._buckets: dict[str, TokenBucket] = {}
+        self.enforced: dict[str, Enforcement] = {}
+
+    async def _blocking(self, func, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    async def authenticate(self, metadata) -> Client:
+        header = dict(metadata or ()).get("authorization", "")
+        if not header:
+            raise RequestError(grpc.StatusCode.UNAUTHENTICATED,
+                               "missing API key: send gRPC metadata 'authorization: Bearer <key>' "
+                               "(an operator creates one with `distillery keys create NAME`)")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise RequestError(grpc.StatusCode.UNAUTHENTICATED, "malformed authorization metadata: expected 'Bearer <key>'")
+        digest = key_digest(key.strip())
+        cached = self._keys.get(digest)
+        if cached and cached[1] > time.monotonic():
+            client = cached[0]
+        else:
+            record = await self._blocking(self.keys.lookup, key.strip())
+            client = Client(record["client_id"], record.get("rps")) if record else None
+            ttl = self.key_ttl_s if client else self.unknown_key_ttl_s
+            self._keys[digest] = (client, time.monotonic() + ttl)
+        if client is None:
+            raise RequestError(grpc.StatusCode.UNAUTHENTICATED, "unknown or revoked API key")
+        return client
+
+    def forget_client(self, client_id: str) -> None:
+        """Drop cached keys of a client, so its next request reads the store (a revocation)."""
+        for digest, (client, _) in list(self._keys.items()):
+            if client is None or client.client_id == client_id:
+                del self._keys[digest]
+        self._buckets.pop(client_id, None)
+
+    # ---- quotas and enforcement ------------------------------------------------------------
+
+    def admit(self, client: Client) -> None:
+        """Raises PERMISSION_DENIED for a blocked client, RESOURCE_EXHAUSTED over its rate."""
+        enforced = self.enforced.get(client.client_id)
+        if enforced and enforced.action == "block":
+            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
+                               f"client {client.client_id!r} is blocked after abuse alert {enforced.alert_id} "
+                               f"(severity {enforced.severity}); ask the operator to review it "
+                               f"(`distillery enforcement lift {client.client_id}`)")
+        rate = client.rps or self.default_rps
+        why = "quota"
+        if enforced and enforced.action == "throttle":
+            rate, why = min(rate or enforced.rps, enforced.rps), f"throttle after abuse alert {enforced.alert_id}"
+        if not rate:
+            return
+        rate /= self.replicas
+        bucket = self._buckets.get(client.client_id)
+        if bucket is None or bucket.rate != rate:
+            # A burst of one second's worth, at least one request.
+            bucket = self._buckets[client.client_id] = TokenBucket(rate, max(1.0, rate))
+        if not bucket.take():
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                               f"client {client.client_id!r} is over its {why} of {rate * self.replicas:g} "
+                               "requests/s: retry with backoff")
+
+    async def refresh(self) -> None:
+        """Re-read every enforcement record (startup, reconcile, an operator's change)."""
+        self.enforced = await self._blocking(self.enforcement.all)
+
+    async def on_alert(self, alert: AbuseAlert) -> list[Enforcement]:
+        """Apply the policy for an alert; returns the records changed."""
+        if alert.status == "resolve":
+            ended = [c for c in alert.client_ids if (e := self.enforced.get(c)) and e.alert_id == alert.alert_id
+                     and e.action == "throttle"]
+            for client_id in ended:
+                self.enforced.pop(client_id, None)
+                await self._blocking(self.enforcement.remove, client_id)
+                log.info("throttle of %s ended: alert %s resolved", client_id, alert.alert_id)
+            return []
+        action = self.policy.get(alert.severity, "none")
+        if action == "none":
+            return []
+        changed = []
+        for client_id in alert.client_ids:
+            current = self.enforced.get(client_id)
+            if current and RANK[current.action] >= RANK[action]:
+                continue  # never soften what is already applied
+            if await self._blocking(self.enforcement.lifted, alert.alert_id, client_id):
+                continue  # an operator has reviewed this alert for this client
+            record = Enforcement(client_id=client_id, action=action,
+                                 rps=self.throttle_rps if action == "throttle" else None,
+                                 alert_id=alert.alert_id, severity=alert.severity, score=alert.score,
+                                 since=utcnow().isoformat())
+            self.enforced[client_id] = record
+            await self._blocking(self.enforcement.put, record)  # every replica writes the same record
+            changed.append(record)
+            log.warning("%s %s: alert %s, severity %s, score %.2f", action, client_id, alert.alert_id,
+                        alert.severity, alert.score)
+        return changed
+
+    async def on_change(self, change: AccessChange) -> None:
+        if change.change == "key_revoked":
+            self.forget_client(change.client_id)
+        else:
+            await self.refresh()
+        log.info("%s: %s (by %s)", change.change, change.client_id, change.by or "an operator")

@@ -1,0 +1,74 @@
+"""Prometheus metrics in Triton's style: the names Triton's dashboards know (`nv_inference_*`, with
+Prometheus's `_total` on counters), labelled by model and version, plus what Triton has no name for
+(batch sizes, request events dropped, requests refused by quota or enforcement).
+
+Served over HTTP at /metrics on Triton's metrics port (8002)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+
+from services.inference.batching import Pending
+
+LABELS = ("model", "version")
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class InferenceMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.success = Counter("nv_inference_request_success", "Inference requests answered", LABELS, registry=r)
+        self.failure = Counter("nv_inference_request_failure", "Inference requests failed, by gRPC status",
+                               LABELS + ("reason",), registry=r)
+        self.inferences = Counter("nv_inference_count", "Texts answered (a request may carry several)",
+                                  LABELS, registry=r)
+        self.executions = Counter("nv_inference_exec_count", "Batches run by the model", LABELS, registry=r)
+        self.request_us = Counter("nv_inference_request_duration_us",
+                                  "Cumulative time from a request's arrival to its reply", LABELS, registry=r)
+        self.queue_us = Counter("nv_inference_queue_duration_us",
+                                "Cumulative time requests waited in the dynamic batcher's queue", LABELS, registry=r)
+        self.compute_us = Counter("nv_inference_compute_infer_duration_us",
+                                  "Cumulative time batches spent in onnxruntime (tokenising included)",
+                                  LABELS, registry=r)
+        self.pending = Gauge("nv_inference_pending_request_count", "Texts waiting in the batcher's queue",
+                             LABELS, registry=r)
+        self.batch_size = Histogram("distillery_inference_batch_size", "Texts per batch run", LABELS,
+                                    buckets=BATCH_BUCKETS, registry=r)
+        self.refused = Counter("distillery_inference_refused", "Requests refused before the model: quota, "
+                               "enforcement or authentication", ("client", "reason"), registry=r)
+
+    def watch_events(self, buffer) -> None:
+        """Export the request-event buffer's published and dropped counts (read at scrape time)."""
+        self.registry.register(_EventCounts(buffer))
+
+    def batcher_observer(self, model: str, version: str):
+        """The callback a version's DynamicBatcher calls after each batch."""
+        labels = (model, version)
+
+        def on_batch(requests: list[Pending], texts: int, started: float, finished: float) -> None:
+            self.executions.labels(*labels).inc()
+            self.inferences.labels(*labels).inc(texts)
+            self.batch_size.labels(*labels).observe(texts)
+            self.compute_us.labels(*labels).inc((finished - started) * 1e6)
+            self.queue_us.labels(*labels).inc(sum(started - p.enqueued for p in requests) * 1e6)
+
+        return on_batch
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, registry=self.registry)
+
+
+class _EventCounts:
+    def __init__(self, buffer) -> None:
+        self.buffer = buffer
+
+    def collect(self):
+        published = CounterMetricFamily("distillery_inference_request_events_published",
+                                        "inference.requests events handed to the broker")
+        published.add_metric([], self.buffer.published)
+        dropped = CounterMetricFamily("distillery_inference_request_events_dropped",
+                                      "inference.requests events dropped: buffer full or broker slow/absent")
+        dropped.add_metric([], self.buffer.dropped)
+        return [published, dropped]
