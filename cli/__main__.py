@@ -50,7 +50,8 @@ def cmd_stack_up(args) -> None:
     except StackError as exc:
         sys.exit(f"distillery: {exc}")
     for name, pid in stack.running().items():
-        where = {"inference": f"gRPC {stack.config.host}:{stack.config.inference_port} (Open Inference Protocol)",
+        where = {"inference": (f"gRPC {stack.config.host}:{stack.config.inference_port} (Open Inference Protocol), "
+                               f"metrics :{stack.config.inference_metrics_port}"),
                  "tansu": f"kafka {stack.config.host}:{stack.config.kafka_port}",
                  "weed": f"s3 {stack.config.host}:{stack.config.s3_port}"}.get(name, "Kafka consumer")
         print(f"{name:10s} pid {pid:<7d} {where:55s} log {stack.log_dir / (name + '.log')}")
@@ -111,7 +112,7 @@ def cmd_keys_create(args) -> None:
     from shared.keys import KeyStore
 
     _use_stack_env(_stack())
-    key = KeyStore(_store()).create(args.name)
+    key = KeyStore(_store()).create(args.name, rps=args.rps)
     print(key)
     print(f"# key for {args.name!r}: shown once; send it as gRPC metadata 'authorization: Bearer <key>'",
           file=sys.stderr)
@@ -122,7 +123,44 @@ def cmd_keys_list(args) -> None:
 
     _use_stack_env(_stack())
     for record in KeyStore(_store()).list():
-        print(f"{record['name']:24s} created {record['created_at']}  sha256 {record['digest_prefix']}...")
+        quota = f"{record['rps']:g} req/s" if record.get("rps") else "default quota"
+        state = f"REVOKED {record['revoked_at']}" if record.get("revoked_at") else "active"
+        print(f"{record['name']:24s} created {record['created_at']}  sha256 {record['digest_prefix']}...  "
+              f"{quota:14s} {state}")
+
+
+def cmd_keys_revoke(args) -> None:
+    from cli.access import revoke_key
+
+    _use_stack_env(_stack())
+    revoked = asyncio.run(revoke_key(_store(), args.name, args.sha256))
+    if not revoked:
+        sys.exit(f"no active key named {args.name!r}" + (f" with sha256 {args.sha256}..." if args.sha256 else ""))
+    for record in revoked:
+        print(f"revoked {record['name']} (sha256 {record['digest_prefix']}...)")
+
+
+def cmd_enforcement_list(args) -> None:
+    from shared.keys import EnforcementStore
+
+    _use_stack_env(_stack())
+    records = EnforcementStore(_store()).all()
+    for r in records.values():
+        rate = f" to {r.rps:g} req/s" if r.rps else ""
+        print(f"{r.client_id:24s} {r.action}{rate} since {r.since}: alert {r.alert_id} ({r.severity}, score {r.score:.2f})")
+    if not records:
+        print("no client is throttled or blocked")
+
+
+def cmd_enforcement_lift(args) -> None:
+    from cli.access import lift_enforcement
+
+    _use_stack_env(_stack())
+    record = asyncio.run(lift_enforcement(_store(), args.client))
+    if record is None:
+        sys.exit(f"{args.client!r} is neither throttled nor blocked")
+    print(f"lifted {record.action} of {record.client_id} (alert {record.alert_id}); this alert will not be "
+          "applied to it again")
 
 
 def cmd_models_list(args) -> None:
@@ -210,7 +248,17 @@ def main(argv: list[str] | None = None) -> None:
     keys = sub.add_parser("keys", help="API keys for the inference service").add_subparsers(required=True)
     create = add("create", cmd_keys_create, "create a key (printed once) that works at once", keys)
     create.add_argument("name")
+    create.add_argument("--rps", type=float, default=None, help="quota in requests per second (default: the service's)")
     add("list", cmd_keys_list, "list keys (names and hash prefixes; keys are stored hashed)", keys)
+    revoke = add("revoke", cmd_keys_revoke, "revoke a client's keys, at once on every replica", keys)
+    revoke.add_argument("name")
+    revoke.add_argument("--sha256", default="", help="only the key whose hash starts so (see `keys list`)")
+
+    enforcement = sub.add_parser("enforcement", help="clients throttled or blocked after abuse alerts").add_subparsers(
+        required=True)
+    add("list", cmd_enforcement_list, "list throttled and blocked clients", enforcement)
+    lift = add("lift", cmd_enforcement_lift, "serve a client normally again (an operator's reversal)", enforcement)
+    lift.add_argument("client")
 
     alerts = sub.add_parser("alerts", help="abuse alerts").add_subparsers(required=True)
     tail = add("tail", cmd_alerts_tail, "print abuse.alerts from the beginning", alerts)

@@ -38,6 +38,7 @@ class StackConfig(BaseSettings):
     weed_volume_port: int = 8080
     weed_filer_port: int = 8888
     inference_port: int = 8001
+    inference_metrics_port: int = 8002
 
     @classmethod
     def on_free_ports(cls, home: Path) -> "StackConfig":
@@ -48,7 +49,8 @@ class StackConfig(BaseSettings):
             if port + 10000 < 65536 and port not in ports and not port_in_use("127.0.0.1", port + 10000):
                 ports.append(port)
         return cls(home=home, kafka_port=ports[0], s3_port=ports[1], weed_master_port=ports[2],
-                   weed_volume_port=ports[3], weed_filer_port=ports[4], inference_port=free_port())
+                   weed_volume_port=ports[3], weed_filer_port=ports[4], inference_port=free_port(),
+                   inference_metrics_port=free_port())
 
     def ports(self) -> dict[str, int]:
         """Every port the stack opens; SeaweedFS adds a gRPC port at each of its ports + 10000."""
@@ -249,6 +251,7 @@ class EmbeddedStack:
             "S3_SECRET_KEY": s3.secret_key.get_secret_value(),
             "S3_BUCKET": s3.bucket,
             "INFERENCE_PORT": str(self.config.inference_port),
+            "INFERENCE_METRICS_PORT": str(self.config.inference_metrics_port),
             # The trainer's token vectors are computed once and kept with the project's other caches.
             "TRAINER_CACHE_DIR": str(ROOT / ".cache" / "trainer"),
             "PYTHONUNBUFFERED": "1",
@@ -264,6 +267,9 @@ class EmbeddedStack:
             if name == "inference" and port_in_use(self.config.host, self.config.inference_port):
                 raise StackError(f"port {self.config.inference_port} (inference gRPC) already in use: "
                                  "set DISTILLERY_INFERENCE_PORT")
+            if name == "inference" and port_in_use(self.config.host, self.config.inference_metrics_port):
+                raise StackError(f"port {self.config.inference_metrics_port} (inference metrics) already in use: "
+                                 "set DISTILLERY_INFERENCE_METRICS_PORT")
             self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, "DISTILLERY_SERVICE": name})
 
     def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES) -> None:

@@ -44,6 +44,8 @@ class InferenceSettings(ServiceSettings):
     # What an abuse alert of each severity does to its clients: none, throttle or block.
     enforcement: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "block", "critical": "block"}
     throttle_rps: float = 1.0
+    # A key seen valid is trusted this long; revocations arrive at once through inference.control.
+    key_ttl_s: float = 10.0
 
 
 settings = InferenceSettings()
@@ -61,7 +63,8 @@ repository = ModelRepository(ModelRegistry(store), settings.model_cache, setting
 events = RequestEventBuffer(request_events.publish, maxsize=settings.event_buffer)
 metrics.watch_events(events)
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=settings.default_rps,
-                       replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps)
+                       replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps,
+                       key_ttl_s=settings.key_ttl_s)
 servicer = InferenceServicer(repository, access, events, executor, settings.max_batch)
 server = InferenceServer(servicer, f"{settings.host}:{settings.port}")
 
