@@ -58,3 +58,14 @@ def test_every_service_is_probed_over_grpc_runs_non_root_and_has_a_budget():
         assert container["resources"]["limits"] and container["resources"]["requests"]
         assert deployment["metadata"]["labels"]["app.kubernetes.io/name"] == name
     assert any(d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny-all" for d in docs)
+
+
+@pytest.mark.parametrize("overlay", ["dev", "gpu"])
+def test_inference_quota_split_matches_its_replicas_and_metrics_are_exposed(overlay):
+    docs = build(overlay)
+    inference = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "inference")
+    container = inference["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert int(env["INFERENCE_REPLICAS"]) == inference["spec"]["replicas"]
+    assert {"grpc": 8001, "metrics": 8002} == {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert inference["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8002"
