@@ -39,6 +39,12 @@ def heldout_texts(n: int) -> list[str]:
         return [json.loads(line)["text"] for line in f][:n]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_throughput(model_dir: Path, texts: list[str], batch: int, seconds: float) -> float:
     return speed(TextClassifier(model_dir, device="cpu"), texts, batch, seconds)[0]
 
@@ -61,7 +67,7 @@ async def sweep_point(url: str, key: str, model: str, texts: list[str], concurre
         await asyncio.gather(*(client_loop(client, c) for c in range(concurrency)))
         elapsed = time.perf_counter() - started
     ms = sorted(x * 1000 for x in latencies)
-    return {"concurrency": concurrency, "texts_per_s": len(ms) / elapsed, "p50_ms": statistics.median(ms),
+    return {"concurrency": concurrency, "requests": len(ms), "texts_per_s": len(ms) / elapsed, "p50_ms": statistics.median(ms),
             "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
 
 
@@ -90,6 +96,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0, help="per sweep point")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32, 64])
+    parser.add_argument("--models", nargs="*", default=["teacher", "student"])
+    parser.add_argument("--max-batch-sizes", type=int, nargs="*", default=[64, 1],
+                        help="dynamic batching on (64) and off (1)")
     args = parser.parse_args()
     texts = heldout_texts(2000)[-1000:]
     teacher_dir = ensure_teacher_model(ROOT / ".cache")
@@ -107,34 +116,42 @@ async def main() -> None:
             key = KeyStore(store).create("benchmark")
             url = f"127.0.0.1:{stack.config.inference_port}"
             rows = []
-            for batching in (64, 1):
+            for batching in args.max_batch_sizes:
                 stack._spawn("inference", [sys.executable, "-m", "services.inference"],
                              {**stack.env(), "DISTILLERY_SERVICE": "inference", "INFERENCE_MAX_BATCH_SIZE": str(batching),
                               "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{batching}")})
                 stack.wait_services(timeout_s=120, names=("inference",))
                 for model, folder in (("teacher", teacher_dir), ("student", student_dir)):
+                    if model not in args.models:
+                        continue
                     raw = raw_throughput(folder, texts, 64, args.seconds)
                     for concurrency in args.concurrency if batching > 1 else [max(args.concurrency)]:
+                        pid = stack._running_pid("inference")
+                        cpu_before = cpu_seconds(pid)
                         point = await sweep_point(url, key, model, texts, concurrency, args.seconds)
+                        # The service's own CPU per request: steadier on a shared machine than throughput.
+                        point["server_cpu_us"] = (cpu_seconds(pid) - cpu_before) / point["requests"] * 1e6
                         rows.append({"model": model, "max_batch_size": batching, "raw_texts_per_s": raw, **point})
                         print(f"{model:8s} batching {batching:3d} concurrency {concurrency:3d}: "
                               f"{point['texts_per_s']:8.0f} texts/s ({point['texts_per_s'] / raw:.2f} of raw "
-                              f"onnxruntime {raw:.0f}), p50 {point['p50_ms']:.2f} ms, p99 {point['p99_ms']:.2f} ms",
+                              f"onnxruntime {raw:.0f}), p50 {point['p50_ms']:.2f} ms, p99 {point['p99_ms']:.2f} ms, "
+                              f"server CPU {point['server_cpu_us']:.0f} us a request",
                               flush=True)
                 stack.stop("inference")
         finally:
             stack.down()
     print(f"\n{cpu_limit()} CPUs, one-text requests, {args.seconds:.0f} s a point; raw = onnxruntime at batch 64 in this process\n")
-    print("| model | max batch size | concurrency | texts/s | of raw onnxruntime | p50 | p99 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | max batch size | concurrency | texts/s | of raw onnxruntime | p50 | p99 | server CPU a request |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['max_batch_size']} | {r['concurrency']} | {r['texts_per_s']:.0f} | "
-              f"{r['texts_per_s'] / r['raw_texts_per_s']:.2f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |")
+              f"{r['texts_per_s'] / r['raw_texts_per_s']:.2f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
+              f"{r['server_cpu_us']:.0f} us |")
     top = max(args.concurrency)
-    for model in ("teacher", "student"):
-        on = next(r for r in rows if r["model"] == model and r["max_batch_size"] > 1 and r["concurrency"] == top)
+    for model in args.models:
+        on = next((r for r in rows if r["model"] == model and r["max_batch_size"] > 1 and r["concurrency"] == top), None)
         off = next((r for r in rows if r["model"] == model and r["max_batch_size"] == 1), None)
-        if off:
+        if on and off:
             print(f"{model}: dynamic batching gives {on['texts_per_s'] / off['texts_per_s']:.2f}x the throughput of "
                   f"batch size 1 at concurrency {top}")
 

@@ -6,16 +6,19 @@ which works against Apache Kafka and the embedded Tansu broker alike.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from faststream import BaseMiddleware
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaPublishMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -27,6 +30,7 @@ from shared.settings import KafkaSettings
 from shared.telemetry import tracer_provider
 
 log = logging.getLogger(__name__)
+_partitioner = DefaultPartitioner()  # Kafka's: murmur2 of the key
 
 # Header names follow Kafka Connect's dead-letter convention, so existing tooling reads them.
 DLQ_REASON = "x-dlq-reason"
@@ -94,6 +98,36 @@ def topic_partitions(settings: KafkaSettings, topic: str) -> int:
         return len(description["partitions"])
     finally:
         admin.close()
+
+
+class KeyedBatchPublisher:
+    """Publishes many keyed events with one call per partition and chunk: each event lands on the
+    partition Kafka's default partitioner gives its key (as if it had been sent alone, so consumers
+    keyed by it see nothing change), for a fraction of the per-message cost of FastStream and its
+    tracing middleware. Delivery is not awaited: the futures returned say how it went."""
+
+    chunk = 24  # events of ~500 bytes per produce batch, under aiokafka's 16 KB batch limit
+
+    def __init__(self, publisher, settings: KafkaSettings, topic: str) -> None:
+        self.publisher = publisher  # broker.publisher(topic, batch=True)
+        self.settings = settings
+        self.topic = topic
+        self._partitions: list[int] | None = None
+
+    async def publish(self, keyed: Sequence[tuple[bytes, Any]]) -> list[tuple[asyncio.Future | Any, int]]:
+        """(key, event) pairs -> (delivery future, events in it) per produce batch."""
+        if self._partitions is None:
+            count = await asyncio.get_running_loop().run_in_executor(None, topic_partitions, self.settings, self.topic)
+            self._partitions = list(range(count))
+        groups: dict[int, list[KafkaPublishMessage]] = defaultdict(list)
+        for key, event in keyed:
+            groups[_partitioner(key, self._partitions, self._partitions)].append(KafkaPublishMessage(event, key=key))
+        deliveries = []
+        for partition, messages in groups.items():
+            for start in range(0, len(messages), self.chunk):
+                part = messages[start:start + self.chunk]
+                deliveries.append((await self.publisher.publish(*part, partition=partition, no_confirm=True), len(part)))
+        return deliveries
 
 
 async def read_since(settings: KafkaSettings, topic: str, since_ms: int) -> AsyncIterator[ConsumerRecord]:
@@ -174,4 +208,4 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
     return DeadLetterMiddleware
 
 
-__all__ = ["make_broker", "ensure_topics", "topic_partitions", "read_since", "DLQ_REASON", "admin_kwargs"]
+__all__ = ["KeyedBatchPublisher", "make_broker", "ensure_topics", "topic_partitions", "read_since", "DLQ_REASON", "admin_kwargs"]

@@ -61,6 +61,9 @@ class TextClassifier:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or cpu_limit()
         options.inter_op_num_threads = 1
+        # Idle onnxruntime threads otherwise spin for work, taking the CPU that a server's gRPC and
+        # tokenising threads need between batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(self.model_dir / model_file), options,
                                             providers=choose_providers(device))

@@ -71,15 +71,16 @@ async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
         ModelRepository,
         RequestEventBuffer,
     )
-    from shared.kafka import make_broker
     from services.inference.access import AccessControl
+    from shared.kafka import KeyedBatchPublisher, make_broker
     from shared.keys import EnforcementStore, KeyStore
     from shared.registry import ModelRegistry
 
     broker = make_broker(stack.config.kafka(), "test-inference")
     await broker.connect()
     executor = ThreadPoolExecutor(4)
-    events = RequestEventBuffer(broker.publisher("inference.requests").publish)
+    events = RequestEventBuffer(KeyedBatchPublisher(broker.publisher("inference.requests", batch=True),
+                                                    stack.config.kafka(), "inference.requests").publish)
     repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor)
     access = AccessControl(KeyStore(store), EnforcementStore(store), executor)
     servicer = InferenceServicer(repository, access, events, executor, max_batch=64)

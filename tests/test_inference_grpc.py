@@ -109,7 +109,8 @@ async def test_a_stuck_broker_never_holds_a_reply(served):
     finally:
         servicer.events = original
         await buffer.stop(0)
-    assert buffer.dropped >= 3  # replies went out; events that did not fit were counted
+    # Replies went out; of 6 events at most 2 are stuck in the publish and 2 wait: the rest are counted.
+    assert buffer.dropped >= 2
 
 
 @pytest.mark.parametrize("mutate, code, fragment", [

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic_settings import SettingsConfigDict
 
 from shared.events import AbuseAlert, AccessChange, InferenceRequest, ModelPromoted
+from shared.kafka import KeyedBatchPublisher
 from shared.keys import EnforcementStore, KeyStore
 from shared.registry import ModelRegistry
 from shared.service import create_service
@@ -51,8 +52,8 @@ class InferenceSettings(ServiceSettings):
 settings = InferenceSettings()
 broker, app, log = create_service("inference", settings, health=False)
 request_events = broker.publisher(
-    "inference.requests", title="inference.requests", schema=InferenceRequest,
-    description="One event per text answered, keyed by client id.")
+    "inference.requests", title="inference.requests", schema=InferenceRequest, batch=True,
+    description="One event per text answered, keyed by client id (published in batches).")
 
 store = ArtifactStore(settings.s3)
 executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="inference")
@@ -60,7 +61,8 @@ metrics = InferenceMetrics()
 repository = ModelRepository(ModelRegistry(store), settings.model_cache, settings.device, executor,
                              BatchingConfig(settings.max_batch_size, settings.max_queue_delay_ms, settings.max_queue_texts),
                              metrics)
-events = RequestEventBuffer(request_events.publish, maxsize=settings.event_buffer)
+events = RequestEventBuffer(KeyedBatchPublisher(request_events, settings.kafka, "inference.requests").publish,
+                            maxsize=settings.event_buffer)
 metrics.watch_events(events)
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=settings.default_rps,
                        replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps,

@@ -152,12 +152,15 @@ class ModelRepository:
 # ---- request events --------------------------------------------------------------------------
 
 class RequestEventBuffer:
-    """A bounded buffer between the request path and the broker."""
+    """A bounded buffer between the request path and the broker. `publish` takes a list of
+    (key, event) pairs and returns (delivery future, events) pairs (shared.kafka.KeyedBatchPublisher):
+    events go out in batches, their delivery counted when the broker confirms it."""
 
-    def __init__(self, publish, maxsize: int = 10_000, publish_timeout_s: float = 5.0) -> None:
+    def __init__(self, publish, maxsize: int = 10_000, publish_timeout_s: float = 5.0, batch: int = 256) -> None:
         self.publish = publish
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
         self.publish_timeout_s = publish_timeout_s
+        self.batch = batch
         self.dropped = 0
         self.published = 0
         self._task: asyncio.Task | None = None
@@ -180,20 +183,40 @@ class RequestEventBuffer:
 
     async def _run(self) -> None:
         while True:
-            record = await self.queue.get()
-            # Fingerprints are computed here, after the reply has gone.
-            text = record.pop("text")
-            event = InferenceRequest(text_sha256=text_sha256(text), text_simhash=simhash_hex(text),
-                                     text_chars=len(text), **record)
+            records = [await self.queue.get()]
+            while len(records) < self.batch and not self.queue.empty():
+                records.append(self.queue.get_nowait())
+            keyed = []
+            for record in records:
+                # Fingerprints are computed here, after the reply has gone.
+                text = record.pop("text")
+                event = InferenceRequest(text_sha256=text_sha256(text), text_simhash=simhash_hex(text),
+                                         text_chars=len(text), **record)
+                keyed.append((event.client_id.encode(), event))
             try:
-                await asyncio.wait_for(self.publish(event, key=event.client_id.encode()), self.publish_timeout_s)
-                self.published += 1
+                # The producer's buffer is bounded: when it is full this waits, and the queue fills.
+                deliveries = await asyncio.wait_for(self.publish(keyed), self.publish_timeout_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.dropped += 1
-                if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
-                    log.warning("inference.requests events dropped: %d (last: %s)", self.dropped, exc)
+                self._dropped(len(keyed), exc)
+                continue
+            for delivery, count in deliveries:
+                if isinstance(delivery, asyncio.Future):
+                    delivery.add_done_callback(lambda d, n=count: self._delivered(d, n))
+                else:
+                    self.published += count
+
+    def _delivered(self, delivery: asyncio.Future, count: int) -> None:
+        if delivery.cancelled() or delivery.exception() is not None:
+            self._dropped(count, "cancelled" if delivery.cancelled() else delivery.exception())
+        else:
+            self.published += count
+
+    def _dropped(self, count: int, why) -> None:
+        before, self.dropped = self.dropped, self.dropped + count
+        if before == 0 or before // 1000 != self.dropped // 1000:
+            log.warning("inference.requests events dropped: %d (last: %s)", self.dropped, why)
 
 
 # ---- gRPC ------------------------------------------------------------------------------------
