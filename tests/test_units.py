@@ -120,3 +120,42 @@ def test_numpy_probabilities_round_trip_through_parquet():
     assert table.column("gold_label").to_pylist() == ["a"]
     assert table.column("teacher_label").to_pylist() == ["b"]
     assert np.allclose(table.column("probabilities").to_pylist()[0], [0.3, 0.7])
+
+
+def test_io_binding_gives_the_same_answers_as_a_plain_run(teacher_dir):
+    from shared.textmodel import TextClassifier
+
+    texts = ["a domestic animal that barks", "to walk slowly along a road, looking at the shops"]
+    plain = TextClassifier(teacher_dir, device="cpu")
+    bound = TextClassifier(teacher_dir, device="cpu", io_binding=True)  # the CUDA path's code, on CPU
+    assert not plain.io_binding and bound.io_binding
+    assert np.array_equal(plain.predict(texts), bound.predict(texts))
+
+
+def test_quota_and_enforcement_decisions():
+    import grpc
+
+    from services.inference.access import AccessControl, Client, RequestError
+    from shared.keys import Enforcement
+
+    access = AccessControl(keys=None, enforcement=None, executor=None, replicas=2)
+    steady = Client("steady", rps=4)  # 2 a second on each of 2 replicas, a burst of 2
+    assert [_admitted(access, steady) for _ in range(3)] == [True, True, False]
+    access.enforced["thief"] = Enforcement(client_id="thief", action="block", alert_id="alert-1", severity="high",
+                                           score=0.9, since="now")
+    with pytest.raises(RequestError) as info:
+        access.admit(Client("thief", rps=None))
+    assert info.value.code == grpc.StatusCode.PERMISSION_DENIED and "alert-1" in info.value.message
+    access.enforced["noisy"] = Enforcement(client_id="noisy", action="throttle", rps=1, alert_id="alert-2",
+                                           severity="medium", score=0.6, since="now")
+    assert [_admitted(access, Client("noisy", rps=None)) for _ in range(2)] == [True, False]
+
+
+def _admitted(access, client) -> bool:
+    from services.inference.access import RequestError
+
+    try:
+        access.admit(client)
+        return True
+    except RequestError:
+        return False
