@@ -16,7 +16,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
-
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker, KafkaPublishMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -208,4 +207,4 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
     return DeadLetterMiddleware
 
 
-__all__ = ["KeyedBatchPublisher", "make_broker", "ensure_topics", "topic_partitions", "read_since", "DLQ_REASON", "admin_kwargs"]
+__all__ = ["DLQ_REASON", "KeyedBatchPublisher", "admin_kwargs", "ensure_topics", "make_broker", "read_since", "topic_partitions"]

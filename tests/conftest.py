@@ -65,13 +65,13 @@ async def served(stack, store, registered_teacher, api_key, tmp_path_factory):
     """The inference service in process, serving the registry's promoted models."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from services.inference.access import AccessControl
     from services.inference.server import (
         InferenceServer,
         InferenceServicer,
         ModelRepository,
         RequestEventBuffer,
     )
-    from services.inference.access import AccessControl
     from shared.kafka import KeyedBatchPublisher, make_broker
     from shared.keys import EnforcementStore, KeyStore
     from shared.registry import ModelRegistry

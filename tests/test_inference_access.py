@@ -76,7 +76,7 @@ async def test_a_revoked_key_stops_working_at_once_on_the_replica(inference_proc
     await revoke_key(store, "soon-revoked", kafka=stack.config.kafka())
     assert await until(lambda: _is(outcome(inference_process["url"], key), grpc.StatusCode.UNAUTHENTICATED))
     assert KeyStore(store).lookup(key) is None
-    assert [r["revoked_at"] for r in KeyStore(store).list() if r["name"] == "soon-revoked"][0]
+    assert next(r["revoked_at"] for r in KeyStore(store).list() if r["name"] == "soon-revoked")
 
 
 async def _is(call, code) -> bool:

@@ -101,7 +101,7 @@ async def test_a_deadline_is_honoured_and_the_expired_request_is_not_computed(se
             # Keep the model busy for the whole client run, so the short-deadline request must queue.
             stop = asyncio.Event()
 
-            async def keep_busy():
+            async def keep_busy(stop: asyncio.Event = stop) -> None:
                 while not stop.is_set():
                     await ours.infer("teacher", slow)
 

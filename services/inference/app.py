@@ -8,8 +8,18 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.inference.access import DEFAULT_POLICY, AccessControl, Action
+from services.inference.metrics import InferenceMetrics
+from services.inference.server import (
+    BatchingConfig,
+    InferenceServer,
+    InferenceServicer,
+    ModelRepository,
+    RequestEventBuffer,
+)
 from shared.events import AbuseAlert, AccessChange, InferenceRequest, ModelPromoted
 from shared.kafka import KeyedBatchPublisher
 from shared.keys import EnforcementStore, KeyStore
@@ -17,10 +27,6 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
-from services.inference.access import AccessControl, Action
-from services.inference.metrics import InferenceMetrics
-from services.inference.server import (BatchingConfig, InferenceServer, InferenceServicer, ModelRepository,
-                                       RequestEventBuffer)
 
 
 class InferenceSettings(ServiceSettings):
@@ -43,7 +49,7 @@ class InferenceSettings(ServiceSettings):
     default_rps: float = 0.0
     replicas: int = 1
     # What an abuse alert of each severity does to its clients: none, throttle or block.
-    enforcement: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "block", "critical": "block"}
+    enforcement: dict[str, Action] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
     throttle_rps: float = 1.0
     # A key seen valid is trusted this long; revocations arrive at once through inference.control.
     key_ttl_s: float = 10.0

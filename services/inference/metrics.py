@@ -6,7 +6,13 @@ Served over HTTP at /metrics on Triton's metrics port (8002)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily
 
 from services.inference.batching import Pending

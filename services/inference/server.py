@@ -31,7 +31,15 @@ from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFu
 from services.inference.metrics import InferenceMetrics
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import simhash_hex, text_sha256
-from shared.oip import LABEL_OUTPUT, PROBABILITIES_OUTPUT, TEXT_INPUT, decode_bytes_tensor, encode_bytes_tensor, pb, pb_grpc
+from shared.oip import (
+    LABEL_OUTPUT,
+    PROBABILITIES_OUTPUT,
+    TEXT_INPUT,
+    decode_bytes_tensor,
+    encode_bytes_tensor,
+    pb,
+    pb_grpc,
+)
 from shared.registry import ModelRegistry
 from shared.telemetry import context_from_grpc_metadata, tracer
 from shared.textmodel import TextClassifier
