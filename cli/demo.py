@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import time
 from pathlib import Path
 
-from shared.keys import KeyStore
+from shared.keys import EnforcementStore, KeyStore
 from shared.oip import OipClient, labels_from_response, probabilities_from_response
 from shared.settings import S3Settings
 from shared.store import ArtifactStore
@@ -85,7 +86,8 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
         print(f"  {trained.model_name} v{response.model_version}: {text!r} -> {label} ({p:.2f})")
 
     heading("5. traffic: ordinary clients and one extracting client")
-    extractor = "acct-7731"
+    # A new account each run: one blocked in an earlier run on this stack stays blocked.
+    extractor = f"acct-{random.randrange(1000, 10000)}"
     for line in await run_traffic(url, model=trained.model_name, extractor_name=extractor):
         print(f"  {line}")
     heading("6. abuse.alerts")
@@ -100,5 +102,11 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
         return 1
     print(f"\nthe extracting client {extractor} was named in {len(named)} alert(s); ordinary clients alerted on: "
           f"{', '.join(others) or 'none'}")
+    await asyncio.sleep(1.0)  # the inference service applies the alert as it arrives
+    for record in EnforcementStore(ArtifactStore(S3Settings())).all().values():
+        if record.client_id == extractor or record.client_id in others:
+            done = {"throttle": "throttled", "block": "blocked"}[record.action]
+            print(f"enforcement: {record.client_id} {done} after alert {record.alert_id} "
+                  f"({record.severity}); `distillery enforcement lift {record.client_id}` reverses it")
     print(f"demo finished in {time.monotonic() - started:.0f} s; the stack is still up (`make down` stops it)")
     return 0

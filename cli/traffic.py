@@ -10,6 +10,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import grpc
+
 from shared.keys import KeyStore
 from shared.oip import OipClient
 from shared.settings import S3Settings
@@ -27,11 +29,20 @@ def load_texts_by_label(path: Path = HELDOUT) -> dict[str, list[str]]:
     return by_label
 
 
-async def _client_run(url: str, key: str, model: str, texts: list[str], batch: int) -> int:
+async def _client_run(url: str, key: str, model: str, texts: list[str], batch: int) -> tuple[int, str]:
+    """Texts answered, and why the client stopped early ("" if it did not): the service's
+    enforcement may throttle or block it once the detector has alerted."""
+    answered = 0
     async with OipClient(url, api_key=key) as client:
         for start in range(0, len(texts), batch):
-            await client.infer(model, texts[start:start + batch])
-    return len(texts)
+            try:
+                await client.infer(model, texts[start:start + batch])
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+                    return answered, f"{exc.code().name}: {exc.details()}"
+                raise
+            answered += len(texts[start:start + batch])
+    return answered, ""
 
 
 async def run_traffic(url: str, model: str = "student", ordinary: int = 6, queries: int = 200,
@@ -53,5 +64,7 @@ async def run_traffic(url: str, model: str = "student", ordinary: int = 6, queri
     stolen = rng.sample(everything, min(extractor_queries, len(everything)))
     runs.append(_client_run(url, await asyncio.to_thread(keys.create, extractor_name), model, stolen, batch=8))
     lines.append(f"extracting client {extractor_name}: {len(stolen)} queries spread over the whole domain")
-    await asyncio.gather(*runs)
+    for i, (answered, stopped) in enumerate(await asyncio.gather(*runs)):
+        if stopped:
+            lines[i] += f"; stopped after {answered} answered texts: {stopped}"
     return lines

@@ -123,7 +123,7 @@ async def test_a_stuck_broker_never_holds_a_reply(served):
     (lambda r: r.raw_input_contents.__setitem__(0, encode_bytes_tensor([b"ok", b"ok"])[:-1]),
      grpc.StatusCode.INVALID_ARGUMENT, "truncated"),
     (lambda r: r.outputs.add(name="EMBEDDING"), grpc.StatusCode.INVALID_ARGUMENT, "no output 'EMBEDDING'"),
-    (lambda r: r.__setattr__("model_name", "gpt-9"), grpc.StatusCode.NOT_FOUND, "served models: teacher"),
+    (lambda r: r.__setattr__("model_name", "gpt-9"), grpc.StatusCode.NOT_FOUND, "not served here; served models:"),
     (lambda r: r.__setattr__("model_version", "42"), grpc.StatusCode.NOT_FOUND, "no version '42'"),
 ])
 async def test_bad_requests_get_a_status_and_an_actionable_message(served, mutate, code, fragment):
@@ -218,3 +218,21 @@ async def test_a_new_version_swaps_in_under_load_without_a_failed_request(served
     assert not failures, failures[:3]
     assert versions[0] == before and versions[-1] == version and version != before
     assert len(repository.loaded["teacher"]) == 2  # the served version and the one before it
+
+
+async def test_server_reflection_lists_and_describes_the_services(served):
+    """What grpcurl and Postman use to call the service without its proto."""
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    def reflect():
+        with grpc.insecure_channel(served["url"]) as channel:  # the reflection client is synchronous
+            database = ProtoReflectionDescriptorDatabase(channel)
+            services = set(database.get_services())
+            proto = database.FindFileContainingSymbol("inference.GRPCInferenceService")
+            return services, proto
+
+    services, proto = await asyncio.to_thread(reflect)
+    assert {"inference.GRPCInferenceService", "grpc.health.v1.Health"} <= services
+    (service,) = [s for s in proto.service if s.name == "GRPCInferenceService"]
+    assert {m.name for m in service.method} == {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
+                                                 "ModelMetadata", "ModelInfer"}

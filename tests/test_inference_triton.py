@@ -70,7 +70,7 @@ async def test_infer_with_a_version_selected_outputs_and_classification(served):
 
 
 ERRORS = [
-    ({"model": "gpt-9"}, "NOT_FOUND", "served models: teacher"),
+    ({"model": "gpt-9"}, "NOT_FOUND", "not served here; served models:"),
     ({"version": "42"}, "NOT_FOUND", "no version '42'"),
     ({"call": "model_metadata", "model": "gpt-9"}, "NOT_FOUND", "not served here"),
     ({"input_name": "INPUT0"}, "INVALID_ARGUMENT", "has no input 'INPUT0'"),

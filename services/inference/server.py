@@ -107,6 +107,7 @@ class ModelRepository:
             keep = sorted(self.loaded[name], key=int)[-2:]
             for old in [v for v in self.loaded[name] if v not in keep and v != version]:
                 retired = self.loaded[name].pop(old)
+                self.metrics.pending.remove(name, old)
                 if retired.batcher:  # what it has queued is still answered
                     task = asyncio.create_task(retired.batcher.stop())
                     self._retiring.add(task)
