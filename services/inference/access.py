@@ -122,9 +122,11 @@ class AccessControl:
                                f"(severity {enforced.severity}); ask the operator to review it "
                                f"(`distillery enforcement lift {client.client_id}`)")
         rate = client.rps or self.default_rps
-        why = "quota"
         if enforced and enforced.action == "throttle":
-            rate, why = min(rate or enforced.rps, enforced.rps), f"throttle after abuse alert {enforced.alert_id}"
+            rate = min(rate or enforced.rps, enforced.rps)
+            why = f"is throttled to {rate:g} requests/s after abuse alert {enforced.alert_id}"
+        else:
+            why = f"is over its quota of {rate:g} requests/s"
         if not rate:
             return
         rate /= self.replicas
@@ -133,9 +135,7 @@ class AccessControl:
             # A burst of one second's worth, at least one request.
             bucket = self._buckets[client.client_id] = TokenBucket(rate, max(1.0, rate))
         if not bucket.take():
-            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                               f"client {client.client_id!r} is over its {why} of {rate * self.replicas:g} "
-                               "requests/s: retry with backoff")
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"client {client.client_id!r} {why}: retry with backoff")
 
     async def refresh(self) -> None:
         """Re-read every enforcement record (startup, reconcile, an operator's change)."""
