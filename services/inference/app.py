@@ -83,8 +83,10 @@ async def on_model_promoted(event: ModelPromoted) -> None:
     await repository.load(event.model_name, event.version)
 
 
-# Every replica enforces every alert, so no consumer group here either.
-@broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="latest", title="abuse.alerts (enforcement)")
+# Every replica enforces every alert, so no consumer group here either; each reads the topic from its
+# start, so alerts raised while every replica was down are still applied (replaying is harmless:
+# what is applied is never softened, what an operator lifted stays lifted, resolves come in order).
+@broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest", title="abuse.alerts (enforcement)")
 async def on_abuse_alert(alert: AbuseAlert) -> None:
     await access.on_alert(alert)
 
