@@ -87,6 +87,18 @@ def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list(
     assert alert.findings[0].evidence["queries"] == 100 and alert.score > 0.9
 
 
+def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    classes = [f"c{i}" for i in range(45)]
+    detector = ExtractionDetector(DetectorConfig(min_queries=45, min_classes=1, coverage_threshold=0.0))
+    alerts = [detector.observe(_event("thief", classes[i % 45], i, start)) for i in range(45)]
+    # Then it narrows: its coverage, and so its score, falls far below the critical line.
+    alerts += [detector.observe(_event("thief", classes[0], 45 + i, start)) for i in range(400)]
+    alerts = [a for a in alerts if a]
+    assert alerts[0].severity == "critical" and alerts[0].status == "open"
+    assert {a.severity for a in alerts} == {"critical"}, [(a.status, a.severity, a.score) for a in alerts]
+
+
 def test_coverage_is_normalised_entropy():
     assert coverage({"a": 10}, 45) == 0.0
     assert coverage({f"c{i}": 1 for i in range(45)}, 45) == pytest.approx(1.0)

@@ -39,6 +39,9 @@ class ClientState:
     alerted_severity: str | None = None
 
 
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
 def severity_of(score: float) -> str:
     if score >= 0.95:
         return "critical"
@@ -80,12 +83,14 @@ class ExtractionDetector:
         if spread < self.config.coverage_threshold or touched < self.config.min_classes:
             return None
         score = round(min(1.0, spread), 4)
-        severity = severity_of(score)
+        # An open alert's severity only rises: a score wobbling around a boundary must not flap the
+        # severity (and with it what the inference service enforces) up and down.
+        severity = max(severity_of(score), state.alerted_severity or "low", key=SEVERITIES.index)
         if state.alerted_score is not None and score < state.alerted_score + self.config.update_step \
                 and severity == state.alerted_severity:
             return None  # deduplicated: nothing new to say
         status = "open" if state.alerted_score is None else "update"
-        state.alerted_score, state.alerted_severity = score, severity
+        state.alerted_score, state.alerted_severity = max(score, state.alerted_score or 0.0), severity
         finding = DetectorFinding(detector="coverage", score=score, evidence={
             "queries": state.total, "classes_touched": touched, "classes_served": state.n_classes,
             "normalised_entropy": round(spread, 4), "threshold": self.config.coverage_threshold,
