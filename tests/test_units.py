@@ -99,6 +99,24 @@ def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
     assert {a.severity for a in alerts} == {"critical"}, [(a.status, a.severity, a.score) for a in alerts]
 
 
+def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    classes = [f"c{i}" for i in range(45)]
+    detector = ExtractionDetector(DetectorConfig(min_queries=45, resolve_after_s=900, window_s=3600))
+    opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start)) for i in range(90)) if a]
+    last_seen = start + timedelta(seconds=89)
+    assert detector.sweep(last_seen + timedelta(seconds=899)) == []
+    (resolved,) = detector.sweep(last_seen + timedelta(seconds=900))
+    assert resolved.status == "resolve" and resolved.alert_id == opened[0].alert_id
+    assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
+    # Back later: a new alert, not an update of the resolved one.
+    later = [a for a in (detector.observe(_event("thief", classes[i % 45], 5000 + i, start)) for i in range(45)) if a]
+    assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
+    # Its window ends while it keeps going: the old alert is resolved, a new window starts.
+    detector.observe(_event("thief", classes[0], 5000 + 3601, start))
+    assert [a.alert_id for a in detector.sweep(start + timedelta(seconds=8602))] == [later[0].alert_id]
+
+
 def test_coverage_is_normalised_entropy():
     assert coverage({"a": 10}, 45) == 0.0
     assert coverage({f"c{i}": 1 for i in range(45)}, 45) == pytest.approx(1.0)

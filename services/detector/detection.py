@@ -26,6 +26,7 @@ class DetectorConfig:
     window_s: float = 3600.0  # state older than this starts afresh
     allow_clients: frozenset[str] = frozenset()
     update_step: float = 0.05  # re-publish an open alert when its score grows by this much
+    resolve_after_s: float = 900.0  # an alerted client quiet this long gets its alert resolved
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ClientState:
     total: int = 0
     alerted_score: float | None = None
     alerted_severity: str | None = None
+    last_alert: AbuseAlert | None = None
 
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -64,6 +66,7 @@ class ExtractionDetector:
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.clients: dict[tuple[str, str], ClientState] = {}
+        self._ended: list[ClientState] = []  # alerted windows that ended, to resolve at the next sweep
 
     def observe(self, event: InferenceRequest) -> AbuseAlert | None:
         if event.client_id in self.config.allow_clients:
@@ -71,6 +74,8 @@ class ExtractionDetector:
         key = (event.client_id, event.model)
         state = self.clients.get(key)
         if state is None or (event.time - state.window_start).total_seconds() > self.config.window_s:
+            if state is not None and state.last_alert is not None:
+                self._ended.append(state)
             state = ClientState(window_start=event.time, last_seen=event.time, n_classes=event.n_classes)
             self.clients[key] = state
         state.last_seen = max(state.last_seen, event.time)
@@ -95,9 +100,21 @@ class ExtractionDetector:
             "queries": state.total, "classes_touched": touched, "classes_served": state.n_classes,
             "normalised_entropy": round(spread, 4), "threshold": self.config.coverage_threshold,
             "min_classes": self.config.min_classes})
-        return AbuseAlert(alert_id=alert_id(event.client_id, event.model, state.window_start), status=status,
-                          client_ids=[event.client_id], model=event.model, score=score, severity=severity,
-                          findings=[finding], window_start=state.window_start, window_end=state.last_seen)
+        state.last_alert = AbuseAlert(
+            alert_id=alert_id(event.client_id, event.model, state.window_start), status=status,
+            client_ids=[event.client_id], model=event.model, score=score, severity=severity,
+            findings=[finding], window_start=state.window_start, window_end=state.last_seen)
+        return state.last_alert
+
+    def sweep(self, now: datetime) -> list[AbuseAlert]:
+        """Resolve the alerts of clients that went quiet for `resolve_after_s`, and of windows that
+        ended; their state is dropped, so renewed activity opens a new alert."""
+        ended, self._ended = self._ended, []
+        for key, state in list(self.clients.items()):
+            if state.last_alert is not None and (now - state.last_seen).total_seconds() >= self.config.resolve_after_s:
+                ended.append(self.clients.pop(key))
+        return [state.last_alert.model_copy(update={"status": "resolve", "time": now, "window_end": state.last_seen})
+                for state in ended]
 
 
 def alert_id(client_id: str, model: str, window_start: datetime) -> str:
