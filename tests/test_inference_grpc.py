@@ -236,3 +236,23 @@ async def test_server_reflection_lists_and_describes_the_services(served):
     (service,) = [s for s in proto.service if s.name == "GRPCInferenceService"]
     assert {m.name for m in service.method} == {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
                                                  "ModelMetadata", "ModelInfer"}
+
+
+async def test_a_request_is_traced_as_a_child_of_the_callers_span(served):
+    """The caller's trace context travels in gRPC metadata; the server's ModelInfer span joins it."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.telemetry import tracer, tracer_provider
+
+    exporter = InMemorySpanExporter()
+    tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    async with OipClient(served["url"], served["key"]) as client:
+        with tracer("test.caller").start_as_current_span("caller") as caller:
+            await client.infer("teacher", ["a traced request"], request_id="traced-1")
+    exporter.shutdown()  # stops recording; the provider keeps its other processors
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "ModelInfer"]
+    assert span.context.trace_id == caller.get_span_context().trace_id
+    assert span.parent is not None and span.parent.span_id == caller.get_span_context().span_id
+    assert span.attributes["model"] == "teacher" and span.attributes["client_id"] == "test-client"
+    assert span.attributes["batch"] == 1 and span.kind.name == "SERVER"
