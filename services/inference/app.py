@@ -107,10 +107,15 @@ async def reconcile() -> None:
             log.exception("reconcile with the store failed")
 
 
+@app.on_startup
+async def load_enforcement() -> None:
+    # Before the broker starts: replayed alerts then meet what is already enforced.
+    await access.refresh()
+
+
 @app.after_startup
 async def start_serving() -> None:
     events.start()
-    await access.refresh()
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
         log.info("Prometheus metrics on :%d/metrics", settings.metrics_port)
