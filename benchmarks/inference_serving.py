@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli.stack import EmbeddedStack, StackConfig
+from cli.stack import EmbeddedStack, StackConfig, free_port
 from shared.keys import KeyStore
 from shared.oip import OipClient
 from shared.registry import ModelRegistry
@@ -49,7 +49,8 @@ def raw_throughput(model_dir: Path, texts: list[str], batch: int, seconds: float
     return speed(TextClassifier(model_dir, device="cpu"), texts, batch, seconds)[0]
 
 
-async def sweep_point(url: str, key: str, model: str, texts: list[str], concurrency: int, seconds: float) -> dict:
+async def sweep_point(url: str, key: str, model: str, texts: list[str], concurrency: int, seconds: float,
+                      channels: int = 1) -> dict:
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
@@ -61,11 +62,18 @@ async def sweep_point(url: str, key: str, model: str, texts: list[str], concurre
             latencies.append(time.perf_counter() - t)
             i += concurrency
 
-    async with OipClient(url, key) as client:
-        await client.infer(model, texts[:1])
+    # Each channel is one TCP connection; the kernel spreads connections (not requests) over
+    # server processes sharing the port.
+    clients = [OipClient(url, key) for _ in range(max(1, min(channels, concurrency)))]
+    try:
+        for client in clients:
+            await client.infer(model, texts[:1])
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(client, c) for c in range(concurrency)))
+        await asyncio.gather(*(client_loop(clients[c % len(clients)], c) for c in range(concurrency)))
         elapsed = time.perf_counter() - started
+    finally:
+        for client in clients:
+            await client.close()
     ms = sorted(x * 1000 for x in latencies)
     return {"concurrency": concurrency, "requests": len(ms), "texts_per_s": len(ms) / elapsed, "p50_ms": statistics.median(ms),
             "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
@@ -97,6 +105,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per sweep point")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32, 64])
     parser.add_argument("--models", nargs="*", default=["teacher", "student"])
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="inference processes sharing the port (SO_REUSEPORT), as replicas behind a Service")
+    parser.add_argument("--channels", type=int, default=1, help="gRPC connections the load generator opens")
     parser.add_argument("--max-batch-sizes", type=int, nargs="*", default=[64, 1],
                         help="dynamic batching on (64) and off (1)")
     args = parser.parse_args()
@@ -117,27 +128,34 @@ async def main() -> None:
             url = f"127.0.0.1:{stack.config.inference_port}"
             rows = []
             for batching in args.max_batch_sizes:
-                stack._spawn("inference", [sys.executable, "-m", "services.inference"],
-                             {**stack.env(), "DISTILLERY_SERVICE": "inference", "INFERENCE_MAX_BATCH_SIZE": str(batching),
-                              "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{batching}")})
-                stack.wait_services(timeout_s=120, names=("inference",))
+                replicas = ["inference"] + [f"inference-{i + 1}" for i in range(1, args.replicas)]
+                for name in replicas:
+                    stack._spawn(name, [sys.executable, "-m", "services.inference"],
+                                 {**stack.env(), "DISTILLERY_SERVICE": name, "INFERENCE_MAX_BATCH_SIZE": str(batching),
+                                  "INFERENCE_METRICS_PORT": str(free_port()),
+                                  "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{batching}-{name}")})
+                stack.wait_services(timeout_s=120, names=tuple(replicas))
                 for model, folder in (("teacher", teacher_dir), ("student", student_dir)):
                     if model not in args.models:
                         continue
                     raw = raw_throughput(folder, texts, 64, args.seconds)
                     for concurrency in args.concurrency if batching > 1 else [max(args.concurrency)]:
-                        pid = stack._running_pid("inference")
-                        cpu_before = cpu_seconds(pid)
-                        point = await sweep_point(url, key, model, texts, concurrency, args.seconds)
+                        pids = [stack._running_pid(name) for name in replicas]
+                        cpu_before = [cpu_seconds(pid) for pid in pids]
+                        point = await sweep_point(url, key, model, texts, concurrency, args.seconds, args.channels)
                         # The service's own CPU per request: steadier on a shared machine than throughput.
-                        point["server_cpu_us"] = (cpu_seconds(pid) - cpu_before) / point["requests"] * 1e6
+                        used = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)]
+                        point["server_cpu_us"] = sum(used) / point["requests"] * 1e6
+                        if len(used) > 1:
+                            print(f"  CPU seconds per replica: {', '.join(f'{u:.1f}' for u in used)}")
                         rows.append({"model": model, "max_batch_size": batching, "raw_texts_per_s": raw, **point})
                         print(f"{model:8s} batching {batching:3d} concurrency {concurrency:3d}: "
                               f"{point['texts_per_s']:8.0f} texts/s ({point['texts_per_s'] / raw:.2f} of raw "
                               f"onnxruntime {raw:.0f}), p50 {point['p50_ms']:.2f} ms, p99 {point['p99_ms']:.2f} ms, "
                               f"server CPU {point['server_cpu_us']:.0f} us a request",
                               flush=True)
-                stack.stop("inference")
+                for name in replicas:
+                    stack.stop(name)
         finally:
             stack.down()
     print(f"\n{cpu_limit()} CPUs, one-text requests, {args.seconds:.0f} s a point; raw = onnxruntime at batch 64 in this process\n")

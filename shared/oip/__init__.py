@@ -85,7 +85,10 @@ class OipClient:
     """A small asyncio client for a text model behind any Open Inference Protocol server."""
 
     def __init__(self, url: str, api_key: str = "", timeout_s: float = 30.0) -> None:
-        self.channel = grpc.aio.insecure_channel(url, options=[("grpc.max_receive_message_length", 64 << 20)])
+        # Its own connection (not shared with other channels of this process to the same address),
+        # so several clients spread over the replicas behind a Service, which balances connections.
+        self.channel = grpc.aio.insecure_channel(url, options=[("grpc.max_receive_message_length", 64 << 20),
+                                                               ("grpc.use_local_subchannel_pool", 1)])
         self.stub = pb_grpc.GRPCInferenceServiceStub(self.channel)
         self.api_key = api_key
         self.timeout_s = timeout_s
