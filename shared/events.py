@@ -303,6 +303,11 @@ class InferenceRequest(Event):
     entropy: float  # of the returned distribution, in nats
     n_classes: int  # how many classes the model answers with
     outputs: list[str] = Field(default_factory=list)  # outputs the client asked for
+    # Added in schema 1 for the detector (empty from older producers):
+    text_sketch: str = ""  # 64 int8 (hex): the text's hashed features, shared.fingerprint.text_sketch
+    text_minhash: list[int] = Field(default_factory=list)  # 8 x 32-bit MinHash of its word 3-shingles
+    client_network: str = ""  # the caller's /24 (IPv4) or /48 (IPv6) network
+    user_agent: str = ""  # the caller's gRPC user agent
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------
@@ -314,7 +319,10 @@ class DetectorFinding(BaseModel):
 
 
 class AbuseAlert(Event):
-    """topic `abuse.alerts`, key: alert_id. `status` runs open -> update* -> resolve."""
+    """topic `abuse.alerts`, key: alert_id. `status` runs open -> update* -> resolve; an update
+    when the score rises or a ring grows. `client_ids` has one client, or every key of a ring of
+    linked accounts (`ring` true). Severity: low (watch), medium, high, critical; what each does
+    is the inference service's enforcement policy."""
 
     alert_id: str
     status: Literal["open", "update", "resolve"]
@@ -326,6 +334,32 @@ class AbuseAlert(Event):
     window_start: datetime
     window_end: datetime
     time: datetime = Field(default_factory=utcnow)
+    # Added in schema 1 (absent from older producers):
+    ring: bool = False
+    queries: dict[str, int] = Field(default_factory=dict)  # answered texts per named client, in the window
+    explanation: str = ""  # one line: which detectors fired, with their numbers
+
+
+# ---- detector.profiles ----------------------------------------------------------------------
+
+class ClientProfile(Event):
+    """topic `detector.profiles`, key: model. What the detector's first stage (partitioned by
+    client) knows of one client, every few queries; its second stage links clients into rings.
+    Internal to the detector."""
+
+    client_id: str
+    model: str
+    window_start: datetime
+    time: datetime
+    queries: int
+    n_classes: int
+    class_counts: dict[str, int]
+    near_duplicate_rate: float
+    full_distribution_rate: float
+    template_keys: list[str] = Field(default_factory=list)  # its most repeated MinHash bands
+    networks: list[str] = Field(default_factory=list)
+    user_agents: list[str] = Field(default_factory=list)
+    alerted: bool = False  # already alerted on alone
 
 
 # ---- inference.control ----------------------------------------------------------------------
@@ -364,6 +398,8 @@ TOPICS: tuple[Topic, ...] = (
     Topic("model.promoted", ModelPromoted, "model_name"),
     Topic("inference.requests", InferenceRequest, "client_id"),
     Topic("abuse.alerts", AbuseAlert, "alert_id"),
+    # Keyed by model: one detector replica links a model's clients into rings.
+    Topic("detector.profiles", ClientProfile, "model"),
     Topic("inference.control", AccessChange, "client_id"),
 )
 TOPIC_BY_NAME = {t.name: t for t in TOPICS}

@@ -5,7 +5,9 @@ duplicates and templates: texts that differ in a few words differ in a few bits)
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
+import zlib
 
 import numpy as np
 
@@ -41,3 +43,83 @@ def hamming(a: int | str, b: int | str) -> int:
     a = int(a, 16) if isinstance(a, str) else a
     b = int(b, 16) if isinstance(b, str) else b
     return (a ^ b).bit_count()
+
+
+# ---- sketches for the detector ----------------------------------------------------------------
+# Computed by the inference service for every answered text, off the request path; the detector
+# never sees the text. Both use zlib.crc32 as the feature hash: fast, and the same in every process
+# (Python's hash() is salted per process).
+
+SKETCH_DIM = 64
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_SHAPE = str.maketrans({**{c: "X" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+                        **{c: "x" for c in "abcdefghijklmnopqrstuvwxyz"}, **{c: "d" for c in "0123456789"}})
+_RUNS = re.compile(r"(.)\1{2,}")
+
+
+def _hashes(features: list[str]) -> np.ndarray:
+    return np.fromiter((zlib.crc32(f.encode("utf-8")) for f in features), dtype=np.uint32, count=len(features))
+
+
+def text_sketch(text: str) -> bytes:
+    """64 signed int8s: feature hashing of the text's tokens, word bigrams and word shapes (Xxxx,
+    dd, x_x: what separates prose from code, numbers or word salad), L2-normalised. Similar texts
+    have nearby sketches; the detector compares a client's queries with the model's training data
+    in this space."""
+    tokens = _TOKEN.findall(text)
+    lowered = [t.casefold() for t in tokens]
+    features = lowered + [f"{a} {b}" for a, b in zip(lowered, lowered[1:])] + \
+        ["\x00" + _RUNS.sub(r"\1\1", t.translate(_SHAPE)) for t in tokens]
+    if not features:
+        return bytes(SKETCH_DIM)
+    h = _hashes(features)
+    vector = np.bincount(h % SKETCH_DIM, weights=np.where(h & 0x10000, 1.0, -1.0), minlength=SKETCH_DIM)
+    norm = np.linalg.norm(vector)
+    if norm == 0:
+        return bytes(SKETCH_DIM)
+    return np.round(vector / norm * 127).astype(np.int8).tobytes()
+
+
+def sketch_vectors(sketches: list[bytes] | list[str]) -> np.ndarray:
+    """Sketches (bytes, or hex as in events) as float32 unit vectors, one per row."""
+    raw = b"".join(bytes.fromhex(s) if isinstance(s, str) else s for s in sketches)
+    return np.frombuffer(raw, dtype=np.int8).reshape(-1, SKETCH_DIM).astype(np.float32) / 127.0
+
+
+MINHASH_PERMUTATIONS = 8
+_MERSENNE = (1 << 61) - 1
+_PERMUTATION_A = np.array([0x9E3779B1 + 2 * i * 0x85EBCA77 for i in range(MINHASH_PERMUTATIONS)], dtype=np.uint64)
+_PERMUTATION_B = np.array([0xC2B2AE3D * (i + 1) for i in range(MINHASH_PERMUTATIONS)], dtype=np.uint64)
+
+
+def text_minhash(text: str) -> list[int]:
+    """An 8-value MinHash of the text's word 3-shingles: two texts agree on each value with
+    probability equal to their shingles' Jaccard similarity, so texts built from one template (or
+    perturbed from one seed) agree on many values while unrelated texts agree on almost none."""
+    words = _WORD.findall(text.casefold())
+    shingles = [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))] if words else [""]
+    h = _hashes(shingles).astype(np.uint64)
+    # Universal hashing mod a Mersenne prime, on 32-bit inputs: no overflow in 64 bits.
+    permuted = (h[:, None] * (_PERMUTATION_A & 0x7FFFFFFF) + _PERMUTATION_B) % _MERSENNE
+    return [int(v) & 0xFFFFFFFF for v in permuted.min(axis=0)]
+
+
+def peer_address(peer: str) -> str:
+    """gRPC's peer string ("ipv4:10.1.2.3:5555", "ipv6:[::1]:5555") -> the address alone."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return ""
+
+
+def network_of(address: str) -> str:
+    """The network an address belongs to, as accounts behind one NAT or one cloud subnet share it:
+    its /24 for IPv4, its /48 for IPv6; "" when it is not an address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

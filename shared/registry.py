@@ -4,6 +4,7 @@
     models/<name>/<version>/tokenizer.json  its tokenizer (Hugging Face `tokenizers` format)
     models/<name>/<version>/model.json      classes, max_length, kind
     models/<name>/<version>/card.json       metrics and lineage (model card)
+    models/<name>/<version>/domain.npz      sketches of its training texts, for the detector (shared.domain)
     models/<name>/promoted.json             {"version": ...}: what the inference service serves
 """
 
@@ -66,6 +67,13 @@ class ModelRegistry:
     def card(self, name: str, version: str) -> dict:
         key = f"{PREFIX}/{name}/{version}/card.json"
         return self.store.get_json(key) if self.store.exists(key) else {}
+
+    def domain(self, name: str, version: str):
+        """The version's domain reference (shared.domain.DomainReference), or None if it has none."""
+        from shared.domain import DOMAIN_FILE, DomainReference
+
+        body = self.store.get_optional(f"{PREFIX}/{name}/{version}/{DOMAIN_FILE}")
+        return DomainReference.from_bytes(body) if body else None
 
     def download(self, name: str, version: str, dest: Path) -> Path:
         """Fetch one version into `dest` (replaced whole, so a partial copy is never used)."""

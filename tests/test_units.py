@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.curator.curation import curate, split_of
-from services.detector.detection import DetectorConfig, ExtractionDetector, coverage
+from services.detector.detection import ClientDetector, DetectorConfig, coverage
 from shared.events import (
     TOPICS,
     CurationSpec,
@@ -74,12 +74,12 @@ def _event(client: str, top_class: str, i: int, start: datetime) -> InferenceReq
 def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ExtractionDetector(DetectorConfig(min_queries=100, allow_clients=frozenset({"our-teacher"})))
+    detector = ClientDetector(DetectorConfig(min_queries=100, allow_clients=frozenset({"our-teacher"})))
     alerts = []
     for i in range(400):
-        alerts += [detector.observe(_event("niche", classes[i % 3], i, start))]
-        alerts += [detector.observe(_event("thief", classes[i % 45], i, start))]
-        alerts += [detector.observe(_event("our-teacher", classes[i % 45], i, start))]
+        alerts += [detector.observe(_event("niche", classes[i % 3], i, start))[0]]
+        alerts += [detector.observe(_event("thief", classes[i % 45], i, start))[0]]
+        alerts += [detector.observe(_event("our-teacher", classes[i % 45], i, start))[0]]
     alerts = [a for a in alerts if a]
     assert [a.client_ids for a in alerts] == [["thief"]]  # opened once, deduplicated after
     alert = alerts[0]
@@ -90,10 +90,10 @@ def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list(
 def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ExtractionDetector(DetectorConfig(min_queries=45, min_classes=1, coverage_threshold=0.0))
-    alerts = [detector.observe(_event("thief", classes[i % 45], i, start)) for i in range(45)]
+    detector = ClientDetector(DetectorConfig(min_queries=45, min_classes=1, coverage_threshold=0.0))
+    alerts = [detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(45)]
     # Then it narrows: its coverage, and so its score, falls far below the critical line.
-    alerts += [detector.observe(_event("thief", classes[0], 45 + i, start)) for i in range(400)]
+    alerts += [detector.observe(_event("thief", classes[0], 45 + i, start))[0] for i in range(400)]
     alerts = [a for a in alerts if a]
     assert alerts[0].severity == "critical" and alerts[0].status == "open"
     assert {a.severity for a in alerts} == {"critical"}, [(a.status, a.severity, a.score) for a in alerts]
@@ -102,18 +102,18 @@ def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
 def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ExtractionDetector(DetectorConfig(min_queries=45, resolve_after_s=900, window_s=3600))
-    opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start)) for i in range(90)) if a]
+    detector = ClientDetector(DetectorConfig(min_queries=45, resolve_after_s=900, window_s=3600))
+    opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(90)) if a]
     last_seen = start + timedelta(seconds=89)
     assert detector.sweep(last_seen + timedelta(seconds=899)) == []
     (resolved,) = detector.sweep(last_seen + timedelta(seconds=900))
     assert resolved.status == "resolve" and resolved.alert_id == opened[0].alert_id
     assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
     # Back later: a new alert, not an update of the resolved one.
-    later = [a for a in (detector.observe(_event("thief", classes[i % 45], 5000 + i, start)) for i in range(45)) if a]
+    later = [a for a in (detector.observe(_event("thief", classes[i % 45], 5000 + i, start))[0] for i in range(45)) if a]
     assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
     # Its window ends while it keeps going: the old alert is resolved, a new window starts.
-    detector.observe(_event("thief", classes[0], 5000 + 3601, start))
+    detector.observe(_event("thief", classes[0], 5000 + 3601, start))[0]
     assert [a.alert_id for a in detector.sweep(start + timedelta(seconds=8602))] == [later[0].alert_id]
 
 

@@ -1,17 +1,28 @@
-"""detector: watches `inference.requests` and publishes `abuse.alerts` when a client looks like it
-is extracting the served model. Requests are keyed by client, so one replica sees all of a client's
-traffic and replicas share the load by partition."""
+"""detector: watches `inference.requests` and publishes `abuse.alerts` when a client, or a ring of
+linked accounts, looks like it is extracting the served model.
+
+Stage one consumes `inference.requests` (keyed by client, so one replica sees all of a client's
+traffic and replicas share the load by partition) and publishes a `ClientProfile` every few queries
+to `detector.profiles` (keyed by model); stage two consumes those and links accounts into rings.
+Both keep their state per partition in S3 (`detector/state/`), so a restarted or rebalanced
+replica resumes where the last owner of the partition stopped."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import timedelta
 
+from faststream.kafka import KafkaMessage
 from pydantic_settings import SettingsConfigDict
 
-from shared.events import AbuseAlert, InferenceRequest, utcnow
+from services.detector.detection import ClientDetector, ClientState, DetectorConfig, RingLinker
+from shared.domain import DomainReference
+from shared.events import AbuseAlert, ClientProfile, InferenceRequest, utcnow
+from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
-from services.detector.detection import DetectorConfig, ExtractionDetector
+from shared.store import ArtifactStore
 
 
 class DetectorSettings(ServiceSettings):
@@ -19,52 +30,181 @@ class DetectorSettings(ServiceSettings):
 
     # Clients whose traffic is authorised distillation (comma-separated key names), never alerted on.
     allow_clients: str = ""
-    min_queries: int = 150
-    coverage_threshold: float = 0.7
+    min_queries: int = 100
+    coverage_threshold: float = 0.69
     min_classes: int = 15
+    duplicate_threshold: float = 0.45
+    domain_threshold: float = 0.015
+    distance_threshold: float = 0.8
     window_s: float = 3600.0
     resolve_after_s: float = 900.0  # an alerted client quiet this long gets its alert resolved
     sweep_s: float = 30.0  # how often quiet clients are looked for
+    checkpoint_s: float = 30.0  # how often state is written to S3 (and at shutdown)
 
 
 settings = DetectorSettings()
 broker, app, log = create_service("detector", settings)
 alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAlert,
-                          description="Alerts on clients extracting a served model: open, update, resolve.")
-detector = ExtractionDetector(DetectorConfig(
+                          description="Alerts on clients, or rings of linked accounts, extracting a served model: "
+                                      "open, update (score rises or the ring grows), resolve.")
+profiles = broker.publisher("detector.profiles", title="detector.profiles", schema=ClientProfile,
+                            description="Per-client summaries from the detector's first stage, for ring linking.")
+config = DetectorConfig(
     min_queries=settings.min_queries, coverage_threshold=settings.coverage_threshold,
-    min_classes=settings.min_classes, window_s=settings.window_s, resolve_after_s=settings.resolve_after_s,
-    allow_clients=frozenset(c.strip() for c in settings.allow_clients.split(",") if c.strip())))
+    min_classes=settings.min_classes, duplicate_threshold=settings.duplicate_threshold,
+    domain_threshold=settings.domain_threshold, distance_threshold=settings.distance_threshold,
+    window_s=settings.window_s, resolve_after_s=settings.resolve_after_s,
+    allow_clients=frozenset(c.strip() for c in settings.allow_clients.split(",") if c.strip()))
+store = ArtifactStore(settings.s3)
+registry = ModelRegistry(store)
+
+
+class References:
+    """Each model's domain reference (its promoted version's), re-read every ten minutes."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, tuple[object, DomainReference | None]] = {}
+
+    async def ensure(self, model: str) -> None:
+        now = utcnow()
+        cached = self.loaded.get(model)
+        if cached is not None and now - cached[0] < timedelta(minutes=10):
+            return
+        reference = None
+        try:
+            version = await asyncio.to_thread(registry.promoted, model)
+            reference = await asyncio.to_thread(registry.domain, model, version) if version else None
+        except Exception as exc:
+            log.warning("no domain reference for %s: %s", model, exc)
+        if reference is None and cached is None:
+            log.warning("model %s has no domain reference (domain.npz): its domain test is off", model)
+        self.loaded[model] = (now, reference)
+
+    def get(self, model: str) -> DomainReference | None:
+        cached = self.loaded.get(model)
+        return cached[1] if cached else None
+
+
+references = References()
+detector = ClientDetector(config, reference=references.get)
+rings = RingLinker(config)
+
+
+class PartitionState:
+    """Which partitions of a topic this replica has state for, up to which offset; checkpoints are
+    per partition, so whichever replica owns a partition next picks up its state."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.offsets: dict[int, int] = {}  # partition -> last offset applied
+        self.checkpointed: dict[int, int] = {}
+
+    def key(self, partition: int) -> str:
+        return f"detector/state/{self.name}-{partition}.json"
+
+    async def admit(self, message: KafkaMessage, restore) -> bool:
+        """False for a record that the loaded checkpoint already covers."""
+        record = message.raw_message
+        if record.partition not in self.offsets:
+            saved = await asyncio.to_thread(store.get_optional, self.key(record.partition))
+            self.offsets[record.partition] = -1
+            if saved:
+                body = json.loads(saved)
+                restore(body["state"])
+                self.offsets[record.partition] = self.checkpointed[record.partition] = body["offset"]
+                log.info("%s partition %d: state restored up to offset %d", self.name, record.partition, body["offset"])
+        if record.offset <= self.offsets[record.partition]:
+            return False
+        self.offsets[record.partition] = record.offset
+        return True
+
+    async def save(self, state_of) -> None:
+        for partition, offset in list(self.offsets.items()):
+            if offset >= 0 and self.checkpointed.get(partition) != offset:
+                body = json.dumps({"offset": offset, "time": utcnow().isoformat(), "state": state_of(partition)})
+                await asyncio.to_thread(store.put_bytes, self.key(partition), body.encode(), "application/json")
+                self.checkpointed[partition] = offset
+
+
+request_partitions = PartitionState("inference.requests")
+profile_partitions = PartitionState("detector.profiles")
+client_partition: dict[tuple[str, str], int] = {}
+
+
+def restore_clients(state: dict) -> None:
+    for item in state["clients"]:
+        key = (item["client_id"], item["model"])
+        detector.clients[key] = ClientState.from_json(item["state"])
+
+
+def clients_of(partition: int) -> dict:
+    return {"clients": [{"client_id": c, "model": m, "state": s.to_json()} for (c, m), s in detector.clients.items()
+                        if client_partition.get((c, m)) == partition]}
 
 
 @broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
                    title="inference.requests")
-async def on_request(event: InferenceRequest) -> None:
-    alert = detector.observe(event)
+async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
+    if not await request_partitions.admit(message, restore_clients):
+        return
+    client_partition[(event.client_id, event.model)] = message.raw_message.partition
+    await references.ensure(event.model)
+    alert, profile = detector.observe(event)
+    if profile is not None:
+        await profiles.publish(profile, key=event.model.encode())
     if alert is not None:
-        await alerts.publish(alert, key=alert.alert_id.encode())
-        log.warning("alert %s (%s) on %s: score %.2f", alert.alert_id, alert.status, ", ".join(alert.client_ids),
-                    alert.score)
+        await publish_alert(alert)
 
 
-async def resolve_quiet_clients() -> None:
+@broker.subscriber("detector.profiles", group_id="detector-rings", auto_offset_reset="earliest",
+                   title="detector.profiles")
+async def on_profile(profile: ClientProfile, message: KafkaMessage) -> None:
+    if not await profile_partitions.admit(message, rings.load_json):
+        return
+    alert = rings.observe(profile)
+    if alert is not None:
+        await publish_alert(alert)
+
+
+async def publish_alert(alert: AbuseAlert) -> None:
+    await alerts.publish(alert, key=alert.alert_id.encode())
+    log.warning("alert %s (%s, %s) on %s: score %.2f: %s", alert.alert_id, alert.status, alert.severity,
+                ", ".join(alert.client_ids), alert.score, alert.explanation)
+
+
+async def checkpoint() -> None:
+    await request_partitions.save(clients_of)
+    # Ring state is small and per model; every partition of detector.profiles gets all of it.
+    await profile_partitions.save(lambda partition: rings.to_json())
+
+
+async def background() -> None:
+    last_checkpoint = asyncio.get_running_loop().time()
     while True:
-        await asyncio.sleep(settings.sweep_s)
-        for alert in detector.sweep(utcnow()):
+        await asyncio.sleep(min(settings.sweep_s, settings.checkpoint_s))
+        now = utcnow()
+        for alert in detector.sweep(now) + rings.sweep(now):
             await alerts.publish(alert, key=alert.alert_id.encode())
             log.info("alert %s resolved: %s quiet since %s", alert.alert_id, ", ".join(alert.client_ids),
                      alert.window_end.isoformat())
+        if asyncio.get_running_loop().time() - last_checkpoint >= settings.checkpoint_s:
+            last_checkpoint = asyncio.get_running_loop().time()
+            try:
+                await checkpoint()
+            except Exception as exc:  # the next one will try again
+                log.warning("checkpoint failed: %s", exc)
 
 
-sweeper: list[asyncio.Task] = []
+tasks: list[asyncio.Task] = []
 
 
 @app.after_startup
-async def start_sweeping() -> None:
-    sweeper.append(asyncio.create_task(resolve_quiet_clients(), name="resolve-quiet-clients"))
+async def start_background() -> None:
+    tasks.append(asyncio.create_task(background(), name="detector-sweep-and-checkpoint"))
 
 
 @app.on_shutdown
-async def stop_sweeping() -> None:
-    for task in sweeper:
+async def stop_background() -> None:
+    for task in tasks:
         task.cancel()
+    await checkpoint()

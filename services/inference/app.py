@@ -53,6 +53,9 @@ class InferenceSettings(ServiceSettings):
     throttle_rps: float = 1.0
     # A key seen valid is trusted this long; revocations arrive at once through inference.control.
     key_ttl_s: float = 10.0
+    # Behind a proxy or ingress, the header carrying the caller's address (x-forwarded-for); the
+    # detector links accounts by network. Empty: the gRPC peer's address.
+    client_address_header: str = ""
 
 
 settings = InferenceSettings()
@@ -73,7 +76,7 @@ metrics.watch_events(events)
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=settings.default_rps,
                        replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps,
                        key_ttl_s=settings.key_ttl_s)
-servicer = InferenceServicer(repository, access, events, executor, settings.max_batch)
+servicer = InferenceServicer(repository, access, events, executor, settings.max_batch, settings.client_address_header)
 server = InferenceServer(servicer, f"{settings.host}:{settings.port}")
 
 

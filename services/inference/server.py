@@ -30,7 +30,7 @@ from services.inference.access import AccessControl, RequestError
 from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFull
 from services.inference.metrics import InferenceMetrics
 from shared.events import InferenceRequest, utcnow
-from shared.fingerprint import simhash_hex, text_sha256
+from shared.fingerprint import network_of, peer_address, simhash_hex, text_minhash, text_sha256, text_sketch
 from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
@@ -200,7 +200,8 @@ class RequestEventBuffer:
                 # Fingerprints are computed here, after the reply has gone.
                 text = record.pop("text")
                 event = InferenceRequest(text_sha256=text_sha256(text), text_simhash=simhash_hex(text),
-                                         text_chars=len(text), **record)
+                                         text_chars=len(text), text_sketch=text_sketch(text).hex(),
+                                         text_minhash=text_minhash(text), **record)
                 keyed.append((event.client_id.encode(), event))
             try:
                 # The producer's buffer is bounded: when it is full this waits, and the queue fills.
@@ -325,8 +326,11 @@ def _queue_deadline(request: pb.ModelInferRequest, context: grpc.aio.ServicerCon
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, repository: ModelRepository, access: AccessControl, events: RequestEventBuffer,
-                 executor: ThreadPoolExecutor, max_batch: int) -> None:
+                 executor: ThreadPoolExecutor, max_batch: int, client_address_header: str = "") -> None:
         self.repository = repository
+        # Behind a proxy the peer is the proxy: the caller's address is in this header (e.g.
+        # x-forwarded-for), trusted only when the operator names it.
+        self.client_address_header = client_address_header.lower()
         self.access = access
         self.events = events
         self.executor = executor
@@ -400,13 +404,24 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 if model is not None:
                     self.metrics.failure.labels(model.name, model.version, exc.code.name.lower()).inc()
                 await context.abort(exc.code, exc.message)
-            response = self._respond(request, model, texts, probabilities, outputs, client.client_id)
+            response = self._respond(request, model, texts, probabilities, outputs, client.client_id,
+                                     self._caller(context))
             self.metrics.success.labels(model.name, model.version).inc()
             self.metrics.request_us.labels(model.name, model.version).inc((time.perf_counter() - arrived) * 1e6)
             return response
 
+    def _caller(self, context) -> tuple[str, str]:
+        """The caller's network and user agent, for the detector to link accounts."""
+        address, agent = "", ""
+        for key, value in context.invocation_metadata():
+            if key == "user-agent":
+                agent = value
+            elif self.client_address_header and key == self.client_address_header:
+                address = value.split(",")[0].strip()  # the first hop is the client
+        return network_of(address or peer_address(context.peer())), agent[:200]
+
     def _respond(self, request, model: LoadedModel, texts: list[str], probabilities: np.ndarray,
-                 outputs: list[RequestedOutput], client_id: str) -> pb.ModelInferResponse:
+                 outputs: list[RequestedOutput], client_id: str, caller: tuple[str, str] = ("", "")) -> pb.ModelInferResponse:
         probabilities = np.ascontiguousarray(probabilities, dtype="<f4")
         top = probabilities.argmax(axis=1)
         classes = model.classifier.classes
@@ -437,7 +452,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 "client_id": client_id, "model": model.name, "model_version": model.version, "time": now,
                 "text": text, "top_class": labels[i], "top_probability": float(probabilities[i, top[i]]),
                 "entropy": float(entropy[i]) if math.isfinite(entropy[i]) else 0.0, "outputs": output_names,
-                "n_classes": probabilities.shape[1],
+                "n_classes": probabilities.shape[1], "client_network": caller[0], "user_agent": caller[1],
             })
         return response
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.domain import DOMAIN_FILE, write_domain_reference
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +44,20 @@ def ensure_teacher_model(cache_root: Path, eval_rows: int = 2000) -> Path:
     """The teacher's model folder, built if the cache lacks it."""
     target = cache_root / f"teacher-{cache_key()}"
     if (target / "model.json").exists():
+        if not (target / DOMAIN_FILE).exists():  # a cache from before domain references
+            write_teacher_domain(target)
         return target
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     build_teacher_model(tmp, eval_rows=eval_rows)
     tmp.rename(target)
     return target
+
+
+def write_teacher_domain(model_dir: Path) -> None:
+    train = read_jsonl(DATA / "teacher-train.jsonl.gz")
+    classes = json.loads((model_dir / "model.json").read_text())["classes"]
+    write_domain_reference(model_dir, [r["text"] for r in train], [r["label"] for r in train], classes)
 
 
 def build_teacher_model(out: Path, eval_rows: int = 2000) -> dict:
@@ -154,4 +164,41 @@ def build_teacher_model(out: Path, eval_rows: int = 2000) -> dict:
             "gold_accuracy": gold_acc, "parity_max_abs_diff": parity,
             "data": "WordNet 3.0 glosses labeled with their lexicographer files (supersenses)"}
     (out / "card.json").write_text(json.dumps(card, indent=2))
+    write_teacher_domain(out)
     return card
+
+
+def ensure_gold_student(cache_root: Path) -> Path:
+    """A static-embedding classifier trained on the teacher's own gold-labelled glosses (no teacher
+    involved): a fast model with the teacher's classes, for the detection harness to serve. Built
+    once (about a minute) and cached."""
+    target = cache_root / f"gold-student-{cache_key()}"
+    if (target / "model.json").exists():
+        return target
+    import torch
+
+    from services.trainer.students import teacher_token_vectors
+    from services.trainer.training import Split, build_student
+    from shared.events import StudentSpec
+
+    teacher_dir = ensure_teacher_model(cache_root)
+    classes = json.loads((teacher_dir / "model.json").read_text())["classes"]
+    index = {c: i for i, c in enumerate(classes)}
+
+    def split(rows: list[dict]) -> Split:
+        targets = np.zeros((len(rows), len(classes)), dtype=np.float32)
+        targets[np.arange(len(rows)), [index[r["label"]] for r in rows]] = 1.0
+        return Split([r["text"] for r in rows], targets, [r["label"] for r in rows])
+
+    train = read_jsonl(DATA / "teacher-train.jsonl.gz")
+    heldout = read_jsonl(DATA / "heldout.jsonl.gz")
+    torch.manual_seed(0)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    spec = StudentSpec(name="gold-student", epochs=8, patience=3, learning_rate=0.005, kd_weight=0.0,
+                       hard_labels="gold")
+    build_student(spec, classes, teacher_token_vectors(cache_root / "trainer"), None, teacher_dir / "tokenizer.json",
+                  split(train), split(heldout[:1000]), split(heldout[1000:3000]), tmp,
+                  {"dataset": "data/wordnet/teacher-train.jsonl.gz (gold labels)"})
+    tmp.rename(target)
+    return target

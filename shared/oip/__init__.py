@@ -48,13 +48,17 @@ def decode_bytes_tensor(raw: bytes) -> list[bytes]:
 
 
 def text_infer_request(model: str, texts: Sequence[str], version: str = "", request_id: str = "",
-                       outputs: Sequence[str] = ()) -> pb.ModelInferRequest:
+                       outputs: Sequence[str] = (), class_count: int = 0) -> pb.ModelInferRequest:
+    """`outputs` to ask for only some outputs; `class_count` asks for the top k classes of
+    PROBABILITIES (Triton's classification extension) instead of the whole vector."""
     request = pb.ModelInferRequest(model_name=model, model_version=version, id=request_id)
     tensor = request.inputs.add(name=TEXT_INPUT, datatype="BYTES", shape=[len(texts)])
     del tensor  # data travels in raw_input_contents, as tritonclient sends it
     request.raw_input_contents.append(encode_bytes_tensor([t.encode("utf-8") for t in texts]))
     for name in outputs:
-        request.outputs.add(name=name)
+        output = request.outputs.add(name=name)
+        if class_count and name == PROBABILITIES_OUTPUT:
+            output.parameters["classification"].int64_param = class_count
     return request
 
 
@@ -84,17 +88,21 @@ def labels_from_response(response: pb.ModelInferResponse) -> list[str]:
 class OipClient:
     """A small asyncio client for a text model behind any Open Inference Protocol server."""
 
-    def __init__(self, url: str, api_key: str = "", timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, api_key: str = "", timeout_s: float = 30.0, user_agent: str = "",
+                 metadata: Sequence[tuple[str, str]] = ()) -> None:
         # Its own connection (not shared with other channels of this process to the same address),
         # so several clients spread over the replicas behind a Service, which balances connections.
-        self.channel = grpc.aio.insecure_channel(url, options=[("grpc.max_receive_message_length", 64 << 20),
-                                                               ("grpc.use_local_subchannel_pool", 1)])
+        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.use_local_subchannel_pool", 1)]
+        if user_agent:
+            options.append(("grpc.primary_user_agent", user_agent))
+        self.channel = grpc.aio.insecure_channel(url, options=options)
+        self.extra_metadata = list(metadata)
         self.stub = pb_grpc.GRPCInferenceServiceStub(self.channel)
         self.api_key = api_key
         self.timeout_s = timeout_s
 
     def _metadata(self) -> list[tuple[str, str]]:
-        metadata = grpc_trace_metadata()
+        metadata = grpc_trace_metadata() + self.extra_metadata
         if self.api_key:
             metadata.append(("authorization", f"Bearer {self.api_key}"))
         return metadata
@@ -108,8 +116,8 @@ class OipClient:
         raise KeyError(f"model {model!r} does not name its classes")
 
     async def infer(self, model: str, texts: Sequence[str], version: str = "", request_id: str = "",
-                    outputs: Sequence[str] = ()) -> pb.ModelInferResponse:
-        return await self.stub.ModelInfer(text_infer_request(model, texts, version, request_id, outputs),
+                    outputs: Sequence[str] = (), class_count: int = 0) -> pb.ModelInferResponse:
+        return await self.stub.ModelInfer(text_infer_request(model, texts, version, request_id, outputs, class_count),
                                           metadata=self._metadata(), timeout=self.timeout_s)
 
     async def close(self) -> None:

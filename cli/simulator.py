@@ -1,0 +1,323 @@
+"""Traffic simulator for the detection harness: ordinary clients and extraction attacks, driven
+against the real gRPC inference service, each client with its own API key, connection, user agent
+and (through x-forwarded-for, as behind an ingress) its own network.
+
+Ordinary profiles: a niche user (one to three related classes), a heavy batch user (natural data
+from its business, large batches, high volume), a bursty app, a user who retries, and a trial user
+(a few questions all over the domain). Several ordinary apps share a company NAT.
+
+Attack families: random synthetic queries (word salad), perturbations around seeds (JbDA-like),
+natural data from another corpus (KnockoffNets-like: Python's own documentation), prompt templates
+with slot filling (LLM-distillation style: step-by-step and rubric prompts), probability harvesting
+(the full distribution for natural queries all over the domain), and low-and-slow rings spread over
+many keys: one behind one network with natural data, one over many networks sharing templates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import math
+import random
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from shared.events import AbuseAlert
+from shared.oip import OipClient
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "wordnet"
+ORDINARY_PROFILES = ("niche", "heavy", "bursty", "retrier", "trial")
+ATTACK_FAMILIES = ("synthetic", "perturbation", "knockoff", "template", "harvest", "ring")
+TEMPLATES = (
+    'Which WordNet supersense fits this definition: "{}"? Answer with one label.',
+    "Classify the following gloss into its lexicographer file. Gloss: {} Label:",
+    "You are an expert lexicographer. Think step by step, then give the supersense of: {}",
+    'Grade each candidate label on a 1-5 rubric, then name the best supersense for "{}".',
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass
+class ClientPlan:
+    name: str
+    family: str  # an ordinary profile or an attack family
+    attacker: bool
+    texts: list[str]
+    batch: int = 1
+    outputs: str = "label"  # label | top3 | full
+    network: str = ""  # the client's address, sent as x-forwarded-for
+    user_agent: str = ""
+    burst: int = 0  # pause after this many queries (0: never)
+    ring: str = ""
+    sent: int = 0
+    stopped: str = ""
+
+
+@dataclass
+class Corpora:
+    by_label: dict[str, list[str]]
+    other: list[str]  # another corpus: sentences of Python's documentation
+    vocab: list[str]
+
+    @classmethod
+    def load(cls) -> "Corpora":
+        by_label: dict[str, list[str]] = defaultdict(list)
+        with gzip.open(DATA / "heldout.jsonl.gz", "rt", encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                by_label[row["label"]].append(row["text"])
+        import pydoc_data.topics
+
+        text = " ".join(pydoc_data.topics.topics.values())
+        other = [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", text) if 20 < len(s.strip()) < 200]
+        vocab = sorted({w for texts in by_label.values() for t in texts for w in _WORD.findall(t.lower())})
+        return cls(dict(by_label), other, vocab)
+
+    @property
+    def everything(self) -> list[str]:
+        return [t for texts in self.by_label.values() for t in texts]
+
+
+def _perturb(text: str, rng: random.Random, vocab: list[str]) -> str:
+    words = text.split()
+    for _ in range(rng.randint(1, 2)):
+        i = rng.randrange(len(words))
+        op = rng.random()
+        if op < 0.5:
+            words[i] = rng.choice(vocab)
+        elif op < 0.75 and len(words) > 3:
+            del words[i]
+        elif i + 1 < len(words):
+            words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)
+
+
+def _count(rng: random.Random, low: int, high: int, scale: float) -> int:
+    return max(5, int(math.exp(rng.uniform(math.log(low), math.log(high))) * scale))
+
+
+def ordinary_plan(i: int, profile: str, corpora: Corpora, rng: random.Random, scale: float) -> ClientPlan:
+    labels = sorted(corpora.by_label, key=lambda l: -len(corpora.by_label[l]))
+    big = [l for l in labels if len(corpora.by_label[l]) >= 60]
+    niche = rng.sample(big[:24], rng.randint(1, 3))
+    pool = [t for l in niche for t in corpora.by_label[l]]
+    name = f"{profile}-{i:03d}"
+    agent = rng.choice(["", "", f"{profile}-app/{rng.randint(1, 9)}.{rng.randint(0, 9)}"])
+    if profile == "heavy":
+        business = rng.sample(big[:24], rng.randint(2, 4))
+        weights = [1 / (k + 1) for k in range(len(business))]
+        everything = corpora.everything
+        texts = [rng.choice(everything) if rng.random() < 0.03 else
+                 rng.choice(corpora.by_label[rng.choices(business, weights)[0]])
+                 for _ in range(_count(rng, 400, 1200, scale))]
+        return ClientPlan(name, profile, False, texts, batch=16, outputs="top3", user_agent=agent)
+    if profile == "bursty":
+        texts = [rng.choice(pool) for _ in range(_count(rng, 60, 300, scale))]
+        return ClientPlan(name, profile, False, texts, user_agent=agent, burst=rng.randint(10, 30))
+    if profile == "retrier":
+        texts = []
+        for _ in range(_count(rng, 40, 150, scale)):
+            texts += [rng.choice(pool)] * rng.choice([1, 1, 2, 3])
+        return ClientPlan(name, profile, False, texts, user_agent=agent)
+    if profile == "trial":
+        texts = rng.sample(corpora.everything, rng.randint(10, 40))
+        return ClientPlan(name, profile, False, texts, user_agent=agent)
+    texts = [rng.choice(pool) for _ in range(_count(rng, 40, 300, scale))]
+    return ClientPlan(name, "niche", False, texts, outputs=rng.choice(["label", "label", "top3"]), user_agent=agent)
+
+
+def attack_plans(family: str, index: int, corpora: Corpora, rng: random.Random, queries: int,
+                 ring_size: int, ring_queries: int) -> list[ClientPlan]:
+    name = f"{family}-{index:02d}"
+    everything = corpora.everything
+    if family == "synthetic":
+        texts = [" ".join(rng.choice(corpora.vocab) for _ in range(rng.randint(3, 14))) for _ in range(queries)]
+        return [ClientPlan(name, family, True, texts, batch=8)]
+    if family == "perturbation":
+        texts = []
+        while len(texts) < queries:
+            seed = rng.choice(everything)
+            texts += [seed] + [_perturb(seed, rng, corpora.vocab) for _ in range(rng.randint(8, 15))]
+        return [ClientPlan(name, family, True, texts[:queries], batch=8)]
+    if family == "knockoff":
+        return [ClientPlan(name, family, True, rng.sample(corpora.other, min(queries, len(corpora.other))),
+                           batch=8, outputs="full")]
+    if family == "template":
+        texts = [rng.choice(TEMPLATES).format(rng.choice(everything)) for _ in range(queries)]
+        return [ClientPlan(name, family, True, texts, batch=8)]
+    if family == "harvest":
+        return [ClientPlan(name, family, True, rng.sample(everything, queries), batch=8, outputs="full")]
+    # Rings: even-numbered ones hide behind one network with natural data; odd-numbered ones use
+    # many networks and share prompt templates.
+    ring, plans = f"ring-{index:02d}", []
+    subnet = f"203.0.{113 + index}"
+    for m in range(ring_size):
+        if index % 2 == 0:
+            texts = rng.sample(everything, ring_queries)
+            address = f"{subnet}.{rng.randint(2, 250)}"
+        else:
+            texts = [rng.choice(TEMPLATES).format(rng.choice(everything)) for _ in range(ring_queries)]
+            address = f"198.{18 + index}.{m}.{rng.randint(2, 250)}"
+        plans.append(ClientPlan(f"{ring}-key{m:02d}", family, True, texts, batch=4, network=address, ring=ring))
+    return plans
+
+
+def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: float = 1.0,
+               attack_queries: int = 600, ring_size: int = 8, ring_queries: int = 50) -> list[ClientPlan]:
+    """`ordinary` ordinary clients (profiles in turn) and, per attack family, that many attackers
+    (a ring counts as one attacker of its family; every key of it is an attacking client)."""
+    rng = random.Random(seed)
+    corpora = Corpora.load()
+    plans = [ordinary_plan(i, ORDINARY_PROFILES[i % len(ORDINARY_PROFILES)], corpora, rng, scale)
+             for i in range(ordinary)]
+    # Ordinary clients have their own networks, except that one in eight is one of three apps of
+    # a company behind one NAT.
+    for i, plan in enumerate(plans):
+        company = i // 24 if i % 8 == 0 else None
+        plan.network = f"10.{100 + company // 200}.{company % 200}.{rng.randint(2, 250)}" if company is not None \
+            else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
+    for family in ATTACK_FAMILIES:
+        for k in range(attackers_per_family):
+            for plan in attack_plans(family, k, corpora, rng, attack_queries, ring_size, ring_queries):
+                plan.network = plan.network or f"192.0.{k * 8 + ATTACK_FAMILIES.index(family)}.{rng.randint(2, 250)}"
+                plans.append(plan)
+    rng.shuffle(plans)
+    return plans
+
+
+async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, str], concurrency: int = 48) -> float:
+    """Run every client against the service, `concurrency` clients at a time; returns seconds.
+    A client stops when the service refuses it (enforcement after an alert)."""
+    gate = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
+
+    async def run(plan: ClientPlan) -> None:
+        async with gate:
+            async with OipClient(url, api_key=keys[plan.name], user_agent=plan.user_agent,
+                                 metadata=[("x-forwarded-for", plan.network)]) as client:
+                for start in range(0, len(plan.texts), plan.batch):
+                    texts = plan.texts[start:start + plan.batch]
+                    outputs = {"label": ("LABEL",), "top3": ("PROBABILITIES",), "full": ("PROBABILITIES",)}[plan.outputs]
+                    try:
+                        await client.infer(model, texts, outputs=outputs, class_count=3 if plan.outputs == "top3" else 0)
+                    except grpc.aio.AioRpcError as exc:
+                        if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+                            plan.stopped = exc.code().name
+                            return
+                        raise
+                    plan.sent += len(texts)
+                    if plan.burst and plan.sent % plan.burst < plan.batch:
+                        await asyncio.sleep(0.2)
+
+    await asyncio.gather(*(run(plan) for plan in plans))
+    return time.monotonic() - started
+
+
+# ---- evaluation ------------------------------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    families: dict[str, dict] = field(default_factory=dict)
+    ordinary_clients: int = 0
+    ordinary_flagged: list[str] = field(default_factory=list)
+    attacking_clients: int = 0
+    attacking_caught: int = 0
+    roc: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, fpr, tpr)
+
+    @property
+    def false_positive_rate(self) -> float:
+        return len(self.ordinary_flagged) / max(1, self.ordinary_clients)
+
+    @property
+    def detection_rate(self) -> float:
+        return self.attacking_caught / max(1, self.attacking_clients)
+
+    def lines(self) -> list[str]:
+        out = [f"{'family':<14}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"]
+        for family, f in self.families.items():
+            median = f["median_queries_to_detection"]
+            out.append(f"{family:<14}{f['clients']:>8}{f['caught']:>8}{f['rate']:>7.2f}"
+                       f"{'-' if median is None else median:>30}")
+        out.append(f"attacking clients caught: {self.attacking_caught}/{self.attacking_clients} "
+                   f"({self.detection_rate:.3f}); ordinary clients flagged: {len(self.ordinary_flagged)}/"
+                   f"{self.ordinary_clients} ({self.false_positive_rate:.4f})"
+                   + (f": {', '.join(sorted(self.ordinary_flagged))}" if self.ordinary_flagged else ""))
+        return out
+
+
+def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert]) -> Evaluation:
+    """Per family: attacking clients named by an alert, and the queries each had made when first
+    named (the alert's own count); ordinary clients named by any alert are false positives."""
+    first: dict[str, AbuseAlert] = {}
+    best: dict[str, float] = defaultdict(float)
+    for alert in sorted((a for a in alerts if a.status != "resolve"), key=lambda a: a.time):
+        for client in alert.client_ids:
+            first.setdefault(client, alert)
+            best[client] = max(best[client], alert.score)
+    result = Evaluation()
+    by_family: dict[str, list[ClientPlan]] = defaultdict(list)
+    for plan in plans:
+        by_family[plan.family].append(plan)
+    for family in ATTACK_FAMILIES:
+        members = by_family.get(family, [])
+        if not members:
+            continue
+        caught = [p for p in members if p.name in first]
+        # For a ring, the queries until detection are the whole ring's.
+        counts = sorted(sum(first[p.name].queries.values()) if first[p.name].ring else
+                        first[p.name].queries.get(p.name, 0) for p in caught)
+        result.families[family] = {"clients": len(members), "caught": len(caught),
+                                   "rate": len(caught) / len(members),
+                                   "median_queries_to_detection": counts[len(counts) // 2] if counts else None}
+    ordinary = [p for p in plans if not p.attacker]
+    attackers = [p for p in plans if p.attacker]
+    result.ordinary_clients, result.attacking_clients = len(ordinary), len(attackers)
+    result.ordinary_flagged = [p.name for p in ordinary if p.name in first]
+    result.attacking_caught = sum(1 for p in attackers if p.name in first)
+    thresholds = sorted({0.0, *best.values(), 1.01})
+    for t in thresholds:
+        fpr = sum(1 for p in ordinary if best.get(p.name, 0.0) >= t and p.name in first) / max(1, len(ordinary))
+        tpr = sum(1 for p in attackers if best.get(p.name, 0.0) >= t and p.name in first) / max(1, len(attackers))
+        result.roc.append((t, fpr, tpr))
+    return result
+
+
+def plot_roc(evaluation: Evaluation, plans: list[ClientPlan], alerts: list[AbuseAlert], path: Path) -> Path:
+    """ROC per attack family against all ordinary clients, the alert score as the threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best: dict[str, float] = defaultdict(float)
+    for alert in alerts:
+        if alert.status != "resolve":
+            for client in alert.client_ids:
+                best[client] = max(best[client], alert.score)
+    ordinary = [best.get(p.name, 0.0) for p in plans if not p.attacker]
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for family in ATTACK_FAMILIES:
+        scores = [best.get(p.name, 0.0) for p in plans if p.family == family]
+        if not scores:
+            continue
+        points = [(1.0, 1.0)]
+        for t in sorted({s for s in scores + ordinary if s > 0}):
+            points.append((sum(s >= t for s in ordinary) / len(ordinary), sum(s >= t for s in scores) / len(scores)))
+        points.append((0.0, 0.0))
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=family)
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlabel("false positive rate (ordinary clients)")
+    ax.set_ylabel("detection rate (attacking clients)")
+    ax.set_title(f"Extraction detection: {len(ordinary)} ordinary clients")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
