@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker, KafkaPublishMessage
+from faststream.kafka.exceptions import BatchBufferOverflowException
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -105,7 +106,7 @@ class KeyedBatchPublisher:
     keyed by it see nothing change), for a fraction of the per-message cost of FastStream and its
     tracing middleware. Delivery is not awaited: the futures returned say how it went."""
 
-    chunk = 24  # events of ~500 bytes per produce batch, under aiokafka's 16 KB batch limit
+    chunk = 24  # events per produce batch to start with; shrinks to what fits aiokafka's 16 KB batch
 
     def __init__(self, publisher, settings: KafkaSettings, topic: str) -> None:
         self.publisher = publisher  # broker.publisher(topic, batch=True)
@@ -123,9 +124,19 @@ class KeyedBatchPublisher:
             groups[_partitioner(key, self._partitions, self._partitions)].append(KafkaPublishMessage(event, key=key))
         deliveries = []
         for partition, messages in groups.items():
-            for start in range(0, len(messages), self.chunk):
-                part = messages[start:start + self.chunk]
-                deliveries.append((await self.publisher.publish(*part, partition=partition, no_confirm=True), len(part)))
+            while messages:
+                part = messages[:self.chunk]
+                try:
+                    delivery = await self.publisher.publish(*part, partition=partition, no_confirm=True)
+                except BatchBufferOverflowException as exc:
+                    if exc.message_position == 0:
+                        raise  # one event larger than a whole batch
+                    # Events are larger than the chunk was sized for: nothing was sent; from now on
+                    # a chunk holds what fitted.
+                    self.chunk = exc.message_position
+                    continue
+                deliveries.append((delivery, len(part)))
+                messages = messages[len(part):]
         return deliveries
 
 
