@@ -46,7 +46,9 @@ async def wait_for_consumers(kafka, timeout_s: float = 600.0) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
+            await consumer.topics()  # loads the cluster's metadata: partitions_for_topic is empty before
             partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            assert partitions, f"topic {topic} has no partitions"
             while time.monotonic() < deadline:
                 ends = await consumer.end_offsets(partitions)
                 committed = [await consumer.committed(tp) or 0 for tp in partitions]
@@ -57,37 +59,11 @@ async def wait_for_consumers(kafka, timeout_s: float = 600.0) -> None:
             await consumer.stop()
 
 
-async def read_alerts(kafka, run: str, quiet_s: float = 3.0, timeout_s: float = 600.0) -> list:
-    """The run's alerts from `abuse.alerts`, once none has come for `quiet_s`."""
-    from shared.events import AbuseAlert
-    from shared.kafka import make_broker
-
-    alerts: list[AbuseAlert] = []
-    broker = make_broker(kafka, "harness-reader", logger=None)
-
-    @broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest")
-    async def on_alert(alert: AbuseAlert) -> None:
-        if any(c.startswith(run) for c in alert.client_ids):
-            alerts.append(alert)
-
-    started = changed = time.monotonic()
-    last_count = 0
-    async with broker:
-        await broker.start()
-        while time.monotonic() - changed < quiet_s and time.monotonic() - started < timeout_s:
-            await asyncio.sleep(1.0)
-            if len(alerts) != last_count:
-                last_count, changed = len(alerts), time.monotonic()
-    for alert in alerts:  # names as the simulator knows them
-        alert.client_ids = [c[len(run):] for c in alert.client_ids]
-        alert.queries = {c[len(run):]: n for c, n in alert.queries.items()}
-    return alerts
-
-
 async def run_harness(stack, store, ordinary: int, attackers: int, seed: int = 7, scale: float = 1.0,
                       concurrency: int = 48, plot: Path | None = None):
     """Returns (evaluation, plans, alerts, seconds of traffic). The stack's inference and detector
     services must be running, the inference service trusting x-forwarded-for."""
+    from cli.jobs import read_alerts
     from cli.simulator import drive, evaluate, plot_roc, population
     from shared.keys import KeyStore
 
@@ -97,10 +73,14 @@ async def run_harness(stack, store, ordinary: int, attackers: int, seed: int = 7
     keys = {p.name: await asyncio.to_thread(key_store.create, run + p.name) for p in plans}
     seconds = await drive(f"127.0.0.1:{stack.config.inference_port}", MODEL, plans, keys, concurrency)
     await wait_for_consumers(stack.config.kafka())
-    alerts = await read_alerts(stack.config.kafka(), run)
+    alerts = [a for a in await read_alerts(idle_timeout_s=3.0, printer=None, kafka=stack.config.kafka())
+              if any(c.startswith(run) for c in a.client_ids)]
+    for alert in alerts:  # names as the simulator knows them
+        alert.client_ids = [c[len(run):] for c in alert.client_ids]
+        alert.queries = {c[len(run):]: n for c, n in alert.queries.items()}
     evaluation = evaluate(plans, alerts)
     if plot is not None:
-        plot_roc(evaluation, plans, alerts, plot)
+        plot_roc(evaluation, plans, plot)
     return evaluation, plans, alerts, seconds
 
 
@@ -115,7 +95,7 @@ def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
     from services.trainer.teacher_model import ensure_gold_student
     from shared.domain import DomainReference
     from shared.events import InferenceRequest, utcnow
-    from shared.fingerprint import network_of, simhash_hex, text_minhash, text_sha256, text_sketch
+    from shared.fingerprint import fingerprints, network_of
     from shared.textmodel import TextClassifier
 
     model_dir = ensure_gold_student(ROOT / ".cache")
@@ -132,17 +112,15 @@ def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
         top, probability = answer[text]
         payloads.append(InferenceRequest(
             request_id=f"r{i}", client_id=plan.name, model=MODEL, model_version="1",
-            time=now + timedelta(milliseconds=i), text_sha256=text_sha256(text), text_simhash=simhash_hex(text),
-            text_chars=len(text), top_class=top, top_probability=probability, entropy=0.5,
-            n_classes=len(classifier.classes), outputs=["LABEL"], text_sketch=text_sketch(text).hex(),
-            text_minhash=text_minhash(text), client_network=network_of(plan.network),
-            user_agent=plan.user_agent).model_dump_json().encode())
+            time=now + timedelta(milliseconds=i), top_class=top, top_probability=probability, entropy=0.5,
+            n_classes=len(classifier.classes), outputs=["LABEL"], client_network=network_of(plan.network),
+            user_agent=plan.user_agent, **fingerprints(text)).model_dump_json().encode())
     reference = DomainReference.from_bytes((model_dir / "domain.npz").read_bytes())
     config = DetectorConfig()
     detector, rings = ClientDetector(config, reference=lambda m: reference), RingLinker(config)
     started, cpu = time.perf_counter(), time.process_time()
     for body in payloads:
-        alert, profile = detector.observe(InferenceRequest.model_validate_json(body))
+        _, profile = detector.observe(InferenceRequest.model_validate_json(body))
         if profile is not None:
             rings.observe(profile)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -205,12 +205,13 @@ def format_alert(alert: AbuseAlert) -> str:
             f"clients {', '.join(alert.client_ids)} model {alert.model} ({alert.alert_id}): {findings}")
 
 
-async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=None, printer=print) -> list[AbuseAlert]:
+async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=None, printer=print,
+                      kafka: KafkaSettings | None = None) -> list[AbuseAlert]:
     """Alerts from the beginning of `abuse.alerts`; stops after `idle_timeout_s` without a new one,
     or when `until(alerts)` says so."""
     seen: list[AbuseAlert] = []
     last = time.monotonic()
-    broker: KafkaBroker = make_broker(KafkaSettings(), "cli", logger=None)
+    broker: KafkaBroker = make_broker(kafka or KafkaSettings(), "cli", logger=None)
 
     @broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest")
     async def on_alert(alert: AbuseAlert) -> None:

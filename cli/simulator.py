@@ -199,8 +199,9 @@ async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, s
 
     async def run(plan: ClientPlan) -> None:
         async with gate:
+            forwarded = [("x-forwarded-for", plan.network)] if plan.network else []
             async with OipClient(url, api_key=keys[plan.name], user_agent=plan.user_agent,
-                                 metadata=[("x-forwarded-for", plan.network)]) as client:
+                                 metadata=forwarded) as client:
                 for start in range(0, len(plan.texts), plan.batch):
                     texts = plan.texts[start:start + plan.batch]
                     outputs = {"label": ("LABEL",), "top3": ("PROBABILITIES",), "full": ("PROBABILITIES",)}[plan.outputs]
@@ -208,7 +209,7 @@ async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, s
                         await client.infer(model, texts, outputs=outputs, class_count=3 if plan.outputs == "top3" else 0)
                     except grpc.aio.AioRpcError as exc:
                         if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED):
-                            plan.stopped = exc.code().name
+                            plan.stopped = f"{exc.code().name}: {exc.details()}"
                             return
                         raise
                     plan.sent += len(texts)
@@ -228,7 +229,7 @@ class Evaluation:
     ordinary_flagged: list[str] = field(default_factory=list)
     attacking_clients: int = 0
     attacking_caught: int = 0
-    roc: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, fpr, tpr)
+    scores: dict[str, float] = field(default_factory=dict)  # client -> its highest alert score
 
     @property
     def false_positive_rate(self) -> float:
@@ -280,26 +281,18 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert]) -> Evaluation:
     result.ordinary_clients, result.attacking_clients = len(ordinary), len(attackers)
     result.ordinary_flagged = [p.name for p in ordinary if p.name in first]
     result.attacking_caught = sum(1 for p in attackers if p.name in first)
-    thresholds = sorted({0.0, *best.values(), 1.01})
-    for t in thresholds:
-        fpr = sum(1 for p in ordinary if best.get(p.name, 0.0) >= t and p.name in first) / max(1, len(ordinary))
-        tpr = sum(1 for p in attackers if best.get(p.name, 0.0) >= t and p.name in first) / max(1, len(attackers))
-        result.roc.append((t, fpr, tpr))
+    result.scores = dict(best)
     return result
 
 
-def plot_roc(evaluation: Evaluation, plans: list[ClientPlan], alerts: list[AbuseAlert], path: Path) -> Path:
+def plot_roc(evaluation: Evaluation, plans: list[ClientPlan], path: Path) -> Path:
     """ROC per attack family against all ordinary clients, the alert score as the threshold."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    best: dict[str, float] = defaultdict(float)
-    for alert in alerts:
-        if alert.status != "resolve":
-            for client in alert.client_ids:
-                best[client] = max(best[client], alert.score)
+    best = evaluation.scores
     ordinary = [best.get(p.name, 0.0) for p in plans if not p.attacker]
     fig, ax = plt.subplots(figsize=(6, 5))
     for family in ATTACK_FAMILIES:

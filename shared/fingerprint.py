@@ -123,3 +123,9 @@ def network_of(address: str) -> str:
         return ""
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def fingerprints(text: str) -> dict:
+    """Every fingerprint an `inference.requests` event carries of its text, by field name."""
+    return {"text_sha256": text_sha256(text), "text_simhash": simhash_hex(text), "text_chars": len(text),
+            "text_sketch": text_sketch(text).hex(), "text_minhash": text_minhash(text)}

@@ -5,9 +5,9 @@ import os
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
-import asyncio  # noqa: E402
+import asyncio
 
-from services.detector.app import app  # noqa: E402
+from services.detector.app import app
 
 if __name__ == "__main__":
     asyncio.run(app.run())

@@ -34,9 +34,10 @@ import base64
 import hashlib
 import math
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+
 
 import numpy as np
 from scipy.stats import shapiro
@@ -51,6 +52,7 @@ DISTANCES = 256  # PRADA's distances kept per client
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
 MAX_REPEAT_KEYS = 1024
+MEDIAN_EVERY = 1000
 
 
 @dataclass
@@ -74,6 +76,9 @@ class DetectorConfig:
     ring_min_members: int = 3
     ring_min_queries: int = 200  # a ring's queries together, before its coverage counts
     ring_member_spread: float = 0.6  # median member coverage: a ring's members are not niche users
+    # A network or template shared by more clients than this is a proxy, an ingress or a popular
+    # app, not evidence of a ring (and following it would make every client one component).
+    ring_crowd: int = 100
 
 
 def severity_of(score: float) -> str:
@@ -120,7 +125,7 @@ class ClientState:
     full: int = 0  # answers that revealed the whole distribution
     repeats: int = 0
     near_duplicates: int = 0
-    recent_texts: deque = field(default_factory=lambda: deque(maxlen=MAX_REPEAT_KEYS))
+    recent_texts: dict[str, None] = field(default_factory=dict)  # an ordered set: oldest first
     bands: Counter = field(default_factory=Counter)
     band_order: deque = field(default_factory=deque)
     sketches: np.ndarray = field(default_factory=lambda: np.zeros((HISTORY, SKETCH_DIM), np.float32))
@@ -159,7 +164,7 @@ class ClientState:
                     last_seen=datetime.fromisoformat(d["last_seen"]), n_classes=d["n_classes"])
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
         state.repeats, state.near_duplicates = d["repeats"], d["near_duplicates"]
-        state.recent_texts.extend(d["recent_texts"])
+        state.recent_texts = dict.fromkeys(d["recent_texts"])
         for key in d["band_order"]:
             state.band_order.append(int(key))
             state.bands[int(key)] += 1
@@ -185,6 +190,8 @@ class ClientDetector:
         self.clients: dict[tuple[str, str], ClientState] = {}
         self._ended: list[ClientState] = []  # alerted windows that ended, to resolve at the next sweep
         self._rng = np.random.default_rng(seed)
+        self._medians: dict[str, tuple[int, float]] = {}  # model -> (at event, median queries per client)
+        self._events = 0
 
     def observe(self, event: InferenceRequest) -> tuple[AbuseAlert | None, ClientProfile | None]:
         if event.client_id in self.config.allow_clients:
@@ -218,7 +225,9 @@ class ClientDetector:
         if text_key in state.recent_texts:
             state.repeats += 1  # a retry teaches nothing new: not counted as a near-duplicate
             return
-        state.recent_texts.append(text_key)
+        state.recent_texts[text_key] = None
+        if len(state.recent_texts) > MAX_REPEAT_KEYS:
+            del state.recent_texts[next(iter(state.recent_texts))]
         if event.text_minhash:
             keys = band_keys(event.text_minhash)
             if any(state.bands.get(k) for k in keys):
@@ -302,15 +311,19 @@ class ClientDetector:
         return found
 
     def _assess(self, event: InferenceRequest, state: ClientState) -> AbuseAlert | None:
-        found = self.findings(state)
-        if not found:
-            return None
         found = self.findings(state, self._median(event.model))
-        return self._alert(state, found, event.client_id, event.model)
+        return self._alert(state, found, event.client_id, event.model) if found else None
 
     def _median(self, model: str) -> float:
-        totals = [s.total for (client, m), s in self.clients.items() if m == model]
-        return float(np.median(totals)) if totals else 0.0
+        """The median queries of the model's clients, recomputed every MEDIAN_EVERY events (it
+        moves slowly, and computing it reads every client)."""
+        self._events += 1
+        computed_at, median = self._medians.get(model, (-MEDIAN_EVERY, 0.0))
+        if self._events - computed_at >= MEDIAN_EVERY:
+            totals = [s.total for (_, m), s in self.clients.items() if m == model]
+            median = float(np.median(totals)) if totals else 0.0
+            self._medians[model] = (self._events, median)
+        return median
 
     def _alert(self, state: ClientState, found: list[DetectorFinding], client_id: str, model: str) -> AbuseAlert | None:
         score = round(min(1.0, noisy_or([f.score for f in found])), 4)
@@ -414,7 +427,10 @@ class RingLinker:
         while todo and len(seen) < limit:
             client = todo.pop()
             for link in self._links(self.profiles[model][client]):
-                for other in self.index.get((model, link), ()):
+                sharing = self.index.get((model, link), ())
+                if len(sharing) > self.config.ring_crowd:
+                    continue
+                for other in sharing:
                     if other not in seen:
                         seen.add(other)
                         todo.append(other)

@@ -30,7 +30,7 @@ from services.inference.access import AccessControl, RequestError
 from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFull
 from services.inference.metrics import InferenceMetrics
 from shared.events import InferenceRequest, utcnow
-from shared.fingerprint import network_of, peer_address, simhash_hex, text_minhash, text_sha256, text_sketch
+from shared.fingerprint import fingerprints, network_of, peer_address
 from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
@@ -199,9 +199,7 @@ class RequestEventBuffer:
             for record in records:
                 # Fingerprints are computed here, after the reply has gone.
                 text = record.pop("text")
-                event = InferenceRequest(text_sha256=text_sha256(text), text_simhash=simhash_hex(text),
-                                         text_chars=len(text), text_sketch=text_sketch(text).hex(),
-                                         text_minhash=text_minhash(text), **record)
+                event = InferenceRequest(**fingerprints(text), **record)
                 keyed.append((event.client_id.encode(), event))
             try:
                 # The producer's buffer is bounded: when it is full this waits, and the queue fills.
