@@ -270,8 +270,9 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert]) -> Evaluation:
         if not members:
             continue
         caught = [p for p in members if p.name in first]
-        # For a ring, the queries until detection are the whole ring's.
-        counts = sorted(sum(first[p.name].queries.values()) if first[p.name].ring else
+        # For a ring, the queries until detection are the whole ring's; for a single key its own,
+        # even when a ring alert named it first (its templates linked it to a ring).
+        counts = sorted(sum(first[p.name].queries.values()) if family == "ring" else
                         first[p.name].queries.get(p.name, 0) for p in caught)
         result.families[family] = {"clients": len(members), "caught": len(caught),
                                    "rate": len(caught) / len(members),
