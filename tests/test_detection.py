@@ -99,3 +99,33 @@ def test_detector_state_survives_a_checkpoint():
     other = RingLinker(config)
     other.load_json(linker.to_json())
     assert other.profiles == linker.profiles and other.index == linker.index
+
+
+async def test_a_restarted_detector_remembers_who_it_was_watching(detection_stack, store):
+    """60 queries before a restart and 60 after: only a detector that kept the first 60 reaches
+    min_queries (100) and alerts, with the client's full count."""
+    from benchmarks.detection import wait_for_consumers
+    from shared.events import AbuseAlert
+    from shared.kafka import make_broker
+    from shared.events import utcnow
+    from tests.streams import collect
+
+    async def send(first: int) -> None:
+        broker = make_broker(detection_stack.config.kafka(), "test-writer", logger=None)
+        async with broker:
+            for i in range(first, first + 60):
+                # Event times are now: the detector's sweep drops clients quiet for a window.
+                event = _event("restart-thief", i, "198.51.100.0/24", []).model_copy(update={"time": utcnow()})
+                await broker.publish(event, "inference.requests", key=b"restart-thief")
+
+    await send(0)
+    await wait_for_consumers(detection_stack.config.kafka())
+    detection_stack.stop("detector")  # SIGTERM: the detector writes its checkpoint as it stops
+    assert any(key.startswith("detector/state/inference.requests-") for key in store.list("detector/state/"))
+    detection_stack.start_services(names=("detector",))
+    detection_stack.wait_services(names=("detector",), timeout_s=60)
+    await send(60)
+    alerts = await collect(detection_stack, "abuse.alerts", AbuseAlert,
+                           lambda items: any("restart-thief" in a.client_ids for a in items))
+    (alert,) = [a for a in alerts if "restart-thief" in a.client_ids]
+    assert alert.queries["restart-thief"] == 100
