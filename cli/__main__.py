@@ -7,9 +7,10 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
-TEACHER_CLIENT = "distillery-teacher"  # the teacher service's own API key name, on the detector's allow-list
+from cli.stack import TEACHER_CLIENT
 
 
 def _store():
@@ -209,6 +210,69 @@ def cmd_traffic(args) -> None:
         print(line)
 
 
+def _watermark_keys():
+    from shared.watermark import WatermarkKeySettings, parse_keys
+
+    _use_stack_env(_stack())
+    try:
+        keys = parse_keys(WatermarkKeySettings().keys.get_secret_value())
+    except ValueError as exc:
+        sys.exit(f"distillery: {exc}")
+    if not keys:
+        sys.exit("distillery: no WATERMARK_KEYS: set them as the inference service has them (its Secret)")
+    return keys
+
+
+def cmd_verify(args) -> None:
+    from cli.verify import OipSuspect, OnnxSuspect, VerifyError, verify, write_report
+    from shared.watermark import read_ledger
+
+    keys = _watermark_keys()
+    try:
+        suspect = (OnnxSuspect(Path(args.onnx)) if args.onnx else
+                   OipSuspect(args.address, args.model, args.api_key or os.environ.get("DISTILLERY_API_KEY", ""),
+                              args.model_version))
+        entries, ledger = read_ledger(_store(), keys, args.client or None, args.ledger_model or None)
+        verification = asyncio.run(verify(suspect, entries, ledger, args.max_queries, args.alpha))
+    except VerifyError as exc:
+        sys.exit(f"distillery verify: {exc}")
+    out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    json_path, md_path = write_report(verification, out)
+    t = verification.test
+    print(f"verdict: {verification.verdict}  p = {t.p_value:.3g} (log10 {t.log10_p_value:.1f})  "
+          f"{t.hits} watermark answers reproduced in {t.queries} queries (expected without our answers: "
+          f"{t.disagreements / (t.n_classes - 1):.2f})")
+    print(f"report: {md_path} and {json_path}")
+
+
+def cmd_watermark_new_key(args) -> None:
+    from shared.watermark import new_key
+
+    print(new_key(args.id))
+    print("# put it first in WATERMARK_KEYS (the inference Secret), keep the old keys after it, then restart "
+          "the inference service", file=sys.stderr)
+
+
+def cmd_watermark_rotate(args) -> None:
+    stack = _stack()
+    key_id = stack.rotate_watermark_key()
+    print(f"new watermark key {key_id} in {stack.run_dir / 'watermark.keys'}; older keys kept for verification. "
+          "Restart the inference service to use it (`make down && make up`).")
+
+
+def cmd_watermark_ledger(args) -> None:
+    from shared.watermark import read_ledger
+
+    entries, summary = read_ledger(_store(), _watermark_keys(), args.client or None)
+    clients: dict[str, int] = {}
+    for entry in entries:
+        clients[entry.client_id] = clients.get(entry.client_id, 0) + 1
+    for client, count in sorted(clients.items(), key=lambda c: -c[1]):
+        print(f"{client:24s} {count:7d} watermarked inputs")
+    print(f"{summary.distinct_inputs} distinct inputs in {summary.objects} objects; keys {summary.keys}; "
+          f"{summary.rejected} entries not confirmed by the keys")
+
+
 def cmd_demo(args) -> None:
     from cli.demo import run_demo
 
@@ -272,11 +336,33 @@ def main(argv: list[str] | None = None) -> None:
     traffic.add_argument("--queries", type=int, default=40, help="queries per ordinary client")
     traffic.add_argument("--extractor-queries", type=int, default=400)
 
+    verify = add("verify", cmd_verify, "test whether a suspect model was distilled from our watermarked answers")
+    target = verify.add_mutually_exclusive_group(required=True)
+    target.add_argument("--onnx", help="a model folder (model.onnx, tokenizer.json, model.json) or its .onnx file")
+    target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model)")
+    verify.add_argument("--model", help="the suspect's model name on that server")
+    verify.add_argument("--model-version", default="")
+    verify.add_argument("--api-key", default="", help="for the suspect's server (or DISTILLERY_API_KEY)")
+    verify.add_argument("--client", default="", help="replay only this client's ledger (default: every client's)")
+    verify.add_argument("--ledger-model", default="", help="only answers of this served model")
+    verify.add_argument("--max-queries", type=int, default=2000, help="at most this many inputs replayed")
+    verify.add_argument("--alpha", type=float, default=1e-6, help="significance level for the verdict 'derived'")
+    verify.add_argument("--out", default="", help="report folder (default .distillery/reports/verify-<time>)")
+
+    watermark = sub.add_parser("watermark", help="watermark keys and ledger").add_subparsers(required=True)
+    new = add("new-key", cmd_watermark_new_key, "print a fresh 'id:secret' watermark key", watermark)
+    new.add_argument("--id", default=None)
+    add("rotate", cmd_watermark_rotate, "put a new key in front of the local stack's keys", watermark)
+    ledger = add("ledger", cmd_watermark_ledger, "count the ledger's watermarked inputs per client", watermark)
+    ledger.add_argument("--client", default="")
+
     demo = add("demo", cmd_demo, "run the whole platform end to end on the embedded stack")
     demo.add_argument("--job", default="examples/jobs/wordnet-supersenses.yaml")
     demo.add_argument("--cache", default=".cache")
 
     args = parser.parse_args(argv)
+    if getattr(args, "address", None) and not args.model:
+        parser.error("--address needs --model")
     args.func(args)
 
 

@@ -23,6 +23,7 @@ from shared.settings import KafkaSettings, S3Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("inference", "teacher", "curator", "trainer", "detector")
+TEACHER_CLIENT = "distillery-teacher"  # the teacher service's own API key name: allow-listed, never watermarked
 # SeaweedFS answers a stop signal only after 15-25 s; wait that long before SIGKILL.
 STOP_TIMEOUT_S = {"weed": 40.0}
 
@@ -241,6 +242,28 @@ class EmbeddedStack:
             raise StackError(f"the S3 server did not answer within {timeout_s:.0f} s: {last_error}")
         ensure_topics(self.config.kafka(), timeout_s=max(5.0, deadline - time.monotonic()))
 
+    def watermark_keys(self) -> str:
+        """The stack's watermark keys (newest first), made once and kept in its run folder: the ledger
+        in its store can be verified only with them. In Kubernetes they come from a Secret."""
+        path = self.run_dir / "watermark.keys"
+        if not path.exists():
+            from shared.watermark import new_key
+
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(new_key("local-1") + "\n")
+        return ",".join(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+    def rotate_watermark_key(self) -> str:
+        """A new key in front; the old ones stay, for the entries they made."""
+        from shared.watermark import new_key
+
+        self.watermark_keys()
+        path = self.run_dir / "watermark.keys"
+        key = new_key()
+        path.write_text(key + "\n" + path.read_text())
+        return key.split(":")[0]
+
     def env(self) -> dict[str, str]:
         """What a service needs to find the embedded stack."""
         s3 = self.config.s3()
@@ -252,6 +275,8 @@ class EmbeddedStack:
             "S3_BUCKET": s3.bucket,
             "INFERENCE_PORT": str(self.config.inference_port),
             "INFERENCE_METRICS_PORT": str(self.config.inference_metrics_port),
+            "WATERMARK_KEYS": self.watermark_keys(),
+            "INFERENCE_WATERMARK_ALLOW_CLIENTS": TEACHER_CLIENT,
             # The trainer's token vectors are computed once and kept with the project's other caches.
             "TRAINER_CACHE_DIR": str(ROOT / ".cache" / "trainer"),
             "PYTHONUNBUFFERED": "1",

@@ -4,7 +4,8 @@ Quotas are token buckets per client in each replica; a key's quota (requests per
 evenly over the replicas the operator declares (INFERENCE_REPLICAS), since a client's requests are
 spread over them by the load balancer. Enforcement follows a policy per alert severity: `throttle`
 (to `throttle_rps`) or `block` (PERMISSION_DENIED) until an operator lifts it; a detector resolving
-its alert ends a throttle, never a block.
+its alert ends a throttle, never a block. A client under any open alert (even one whose severity
+does nothing) has more of its answers watermarked, until the alert resolves or an operator lifts it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class AccessControl:
         self._keys: dict[str, tuple[Client | None, float]] = {}  # key digest -> (client, good until)
         self._buckets: dict[str, TokenBucket] = {}
         self.enforced: dict[str, Enforcement] = {}
+        self.alerted: dict[str, str] = {}  # client -> its open alert; rebuilt from the topic at start
 
     async def _blocking(self, func, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
@@ -141,9 +143,15 @@ class AccessControl:
         """Re-read every enforcement record (startup, reconcile, an operator's change)."""
         self.enforced = await self._blocking(self.enforcement.all)
 
+    def under_alert(self, client_id: str) -> bool:
+        return client_id in self.alerted
+
     async def on_alert(self, alert: AbuseAlert) -> list[Enforcement]:
         """Apply the policy for an alert; returns the records changed."""
         if alert.status == "resolve":
+            for client_id in alert.client_ids:
+                if self.alerted.get(client_id) == alert.alert_id:
+                    del self.alerted[client_id]
             ended = [c for c in alert.client_ids if (e := self.enforced.get(c)) and e.alert_id == alert.alert_id
                      and e.action == "throttle"]
             for client_id in ended:
@@ -152,15 +160,15 @@ class AccessControl:
                 log.info("throttle of %s ended: alert %s resolved", client_id, alert.alert_id)
             return []
         action = self.policy.get(alert.severity, "none")
-        if action == "none":
-            return []
         changed = []
         for client_id in alert.client_ids:
+            if self.alerted.get(client_id) != alert.alert_id:
+                if await self._blocking(self.enforcement.lifted, alert.alert_id, client_id):
+                    continue  # an operator has reviewed this alert for this client
+                self.alerted[client_id] = alert.alert_id
             current = self.enforced.get(client_id)
-            if current and RANK[current.action] >= RANK[action]:
+            if action == "none" or (current and RANK[current.action] >= RANK[action]):
                 continue  # never soften what is already applied
-            if await self._blocking(self.enforcement.lifted, alert.alert_id, client_id):
-                continue  # an operator has reviewed this alert for this client
             record = Enforcement(client_id=client_id, action=action,
                                  rps=self.throttle_rps if action == "throttle" else None,
                                  alert_id=alert.alert_id, severity=alert.severity, score=alert.score,
@@ -176,5 +184,6 @@ class AccessControl:
         if change.change == "key_revoked":
             self.forget_client(change.client_id)
         else:
+            self.alerted.pop(change.client_id, None)  # the operator reviewed the alert
             await self.refresh()
         log.info("%s: %s (by %s)", change.change, change.client_id, change.by or "an operator")

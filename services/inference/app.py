@@ -1,6 +1,7 @@
 """inference: serves the registry's promoted models over gRPC (Open Inference Protocol), loads
 each newly promoted version without a restart, publishes every answered request, enforces quotas
-and the abuse-alert policy, and exports Prometheus metrics."""
+and the abuse-alert policy, watermarks answers (recorded in a ledger in S3), and exports Prometheus
+metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.inference.access import DEFAULT_POLICY, AccessControl, Action
 from services.inference.metrics import InferenceMetrics
+from services.inference.watermarking import LedgerWriter, Watermarking
 from services.inference.server import (
     BatchingConfig,
     InferenceServer,
@@ -27,6 +29,7 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
+from shared.watermark import WatermarkKeySettings, parse_keys
 
 
 class InferenceSettings(ServiceSettings):
@@ -56,6 +59,12 @@ class InferenceSettings(ServiceSettings):
     # Behind a proxy or ingress, the header carrying the caller's address (x-forwarded-for); the
     # detector links accounts by network. Empty: the gRPC peer's address.
     client_address_header: str = ""
+    # Watermarking (the keys: WATERMARK_KEYS, from a Secret): the fraction of inputs whose answer is
+    # changed for clients off the allow-list, and for a client under an open abuse alert.
+    watermark_fraction: float = 0.005
+    watermark_alerted_fraction: float = 0.05
+    watermark_allow_clients: str = ""  # comma-separated client ids answered truthfully (our own services)
+    watermark_ledger_flush_s: float = 5.0
 
 
 settings = InferenceSettings()
@@ -72,11 +81,16 @@ repository = ModelRepository(ModelRegistry(store), settings.model_cache, setting
                              metrics)
 events = RequestEventBuffer(KeyedBatchPublisher(request_events, settings.kafka, "inference.requests").publish,
                             maxsize=settings.event_buffer)
-metrics.watch_events(events)
+watermark_keys = parse_keys(WatermarkKeySettings().keys.get_secret_value())
+watermarking = Watermarking(watermark_keys, settings.watermark_fraction, settings.watermark_alerted_fraction,
+                            frozenset(c.strip() for c in settings.watermark_allow_clients.split(",") if c.strip()))
+ledger = LedgerWriter(store, executor, settings.watermark_ledger_flush_s)
+metrics.watch_events(events, ledger)
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=settings.default_rps,
                        replicas=settings.replicas, policy=settings.enforcement, throttle_rps=settings.throttle_rps,
                        key_ttl_s=settings.key_ttl_s)
-servicer = InferenceServicer(repository, access, events, executor, settings.max_batch, settings.client_address_header)
+servicer = InferenceServicer(repository, access, events, executor, settings.max_batch, settings.client_address_header,
+                             watermarking, ledger)
 server = InferenceServer(servicer, f"{settings.host}:{settings.port}")
 
 
@@ -119,6 +133,14 @@ async def load_enforcement() -> None:
 @app.after_startup
 async def start_serving() -> None:
     events.start()
+    ledger.start()
+    if watermarking.enabled:
+        log.info("watermarking %.2f%% of answers (%.2f%% under an open alert) with key %s; allow-listed: %s",
+                 100 * settings.watermark_fraction, 100 * settings.watermark_alerted_fraction,
+                 watermarking.key.key_id, ", ".join(sorted(watermarking.allow_clients)) or "none")
+    else:
+        log.warning("watermarking is off: %s", "INFERENCE_WATERMARK_FRACTION is 0" if watermark_keys
+                    else "no WATERMARK_KEYS (`distillery watermark new-key` makes one)")
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
         log.info("Prometheus metrics on :%d/metrics", settings.metrics_port)
@@ -139,4 +161,6 @@ async def stop_serving() -> None:
         task.cancel()
     await server.stop()
     await events.stop()
-    log.info("stopped; inference.requests published %d, dropped %d", events.published, events.dropped)
+    await ledger.stop()
+    log.info("stopped; inference.requests published %d, dropped %d; watermark ledger written %d, dropped %d",
+             events.published, events.dropped, ledger.written, ledger.dropped)

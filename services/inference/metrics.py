@@ -44,10 +44,12 @@ class InferenceMetrics:
                                     buckets=BATCH_BUCKETS, registry=r)
         self.refused = Counter("distillery_inference_refused", "Requests refused before the model: quota, "
                                "enforcement or authentication", ("client", "reason"), registry=r)
+        self.watermarked = Counter("distillery_inference_watermarked", "Texts answered with the watermark class",
+                                   LABELS, registry=r)
 
-    def watch_events(self, buffer) -> None:
-        """Export the request-event buffer's published and dropped counts (read at scrape time)."""
-        self.registry.register(_EventCounts(buffer))
+    def watch_events(self, buffer, ledger=None) -> None:
+        """Export the request-event buffer's and the watermark ledger's counts (read at scrape time)."""
+        self.registry.register(_EventCounts(buffer, ledger))
 
     def batcher_observer(self, model: str, version: str):
         """The callback a version's DynamicBatcher calls after each batch."""
@@ -67,8 +69,9 @@ class InferenceMetrics:
 
 
 class _EventCounts:
-    def __init__(self, buffer) -> None:
+    def __init__(self, buffer, ledger=None) -> None:
         self.buffer = buffer
+        self.ledger = ledger
 
     def collect(self):
         published = CounterMetricFamily("distillery_inference_request_events_published",
@@ -77,4 +80,12 @@ class _EventCounts:
         dropped = CounterMetricFamily("distillery_inference_request_events_dropped",
                                       "inference.requests events dropped: buffer full or broker slow/absent")
         dropped.add_metric([], self.buffer.dropped)
-        return [published, dropped]
+        if self.ledger is None:
+            return [published, dropped]
+        written = CounterMetricFamily("distillery_inference_watermark_ledger_written",
+                                      "Watermarked answers written to the ledger in S3")
+        written.add_metric([], self.ledger.written)
+        lost = CounterMetricFamily("distillery_inference_watermark_ledger_dropped",
+                                   "Watermarked answers not recorded: the store did not take them in time")
+        lost.add_metric([], self.ledger.dropped)
+        return [published, dropped, written, lost]

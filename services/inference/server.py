@@ -4,7 +4,7 @@ A model has load / predict / ready (KServe's model shape): `ModelRepository` dow
 version from the registry, warms it up, then swaps it in; requests in flight finish on the version
 they started with. Every answered text is offered to a bounded buffer that publishes
 `inference.requests` off the request path: a slow or absent broker drops events (counted), never
-replies.
+replies. Answers to clients off the watermark allow-list are watermarked (services.inference.watermarking).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from opentelemetry import trace
 from services.inference.access import AccessControl, RequestError
 from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFull
 from services.inference.metrics import InferenceMetrics
+from services.inference.watermarking import LedgerWriter, Watermarking
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import fingerprints, network_of, peer_address
 from shared.oip import (
@@ -324,8 +325,11 @@ def _queue_deadline(request: pb.ModelInferRequest, context: grpc.aio.ServicerCon
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, repository: ModelRepository, access: AccessControl, events: RequestEventBuffer,
-                 executor: ThreadPoolExecutor, max_batch: int, client_address_header: str = "") -> None:
+                 executor: ThreadPoolExecutor, max_batch: int, client_address_header: str = "",
+                 watermarking: Watermarking | None = None, ledger: LedgerWriter | None = None) -> None:
         self.repository = repository
+        self.watermarking = watermarking or Watermarking([])
+        self.ledger = ledger
         # Behind a proxy the peer is the proxy: the caller's address is in this header (e.g.
         # x-forwarded-for), trusted only when the operator names it.
         self.client_address_header = client_address_header.lower()
@@ -402,11 +406,23 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 if model is not None:
                     self.metrics.failure.labels(model.name, model.version, exc.code.name.lower()).inc()
                 await context.abort(exc.code, exc.message)
+            probabilities = self._watermark(model, texts, probabilities, client.client_id)
             response = self._respond(request, model, texts, probabilities, outputs, client.client_id,
                                      self._caller(context))
             self.metrics.success.labels(model.name, model.version).inc()
             self.metrics.request_us.labels(model.name, model.version).inc((time.perf_counter() - arrived) * 1e6)
             return response
+
+    def _watermark(self, model: LoadedModel, texts: list[str], probabilities: np.ndarray, client_id: str) -> np.ndarray:
+        fraction = self.watermarking.fraction_for(client_id, self.access.under_alert(client_id))
+        probabilities, marked = self.watermarking.apply(texts, probabilities, fraction)
+        if marked:
+            self.metrics.watermarked.labels(model.name, model.version).inc(len(marked))
+            for row, true, answer in marked:
+                if self.ledger is not None:
+                    self.ledger.record(client_id, model.name, model.version, self.watermarking.key.key_id, fraction,
+                                       texts[row], model.classifier.classes, true, answer)
+        return probabilities
 
     def _caller(self, context) -> tuple[str, str]:
         """The caller's network and user agent, for the detector to link accounts."""

@@ -1,0 +1,200 @@
+"""`distillery verify`: was a suspect model distilled from our watermarked answers?
+
+It replays the inputs of the watermark ledger (all clients', or one client's) to the suspect, an
+ONNX model folder or a model behind any Open Inference Protocol server, and counts how often the
+suspect answers the watermark class instead of our model's real one. The test and why its p-value
+is exact are in shared.watermark; the report (JSON and Markdown) says it in words an operator can
+hand on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from shared.oip import LABEL_OUTPUT, PROBABILITIES_OUTPUT, OipClient, labels_from_response, probabilities_from_response
+from shared.watermark import LedgerEntry, LedgerSummary, OwnershipTest, queries_needed
+
+INCONCLUSIVE_P = 0.01  # below this (but not below alpha) the evidence is worth a closer look, not a claim
+
+
+class VerifyError(Exception):
+    pass
+
+
+class OnnxSuspect:
+    """A model folder as Distillery exports one: model.onnx (or another .onnx file given by path),
+    tokenizer.json, and model.json naming the classes."""
+
+    def __init__(self, path: Path) -> None:
+        from shared.textmodel import TextClassifier
+
+        path = Path(path)
+        folder, model_file = (path.parent, path.name) if path.suffix == ".onnx" else (path, "model.onnx")
+        missing = [name for name in (model_file, "tokenizer.json", "model.json") if not (folder / name).exists()]
+        if missing:
+            raise VerifyError(f"{folder} lacks {', '.join(missing)}: an ONNX suspect is a model folder with the graph, "
+                              "tokenizer.json and model.json (its classes); serve any other model over the Open "
+                              "Inference Protocol and pass --address and --model instead")
+        self.model = TextClassifier(folder, device="cpu", model_file=model_file)
+        if not self.model.classes:
+            raise VerifyError(f"{folder}/model.json names no classes: only classifiers can be verified")
+        self.description = {"kind": "onnx", "path": str(path.resolve()), "classes": len(self.model.classes)}
+
+    async def labels(self, texts: list[str]) -> list[str]:
+        probabilities = await asyncio.to_thread(self.model.predict_batched, texts)
+        return [self.model.classes[i] for i in probabilities.argmax(axis=1)]
+
+
+class OipSuspect:
+    """A model behind an Open Inference Protocol (KServe V2) gRPC server: its LABEL output, or the
+    top class of PROBABILITIES with the classes its metadata names."""
+
+    def __init__(self, address: str, model: str, api_key: str = "", version: str = "", batch: int = 64) -> None:
+        self.address, self.api_key = address, api_key
+        self.model, self.version, self.batch = model, version, batch
+        self.description = {"kind": "oip-grpc", "address": address, "model": model, "version": version or "served"}
+
+    async def labels(self, texts: list[str]) -> list[str]:
+        self.client = OipClient(self.address, self.api_key)  # a grpc.aio channel belongs to the running loop
+        out: list[str] = []
+        classes: list[str] | None = None
+        try:
+            for start in range(0, len(texts), self.batch):
+                chunk = texts[start:start + self.batch]
+                if classes is None:
+                    try:
+                        response = await self.client.infer(self.model, chunk, self.version, outputs=[LABEL_OUTPUT])
+                        out += labels_from_response(response)
+                        continue
+                    except (grpc.aio.AioRpcError, KeyError) as exc:
+                        if isinstance(exc, grpc.aio.AioRpcError) and exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                            raise
+                        classes = await self.client.classes(self.model, self.version)  # no LABEL output
+                response = await self.client.infer(self.model, chunk, self.version, outputs=[PROBABILITIES_OUTPUT])
+                out += [classes[i] for i in probabilities_from_response(response).argmax(axis=1)]
+        except grpc.aio.AioRpcError as exc:
+            raise VerifyError(f"the suspect at {self.description['address']} answered {exc.code().name}: "
+                              f"{exc.details()}") from None
+        finally:
+            await self.client.close()
+        return out
+
+
+@dataclass
+class Verification:
+    suspect: dict
+    ledger: LedgerSummary
+    test: OwnershipTest
+    alpha: float
+    queries_to_alpha: int | None
+    examples: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        if self.test.log10_p_value < math.log10(self.alpha):
+            return "derived"
+        return "inconclusive" if self.test.p_value < INCONCLUSIVE_P else "no evidence"
+
+    def to_dict(self) -> dict:
+        t = self.test
+        return {
+            "verdict": self.verdict, "p_value": t.p_value, "log10_p_value": round(t.log10_p_value, 3),
+            "alpha": self.alpha, "queries": t.queries, "watermark_hits": t.hits, "disagreements": t.disagreements,
+            "agreement_with_our_model": 1 - t.disagreements / t.queries if t.queries else 0.0,
+            "null": {"classes": t.n_classes, "hit_probability_per_disagreement": t.null_per_disagreement,
+                     "rate_per_query": t.null_rate, "expected_hits": t.disagreements * t.null_per_disagreement,
+                     "explanation": null_explanation(t)},
+            "queries_to_alpha": self.queries_to_alpha, "suspect": self.suspect,
+            "ledger": self.ledger.model_dump(), "examples": self.examples, "seconds": round(self.seconds, 2),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+
+def null_explanation(t: OwnershipTest) -> str:
+    return (f"For each replayed input the watermark class was drawn by a secret key, uniformly among the "
+            f"{t.n_classes - 1} classes our model did not answer. A model that never learnt from our answers cannot "
+            f"know that draw: where it disagrees with our real answer it lands on the watermark class with "
+            f"probability 1/{t.n_classes - 1}, where it agrees never. The suspect disagreed with our real answer on "
+            f"{t.disagreements} of {t.queries} inputs, so without our answers it would hit about "
+            f"{t.disagreements / (t.n_classes - 1):.2f} watermarks (a rate of {t.null_rate:.4f} per query, measured on "
+            f"the suspect itself). It hit {t.hits}. The p-value is the exact one-sided binomial probability of "
+            f"{t.hits} or more hits in {t.disagreements} tries at 1/{t.n_classes - 1}.")
+
+
+async def verify(suspect, entries: list[LedgerEntry], ledger: LedgerSummary, max_queries: int = 2000,
+                 alpha: float = 1e-6, seed: int = 0) -> Verification:
+    if not entries:
+        who = f"client {ledger.client_id!r}" if ledger.client_id else "any client"
+        raise VerifyError(f"the watermark ledger holds no genuine watermarked answer to {who} "
+                          f"({ledger.entries} entries read, {ledger.rejected} not confirmed by the keys): nothing to replay")
+    started = time.perf_counter()
+    sample = list(entries)
+    random.Random(seed).shuffle(sample)  # a fair sample when capped, and a fair order for queries_to_alpha
+    sample = sample[:max_queries]
+    answers = await suspect.labels([e.text for e in sample])
+    outcomes = [(answer == e.answer_class, answer != e.true_class) for answer, e in zip(answers, sample)]
+    # Entries from versions with fewer classes have the larger null rate: the conservative choice.
+    n_classes = min(e.n_classes for e in sample)
+    test = OwnershipTest(len(sample), sum(h for h, _ in outcomes), sum(d for _, d in outcomes), n_classes)
+    examples = [{"text": e.text, "our_answer": e.true_class, "watermark_answer": e.answer_class,
+                 "suspect_answer": a, "client_id": e.client_id, "answered_at": e.time.isoformat()}
+                for a, e in zip(answers, sample) if a == e.answer_class][:5]
+    return Verification(suspect.description, ledger, test, alpha, queries_needed(outcomes, n_classes, alpha),
+                        examples, time.perf_counter() - started)
+
+
+def render_markdown(report: dict) -> str:
+    s, led, null = report["suspect"], report["ledger"], report["null"]
+    where = s.get("path") or f"{s.get('address')} model {s.get('model')} ({s.get('version')})"
+    meaning = {
+        "derived": f"The suspect reproduces our secret watermark answers far beyond chance (p below the significance "
+                   f"level {report['alpha']:g}). It was trained on answers from our API.",
+        "inconclusive": "The suspect hits more watermarks than expected, but not enough to claim derivation. Replay "
+                        "more ledger inputs (a larger --max-queries, or every client's ledger) before concluding.",
+        "no evidence": "The suspect hits no more watermarks than a model that never saw our answers. This does not "
+                       "prove innocence: a thief whose queries are not in this ledger leaves nothing to find here.",
+    }[report["verdict"]]
+    p = f"{report['p_value']:.3g}" if report["p_value"] > 0 else f"10^{report['log10_p_value']:.1f}"
+    lines = [
+        "# Watermark verification", "",
+        f"**Verdict: {report['verdict']}.** {meaning}", "",
+        "| | |", "|---|---|",
+        f"| Suspect | {s['kind']}: {where} |",
+        f"| Ledger | {'client ' + led['client_id'] if led['client_id'] else 'all clients'}: "
+        f"{led['distinct_inputs']} watermarked inputs ({', '.join(led['models'])}) |",
+        f"| Queries to the suspect | {report['queries']} |",
+        f"| Watermark answers reproduced | {report['watermark_hits']} |",
+        f"| Expected without our answers | {null['expected_hits']:.2f} |",
+        f"| Suspect disagrees with our real answer | {report['disagreements']} of {report['queries']} |",
+        f"| p-value (one-sided, exact binomial) | {p} |",
+        f"| Significance level | {report['alpha']:g} |",
+        f"| Queries that reached it | {report['queries_to_alpha'] or 'not reached'} |",
+        "", "## The test", "", null["explanation"], "",
+        "The watermark classes are checked against the keys before use: an entry whose key does not select its "
+        f"input and choose its answer is not counted ({led['rejected']} such entries in this ledger).", "",
+    ]
+    if report["examples"]:
+        lines += ["## Examples of reproduced watermarks", "", "| Input | Our answer | Watermark (and suspect's) answer |",
+                  "|---|---|---|"]
+        lines += [f"| {e['text'][:90].replace('|', '/')} | {e['our_answer']} | {e['watermark_answer']} |"
+                  for e in report["examples"]]
+        lines.append("")
+    lines.append(f"Made {report['created_at']} by `distillery verify` in {report['seconds']} s.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(verification: Verification, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    report = verification.to_dict()
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(render_markdown(report))
+    return out / "report.json", out / "report.md"
