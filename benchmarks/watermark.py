@@ -31,7 +31,15 @@ import numpy as np
 from benchmarks.detection import MODEL, ROOT, register_model
 from cli.verify import OnnxSuspect, verify
 from shared.oip import PROBABILITIES_OUTPUT, OipClient, probabilities_from_response
-from shared.watermark import LedgerEntry, LedgerSummary, WatermarkKey, new_key, parse_keys, read_ledger, watermark_class
+from shared.watermark import (
+    LedgerEntry,
+    LedgerSummary,
+    WatermarkKey,
+    new_key,
+    parse_keys,
+    read_ledger,
+    watermark_class,
+)
 
 DATA = ROOT / "data" / "wordnet"
 CACHE = ROOT / ".cache"
@@ -322,7 +330,7 @@ def print_report(costs, results, limits, calibration, seconds: float) -> None:
         print(f"| {fraction:.1%} | {c['changed']:.2%} | {c['accuracy_truth']:.4f} -> {c['accuracy_given']:.4f} | "
               f"{c['accuracy_truth'] - c['accuracy_given']:.2%} |")
     print("\n| fraction | stolen queries | watermarked in ledger | reproduced | suspect queries | p-value | "
-          f"queries to p < {PROOF_P:g} | student agreement |")
+          f"queries to p < {PROOF_P:g} | suspect gives our real answer (ledger inputs) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r.fraction:.1%} | {r.stolen} | {r.watermarked} | {r.hits} | {r.queries} | 10^{r.log10_p:.1f} | "

@@ -19,7 +19,13 @@ from pathlib import Path
 
 import grpc
 
-from shared.oip import LABEL_OUTPUT, PROBABILITIES_OUTPUT, OipClient, labels_from_response, probabilities_from_response
+from shared.oip import (
+    LABEL_OUTPUT,
+    PROBABILITIES_OUTPUT,
+    OipClient,
+    labels_from_response,
+    probabilities_from_response,
+)
 from shared.watermark import LedgerEntry, LedgerSummary, OwnershipTest, queries_needed
 
 INCONCLUSIVE_P = 0.01  # below this (but not below alpha) the evidence is worth a closer look, not a claim
@@ -169,8 +175,8 @@ def render_markdown(report: dict) -> str:
         f"**Verdict: {report['verdict']}.** {meaning}", "",
         "| | |", "|---|---|",
         f"| Suspect | {s['kind']}: {where} |",
-        f"| Ledger | {'client ' + led['client_id'] if led['client_id'] else 'all clients'}: "
-        f"{led['distinct_inputs']} watermarked inputs ({', '.join(led['models'])}) |",
+        (f"| Ledger | {'client ' + led['client_id'] if led['client_id'] else 'all clients'}: "
+         f"{led['distinct_inputs']} watermarked inputs ({', '.join(led['models'])}) |"),
         f"| Queries to the suspect | {report['queries']} |",
         f"| Watermark answers reproduced | {report['watermark_hits']} |",
         f"| Expected without our answers | {null['expected_hits']:.2f} |",
@@ -179,8 +185,8 @@ def render_markdown(report: dict) -> str:
         f"| Significance level | {report['alpha']:g} |",
         f"| Queries that reached it | {report['queries_to_alpha'] or 'not reached'} |",
         "", "## The test", "", null["explanation"], "",
-        "The watermark classes are checked against the keys before use: an entry whose key does not select its "
-        f"input and choose its answer is not counted ({led['rejected']} such entries in this ledger).", "",
+        ("The watermark classes are checked against the keys before use: an entry whose key does not select its "
+         f"input and choose its answer is not counted ({led['rejected']} such entries in this ledger)."), "",
     ]
     if report["examples"]:
         lines += ["## Examples of reproduced watermarks", "", "| Input | Our answer | Watermark (and suspect's) answer |",

@@ -69,3 +69,14 @@ def test_inference_quota_split_matches_its_replicas_and_metrics_are_exposed(over
     assert int(env["INFERENCE_REPLICAS"]) == inference["spec"]["replicas"]
     assert {"grpc": 8001, "metrics": 8002} == {p["name"]: p["containerPort"] for p in container["ports"]}
     assert inference["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8002"
+
+
+def test_watermark_keys_come_from_a_secret_and_our_teacher_is_allow_listed():
+    docs = build("dev")
+    inference = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "inference")
+    env = {e["name"]: e for e in inference["spec"]["template"]["spec"]["containers"][0]["env"]}
+    ref = env["WATERMARK_KEYS"]["valueFrom"]["secretKeyRef"]
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == ref["name"])
+    assert ref["key"] in secret["data"]
+    assert env["INFERENCE_WATERMARK_ALLOW_CLIENTS"]["value"] == "distillery-teacher"
+    assert 0 < float(env["INFERENCE_WATERMARK_FRACTION"]["value"]) <= float(env["INFERENCE_WATERMARK_ALERTED_FRACTION"]["value"])

@@ -14,7 +14,6 @@ from pydantic_settings import SettingsConfigDict
 
 from services.inference.access import DEFAULT_POLICY, AccessControl, Action
 from services.inference.metrics import InferenceMetrics
-from services.inference.watermarking import LedgerWriter, Watermarking
 from services.inference.server import (
     BatchingConfig,
     InferenceServer,
@@ -22,6 +21,7 @@ from services.inference.server import (
     ModelRepository,
     RequestEventBuffer,
 )
+from services.inference.watermarking import LedgerWriter, Watermarking
 from shared.events import AbuseAlert, AccessChange, InferenceRequest, ModelPromoted
 from shared.kafka import KeyedBatchPublisher
 from shared.keys import EnforcementStore, KeyStore
