@@ -108,5 +108,14 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
             done = {"throttle": "throttled", "block": "blocked"}[record.action]
             print(f"enforcement: {record.client_id} {done} after alert {record.alert_id} "
                   f"({record.severity}); `distillery enforcement lift {record.client_id}` reverses it")
+    heading("7. the watermark ledger")
+    await asyncio.sleep(6.0)  # the inference service writes the ledger every 5 s
+    from shared.watermark import WatermarkKeySettings, parse_keys, read_ledger
+
+    keys = parse_keys(WatermarkKeySettings().keys.get_secret_value())
+    entries, _ = await asyncio.to_thread(read_ledger, ArtifactStore(S3Settings()), keys, extractor)
+    print(f"  {extractor} got {len(entries)} watermarked answers (0.5% of inputs, 5% once alerted), recorded in "
+          f"the store under watermark/ledger/{extractor}/.\n  A model distilled from its answers would be named by "
+          f"`distillery verify --onnx MODEL_FOLDER --client {extractor}` (see the README).")
     print(f"demo finished in {time.monotonic() - started:.0f} s; the stack is still up (`make down` stops it)")
     return 0

@@ -68,24 +68,26 @@ class InferenceMetrics:
         start_http_server(port, registry=self.registry)
 
 
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
 class _EventCounts:
+    """Counts kept by the request-event buffer and the watermark ledger, read at scrape time."""
+
     def __init__(self, buffer, ledger=None) -> None:
         self.buffer = buffer
         self.ledger = ledger
 
     def collect(self):
-        published = CounterMetricFamily("distillery_inference_request_events_published",
-                                        "inference.requests events handed to the broker")
-        published.add_metric([], self.buffer.published)
-        dropped = CounterMetricFamily("distillery_inference_request_events_dropped",
-                                      "inference.requests events dropped: buffer full or broker slow/absent")
-        dropped.add_metric([], self.buffer.dropped)
-        if self.ledger is None:
-            return [published, dropped]
-        written = CounterMetricFamily("distillery_inference_watermark_ledger_written",
-                                      "Watermarked answers written to the ledger in S3")
-        written.add_metric([], self.ledger.written)
-        lost = CounterMetricFamily("distillery_inference_watermark_ledger_dropped",
-                                   "Watermarked answers not recorded: the store did not take them in time")
-        lost.add_metric([], self.ledger.dropped)
-        return [published, dropped, written, lost]
+        yield _counter("distillery_inference_request_events_published",
+                       "inference.requests events handed to the broker", self.buffer.published)
+        yield _counter("distillery_inference_request_events_dropped",
+                       "inference.requests events dropped: buffer full or broker slow/absent", self.buffer.dropped)
+        if self.ledger is not None:
+            yield _counter("distillery_inference_watermark_ledger_written",
+                           "Watermarked answers written to the ledger in S3", self.ledger.written)
+            yield _counter("distillery_inference_watermark_ledger_dropped",
+                           "Watermarked answers not recorded: the store did not take them in time", self.ledger.dropped)

@@ -9,6 +9,7 @@ interval.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import time
@@ -68,14 +69,15 @@ class LedgerWriter:
     watermark/ledger/<client>/<model>/<date>/<time>-<replica>-<seq>.jsonl."""
 
     def __init__(self, store, executor: Executor, flush_s: float = 5.0, max_pending: int = 100_000,
-                 remember: int = 200_000) -> None:
+                 remember: int = 100_000) -> None:
         self.store = store
         self.executor = executor
         self.flush_s = flush_s
         self.max_pending = max_pending
         self.pending: list[LedgerEntry] = []
-        # Inputs already recorded for a client: a retry of the same text adds nothing to the proof.
-        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        # Inputs already recorded for a client (16-byte digests, about 15 MB at most): a retry of the
+        # same text adds nothing to the proof.
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._remember = remember
         self.replica = socket.gethostname()[:40] or "replica"
         self.written = 0
@@ -86,7 +88,7 @@ class LedgerWriter:
     def record(self, client_id: str, model: str, version: str, key_id: str, fraction: float, text: str,
                classes: list[str], true: int, answer: int) -> None:
         digest = text_sha256(text)
-        seen = (client_id, f"{model}/{version}", digest)
+        seen = hashlib.blake2b(f"{client_id}\0{model}\0{version}\0{digest}".encode(), digest_size=16).digest()
         if seen in self._seen:
             return
         self._seen[seen] = None
