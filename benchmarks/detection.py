@@ -154,12 +154,10 @@ def main() -> None:
         try:
             store = ArtifactStore(stack.config.s3())
             register_model(store)
-            stack.start_services(extra_env={"INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
-                                            "INFERENCE_MODEL_CACHE": str(Path(tmp) / "models")},
-                                 names=("inference", "detector"))
-            stack.wait_services(names=("inference", "detector"), timeout_s=120)
-            evaluation, plans, alerts, seconds = asyncio.run(run_harness(
-                stack, store, args.ordinary, args.attackers, seed=args.seed, plot=Path(args.plot)))
+            with stack.services_up(("inference", "detector"), {"INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
+                                                               "INFERENCE_MODEL_CACHE": str(Path(tmp) / "models")}):
+                evaluation, plans, alerts, seconds = asyncio.run(run_harness(
+                    stack, store, args.ordinary, args.attackers, seed=args.seed, plot=Path(args.plot)))
         finally:
             stack.down()
     queries = sum(p.sent for p in plans)

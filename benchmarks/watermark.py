@@ -212,40 +212,16 @@ async def run_benchmark(fractions: list[float], stolen_sizes: list[int], honest:
         key_store = KeyStore(store)
         truth_key = key_store.create("allow-listed")
         for fraction in fractions:
-            stack.start_services(extra_env={"WATERMARK_KEYS": keys_spec, "INFERENCE_WATERMARK_FRACTION": str(fraction),
-                                            "INFERENCE_WATERMARK_ALLOW_CLIENTS": "allow-listed",
-                                            "INFERENCE_WATERMARK_LEDGER_FLUSH_S": "1",
-                                            "INFERENCE_MODEL_CACHE": str(work / "models")}, names=("inference",))
-            stack.wait_services(names=("inference",))
-            await wait_serving(url, truth_key)
-            tag = f"{fraction:g}".replace(".", "_")
-            # The accuracy cost to an honest client: its answers against the truth, on heldout glosses.
-            honest_texts, honest_gold = texts[:honest], gold[:honest]
-            classes = await OipClient(url, truth_key).classes(MODEL)
-            truth = await query(url, truth_key, honest_texts)
-            given = await query(url, key_store.create(f"honest-{tag}"), honest_texts)
-            index = {c: i for i, c in enumerate(classes)}
-            gold_index = np.asarray([index[g] for g in honest_gold])
-            costs[fraction] = {"changed": float((truth.argmax(1) != given.argmax(1)).mean()),
-                               "accuracy_truth": float((truth.argmax(1) == gold_index).mean()),
-                               "accuracy_given": float((given.argmax(1) == gold_index).mean())}
-            print(f"fraction {fraction:.1%}: {costs[fraction]}", flush=True)
-            for size in stolen_sizes:
-                client = f"thief-{tag}-{size}"
-                stolen = await query(url, key_store.create(client), texts[:size])
-                await asyncio.sleep(2.5)  # the ledger's flush interval, twice
-                entries, summary = read_ledger(store, keys, client)
-                folder = train_student(client.replace("_", "-"), texts[:size], stolen, classes, work / client)
-                verification = await verify_folder(folder, entries, summary)
-                t = verification.test
-                results.append(ThiefResult(fraction, size, len(entries), t.hits, t.queries, t.log10_p_value,
-                                           verification.queries_to_alpha, 1 - t.disagreements / max(1, t.queries)))
-                print(f"  {results[-1]}", flush=True)
-            if math.isclose(fraction, 0.005):
-                limits = await measure_limits(url, key_store, store, keys, texts, classes, work, tag)
-            stack.stop("inference")
-        # False positives: ten students that never saw the API, tested against the ledgers' inputs
-        # under 1,000 fresh keys each.
+            with stack.services_up(("inference",), {
+                    "WATERMARK_KEYS": keys_spec, "INFERENCE_WATERMARK_FRACTION": str(fraction),
+                    "INFERENCE_WATERMARK_ALLOW_CLIENTS": "allow-listed", "INFERENCE_WATERMARK_LEDGER_FLUSH_S": "1",
+                    "INFERENCE_MODEL_CACHE": str(work / "models")}):
+                classes, cost, fraction_results, fraction_limits = await measure_fraction(
+                    url, fraction, key_store, truth_key, store, keys, texts, gold[:honest], stolen_sizes, work)
+            costs[fraction] = cost
+            results += fraction_results
+            limits.update(fraction_limits)
+        # False positives: ten students that never saw the API, each tested under 200 fresh keys.
         innocents = innocent_students(rows, classes, work / "innocents")
         calibration = calibrate(innocents, texts, classes)
     finally:
@@ -254,11 +230,47 @@ async def run_benchmark(fractions: list[float], stolen_sizes: list[int], honest:
     shutil.rmtree(work, ignore_errors=True)
 
 
-async def wait_serving(url: str, api_key: str, timeout_s: float = 120.0) -> None:
+async def measure_fraction(url: str, fraction: float, key_store, truth_key: str, store, keys: list[WatermarkKey],
+                           texts: list[str], honest_gold: list[str], stolen_sizes: list[int], work: Path):
+    """One watermark fraction, the service running with it: the accuracy cost to an honest client,
+    the thieves, and (at 0.5%) the limits."""
+    await wait_serving(url, truth_key)
+    tag = f"{fraction:g}".replace(".", "_")
+    async with OipClient(url, truth_key) as client:
+        classes = await client.classes(MODEL)
+    # The accuracy cost to an honest client: its answers against the truth, on heldout glosses.
+    honest_texts = texts[:len(honest_gold)]
+    truth = await query(url, truth_key, honest_texts)
+    given = await query(url, key_store.create(f"honest-{tag}"), honest_texts)
+    index = {c: i for i, c in enumerate(classes)}
+    gold_index = np.asarray([index[g] for g in honest_gold])
+    cost = {"changed": float((truth.argmax(1) != given.argmax(1)).mean()),
+            "accuracy_truth": float((truth.argmax(1) == gold_index).mean()),
+            "accuracy_given": float((given.argmax(1) == gold_index).mean())}
+    print(f"fraction {fraction:.1%}: {cost}", flush=True)
+    results = []
+    for size in stolen_sizes:
+        client = f"thief-{tag}-{size}"
+        stolen = await query(url, key_store.create(client), texts[:size])
+        await asyncio.sleep(2.5)  # the ledger's flush interval, twice
+        entries, summary = read_ledger(store, keys, client)
+        folder = train_student(client.replace("_", "-"), texts[:size], stolen, classes, work / client)
+        t = (verification := await verify_folder(folder, entries, summary)).test
+        results.append(ThiefResult(fraction, size, len(entries), t.hits, t.queries, t.log10_p_value,
+                                   verification.queries_to_alpha, 1 - t.disagreements / max(1, t.queries)))
+        print(f"  {results[-1]}", flush=True)
+    limits = {}
+    if math.isclose(fraction, 0.005):
+        limits = await measure_limits(url, key_store, store, keys, texts, classes, work, tag)
+    return classes, cost, results, limits
+
+
+async def wait_serving(url: str, api_key: str, model: str = MODEL, timeout_s: float = 120.0) -> None:
+    """Until the service answers for this model (loaded, and promoted models swapped in)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            await query(url, api_key, ["a warm-up text"])
+            await query(url, api_key, ["a warm-up text"], model=model)
             return
         except Exception:
             if time.monotonic() > deadline:

@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,6 +315,18 @@ class EmbeddedStack:
         if pending:
             raise StackError(f"services not up after {timeout_s:.0f} s: {', '.join(sorted(pending))}; "
                              f"see {self.log_dir}")
+
+    @contextmanager
+    def services_up(self, names: tuple[str, ...], extra_env: dict[str, str] | None = None,
+                timeout_s: float = 120.0) -> Iterator[EmbeddedStack]:
+        """These services started and up for the block, stopped after it (tests, benchmarks)."""
+        self.start_services(extra_env, names=names)
+        try:
+            self.wait_services(timeout_s, names=names)
+            yield self
+        finally:
+            for name in names:
+                self.stop(name)
 
     def down(self) -> list[str]:
         stopped = [name for name in SERVICES if self.stop(name)]

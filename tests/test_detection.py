@@ -18,16 +18,11 @@ from shared.events import ClientProfile, InferenceRequest
 @pytest.fixture(scope="module")
 def detection_stack(stack, store, tmp_path_factory):
     register_model(store)
-    names = ("inference", "detector")
-    stack.start_services(extra_env={"INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
-                                    "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models")),
-                                    "DETECTOR_ALLOW_CLIENTS": "distillery-teacher"}, names=names)
-    try:
-        stack.wait_services(names=names, timeout_s=120)
+    with stack.services_up(("inference", "detector"), {
+            "INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
+            "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models")),
+            "DETECTOR_ALLOW_CLIENTS": "distillery-teacher"}):
         yield stack
-    finally:
-        for name in names:
-            stack.stop(name)
 
 
 async def test_every_attack_family_is_caught_and_no_ordinary_client_is_flagged(detection_stack, store, tmp_path):

@@ -8,7 +8,6 @@ not named. Then the pieces: the keyed choice, the exact test, the alert-raised f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
@@ -52,15 +51,11 @@ KEYS = "test-2:" + "b" * 64 + ",test-1:" + "a" * 64
 @pytest.fixture(scope="module")
 def watermark_stack(stack, store, tmp_path_factory):
     register_model(store)
-    stack.start_services(extra_env={"WATERMARK_KEYS": KEYS, "INFERENCE_WATERMARK_ALLOW_CLIENTS": "verifier",
-                                    "INFERENCE_WATERMARK_LEDGER_FLUSH_S": "1", "INFERENCE_RECONCILE_S": "2",
-                                    "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models"))},
-                         names=("inference",))
-    try:
-        stack.wait_services(names=("inference",), timeout_s=120)
+    with stack.services_up(("inference",), {
+            "WATERMARK_KEYS": KEYS, "INFERENCE_WATERMARK_ALLOW_CLIENTS": "verifier",
+            "INFERENCE_WATERMARK_LEDGER_FLUSH_S": "1", "INFERENCE_RECONCILE_S": "2",
+            "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models"))}):
         yield stack
-    finally:
-        stack.stop("inference")
 
 
 def _ledger(store, client: str, expected_at_least: int, timeout_s: float = 30.0):
@@ -124,7 +119,7 @@ async def test_a_distilled_student_is_named_and_students_without_api_access_are_
     registry = ModelRegistry(store)
     version, _ = registry.register("suspect", thief)
     registry.promote("suspect", version)
-    await wait_serving_model(url, verifier_key, "suspect")
+    await wait_serving(url, verifier_key, model="suspect")
     report = _verify_cli(watermark_stack, "--address", url, "--model", "suspect", "--api-key", verifier_key,
                          "--client", "thief", "--out", str(tmp_path / "r2"))
     assert report["verdict"] == "derived" and report["log10_p_value"] < -9, report
@@ -133,18 +128,6 @@ async def test_a_distilled_student_is_named_and_students_without_api_access_are_
     for folder in innocent_students(rows, classes, tmp_path / "innocents"):
         verification = await verify(OnnxSuspect(folder), entries, summary, alpha=1e-6)
         assert verification.test.p_value > 0.01 and verification.verdict == "no evidence", (folder.name, verification.to_dict())
-
-
-async def wait_serving_model(url: str, api_key: str, model: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            await query(url, api_key, ["a warm-up text"], model=model)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
 
 
 # ---- the pieces ------------------------------------------------------------------------------------
