@@ -91,7 +91,7 @@ def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
     import numpy as np
 
     from cli.simulator import population
-    from services.detector.detection import ClientDetector, DetectorConfig, RingLinker
+    from services.detector.detection import ClientDetector, DetectorSettings, RingLinker
     from services.trainer.teacher_model import ensure_gold_student
     from shared.domain import DomainReference
     from shared.events import InferenceRequest, utcnow
@@ -116,7 +116,7 @@ def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
             n_classes=len(classifier.classes), outputs=["LABEL"], client_network=network_of(plan.network),
             user_agent=plan.user_agent, **fingerprints(text)).model_dump_json().encode())
     reference = DomainReference.from_bytes((model_dir / "domain.npz").read_bytes())
-    config = DetectorConfig()
+    config = DetectorSettings()
     detector, rings = ClientDetector(config, reference=lambda m: reference), RingLinker(config)
     started, cpu = time.perf_counter(), time.process_time()
     for body in payloads:

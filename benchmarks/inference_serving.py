@@ -131,8 +131,8 @@ async def main() -> None:
                 replicas = ["inference"] + [f"inference-{i + 1}" for i in range(1, args.replicas)]
                 for name in replicas:
                     stack._spawn(name, [sys.executable, "-m", "services.inference"],
-                                 {**stack.env(), "DISTILLERY_SERVICE": name, "INFERENCE_MAX_BATCH_SIZE": str(batching),
-                                  "INFERENCE_METRICS_PORT": str(free_port()),
+                                 {**stack.env(), "INFERENCE_MAX_BATCH_SIZE": str(batching),
+                                  "DISTILLERY_METRICS_PORT": str(free_port()),
                                   "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{batching}-{name}")})
                 stack.wait_services(timeout_s=120, names=tuple(replicas))
                 for model, folder in (("teacher", teacher_dir), ("student", student_dir)):

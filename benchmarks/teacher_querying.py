@@ -75,7 +75,7 @@ async def pacing(vendor: VendorServer, limits: RateLimits, n: int, label: str) -
 
 def spawn_teacher(stack: EmbeddedStack, name: str) -> None:
     stack._spawn(name, [sys.executable, "-m", "services.teacher"],
-                 {**stack.env(), "BENCH_VENDOR_KEY": "sk-test-vendor", "DISTILLERY_SERVICE": name})
+                 {**stack.env(), "BENCH_VENDOR_KEY": "sk-test-vendor"})
 
 
 async def run_job(stack: EmbeddedStack, store: ArtifactStore, vendor: VendorServer, tag: str, n: int,

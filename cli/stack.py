@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from shared.settings import KafkaSettings, S3Settings
+from shared.settings import KafkaSettings, S3Settings, group
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("inference", "teacher", "curator", "trainer", "detector")
@@ -31,17 +31,26 @@ STOP_TIMEOUT_S = {"weed": 40.0}
 
 
 class StackConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DISTILLERY_")
+    model_config = group("DISTILLERY_")
 
     home: Path = Path(".distillery")
+    """The stack's data, logs and pid files."""
     host: str = "127.0.0.1"
+    """Address every part of the stack listens on."""
     kafka_port: int = 9092
+    """The broker (Tansu)."""
     s3_port: int = 8333
+    """The S3 server (SeaweedFS)."""
     weed_master_port: int = 9333
+    """SeaweedFS's master."""
     weed_volume_port: int = 8080
+    """SeaweedFS's volume server."""
     weed_filer_port: int = 8888
+    """SeaweedFS's filer."""
     inference_port: int = 8001
+    """The inference service's gRPC port (its INFERENCE_PORT)."""
     inference_metrics_port: int = 8002
+    """The inference service's metrics port (its DISTILLERY_METRICS_PORT)."""
 
     @classmethod
     def on_free_ports(cls, home: Path) -> "StackConfig":
@@ -276,7 +285,6 @@ class EmbeddedStack:
             "S3_SECRET_KEY": s3.secret_key.get_secret_value(),
             "S3_BUCKET": s3.bucket,
             "INFERENCE_PORT": str(self.config.inference_port),
-            "INFERENCE_METRICS_PORT": str(self.config.inference_metrics_port),
             "WATERMARK_KEYS": self.watermark_keys(),
             "INFERENCE_WATERMARK_ALLOW_CLIENTS": TEACHER_CLIENT,
             # The trainer's token vectors are computed once and kept with the project's other caches.
@@ -297,7 +305,8 @@ class EmbeddedStack:
             if name == "inference" and port_in_use(self.config.host, self.config.inference_metrics_port):
                 raise StackError(f"port {self.config.inference_metrics_port} (inference metrics) already in use: "
                                  "set DISTILLERY_INFERENCE_METRICS_PORT")
-            self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, "DISTILLERY_SERVICE": name})
+            own = {"DISTILLERY_METRICS_PORT": str(self.config.inference_metrics_port)} if name == "inference" else {}
+            self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, **own})
 
     def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES) -> None:
         """Wait until every service logged that it is up (and the inference service answers)."""

@@ -23,6 +23,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from kafka.admin import KafkaAdminClient, NewTopic
+from prometheus_client import Counter
 from kafka.errors import TopicAlreadyExistsError
 
 from shared.events import all_topics, dlq_topic, utcnow
@@ -31,6 +32,11 @@ from shared.telemetry import tracer_provider
 
 log = logging.getLogger(__name__)
 _partitioner = DefaultPartitioner()  # Kafka's: murmur2 of the key
+
+# Per topic only: a label whose values come from clients would grow without bound.
+EVENTS_HANDLED = Counter("distillery_events_handled", "Events this service's handlers took in", ("topic",))
+EVENTS_DEAD_LETTERED = Counter("distillery_events_dead_lettered", "Events sent to <topic>.dlq, with their reason",
+                               ("topic",))
 
 # Header names follow Kafka Connect's dead-letter convention, so existing tooling reads them.
 DLQ_REASON = "x-dlq-reason"
@@ -195,12 +201,14 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
 
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next, msg):  # type: ignore[override]
+            records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
             try:
-                return await call_next(msg)
+                result = await call_next(msg)
+                EVENTS_HANDLED.labels(records[0].topic).inc(len(records))
+                return result
             except Exception as exc:
-                record = msg.raw_message
-                if isinstance(record, tuple):  # a batch subscriber: dead-letter the first record's topic
-                    record = record[0]
+                record = records[0]  # a batch subscriber: dead-letter under the first record's topic
+                EVENTS_DEAD_LETTERED.labels(record.topic).inc(len(records))
                 reason = f"{type(exc).__name__}: {exc}"
                 headers = {
                     DLQ_REASON: reason[:4000],

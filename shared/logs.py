@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 
 
-def setup_logging(level: str = "INFO") -> None:
-    service = os.environ.get("DISTILLERY_SERVICE", "distillery")
+def setup_logging(level: str = "INFO", service: str = "distillery") -> None:
     logging.basicConfig(level=level.upper(),
                         format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
     # aiokafka is chatty about routine rebalances.

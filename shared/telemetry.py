@@ -1,14 +1,13 @@
 """OpenTelemetry for every service: one tracer provider, trace context carried in Kafka headers
 (FastStream's middleware) and in gRPC metadata (the helpers below).
 
-The exporter is chosen by the standard variables: OTEL_TRACES_EXPORTER=otlp|console|none (default
-none), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME.
+The exporter is chosen by the standard variables (`shared.settings.OtelSettings`):
+OTEL_TRACES_EXPORTER=otlp|console|none (default none), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 
 from opentelemetry import propagate, trace
@@ -17,17 +16,20 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+from shared.settings import OtelSettings
+
 log = logging.getLogger(__name__)
 _provider: TracerProvider | None = None
 
 
-def setup_telemetry(service: str) -> TracerProvider:
+def setup_telemetry(service: str, settings: OtelSettings | None = None) -> TracerProvider:
     global _provider
     if _provider is not None:
         return _provider
-    name = os.environ.get("OTEL_SERVICE_NAME") or f"distillery-{service}"
+    settings = settings or OtelSettings()
+    name = settings.service_name or f"distillery-{service}"
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    exporters = {e.strip() for e in os.environ.get("OTEL_TRACES_EXPORTER", "none").split(",")}
+    exporters = {e.strip() for e in settings.traces_exporter.split(",")}
     if "console" in exporters:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     if "otlp" in exporters:
@@ -43,7 +45,7 @@ def setup_telemetry(service: str) -> TracerProvider:
 
 
 def tracer_provider() -> TracerProvider:
-    return _provider or setup_telemetry(os.environ.get("DISTILLERY_SERVICE", "cli"))
+    return _provider or setup_telemetry("cli")
 
 
 def tracer(name: str) -> trace.Tracer:

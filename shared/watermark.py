@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from shared.fingerprint import normalise
+from shared.settings import group
 
 LEDGER_PREFIX = "watermark/ledger"
 _DOMAIN = b"distillery-watermark-v1\0"  # versioned, so a change of scheme cannot collide with this one
@@ -42,9 +43,11 @@ _KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 class WatermarkKeySettings(BaseSettings):
     """Read by the inference service (to mark) and by `distillery verify` (to check the ledger)."""
 
-    model_config = SettingsConfigDict(env_prefix="WATERMARK_")
+    model_config = group("WATERMARK_")
 
     keys: SecretStr = SecretStr("")
+    """Watermark keys, newest first: `id:secret,id:secret` (`distillery watermark new-key`); keep old ones,
+    `distillery verify` needs them for the entries they made."""
 
 
 @dataclass(frozen=True)

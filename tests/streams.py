@@ -38,7 +38,7 @@ def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s
     log = stack.log_dir / f"{name}.log"
     starts = log.read_text(errors="replace").count("FastStream app started successfully") if log.exists() else 0
     stack._spawn(name, [sys.executable, "-m", f"services.{name}"],
-                 {**stack.env(), "DISTILLERY_SERVICE": name, **(env or {})})
+                 {**stack.env(), **(env or {})})
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if log.exists() and log.read_text(errors="replace").count("FastStream app started successfully") > starts:

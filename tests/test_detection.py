@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.detection import register_model, run_harness
 from cli.simulator import ATTACK_FAMILIES
-from services.detector.detection import ClientDetector, ClientState, DetectorConfig, RingLinker
+from services.detector.detection import ClientDetector, ClientState, DetectorSettings, RingLinker
 from shared.events import ClientProfile, InferenceRequest
 
 
@@ -55,7 +55,7 @@ def _event(client: str, i: int, network: str, minhash: list[int]) -> InferenceRe
 
 
 def test_a_ring_of_keys_each_under_the_thresholds_is_named_in_one_alert():
-    config = DetectorConfig()
+    config = DetectorSettings()
     detector, rings = ClientDetector(config), RingLinker(config)
     alerts = []
     for member in range(6):  # 6 keys x 60 queries: each under min_queries, together 360 over the domain
@@ -72,7 +72,7 @@ def test_a_ring_of_keys_each_under_the_thresholds_is_named_in_one_alert():
 
 
 def test_detector_state_survives_a_checkpoint():
-    config = DetectorConfig(min_queries=40)
+    config = DetectorSettings(min_queries=40)
     detector = ClientDetector(config)
     for i in range(30):
         detector.observe(_event("thief", i, "198.51.100.0/24", [i + k for k in range(8)]))

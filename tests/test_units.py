@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.curator.curation import curate, split_of
-from services.detector.detection import ClientDetector, DetectorConfig, coverage
+from services.detector.detection import ClientDetector, DetectorSettings, coverage
 from shared.events import (
     TOPICS,
     CurationSpec,
@@ -74,7 +74,7 @@ def _event(client: str, top_class: str, i: int, start: datetime) -> InferenceReq
 def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorConfig(min_queries=100, allow_clients=frozenset({"our-teacher"})))
+    detector = ClientDetector(DetectorSettings(min_queries=100, allow_clients=frozenset({"our-teacher"})))
     alerts = []
     for i in range(400):
         alerts += [detector.observe(_event("niche", classes[i % 3], i, start))[0]]
@@ -90,7 +90,7 @@ def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list(
 def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorConfig(min_queries=45, min_classes=1, coverage_threshold=0.0))
+    detector = ClientDetector(DetectorSettings(min_queries=45, min_classes=1, coverage_threshold=0.0))
     alerts = [detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(45)]
     # Then it narrows: its coverage, and so its score, falls far below the critical line.
     alerts += [detector.observe(_event("thief", classes[0], 45 + i, start))[0] for i in range(400)]
@@ -102,7 +102,7 @@ def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
 def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorConfig(min_queries=45, resolve_after_s=900, window_s=3600))
+    detector = ClientDetector(DetectorSettings(min_queries=45, resolve_after_s=900, window_s=3600))
     opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(90)) if a]
     last_seen = start + timedelta(seconds=89)
     assert detector.sweep(last_seen + timedelta(seconds=899)) == []

@@ -38,7 +38,7 @@ def detectors(stack):
     names = ("detector", "detector-2")
     for name in names:
         stack._spawn(name, [__import__("sys").executable, "-m", "services.detector"],
-                     {**stack.env(), **env, "DISTILLERY_SERVICE": name})
+                     {**stack.env(), **env})
     try:
         stack.wait_services(names=names, timeout_s=60)
         yield names

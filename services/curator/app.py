@@ -10,11 +10,11 @@ from shared.datasets import load_job_spec
 from shared.events import CurationSpec, DatasetReady, DistillJob, JobStatus, TeacherResponse
 from shared.prompts import load_gold_labels
 from shared.service import create_service
-from shared.settings import ServiceSettings
+from shared.settings import Settings
 from shared.store import ArtifactStore
 from services.curator.curation import write_dataset
 
-settings = ServiceSettings()
+settings = Settings()
 broker, app, log = create_service("curator", settings)
 ready = broker.publisher("dataset.ready", title="dataset.ready", schema=DatasetReady,
                          description="A curated dataset, immutable once announced.")

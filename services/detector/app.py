@@ -14,47 +14,24 @@ import json
 from datetime import timedelta
 
 from faststream.kafka import KafkaMessage
-from pydantic_settings import SettingsConfigDict
 
-from services.detector.detection import ClientDetector, ClientState, DetectorConfig, RingLinker
+from services.detector.detection import ClientDetector, ClientState, RingLinker
+from services.detector.settings import DetectorServiceSettings
 from shared.domain import DomainReference
 from shared.events import AbuseAlert, ClientProfile, InferenceRequest, utcnow
 from shared.registry import ModelRegistry
 from shared.service import create_service
-from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
 
 
-class DetectorSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="DETECTOR_")
-
-    # Clients whose traffic is authorised distillation (comma-separated key names), never alerted on.
-    allow_clients: str = ""
-    min_queries: int = 100
-    coverage_threshold: float = 0.69
-    min_classes: int = 15
-    duplicate_threshold: float = 0.45
-    domain_threshold: float = 0.015
-    distance_threshold: float = 0.8
-    window_s: float = 3600.0
-    resolve_after_s: float = 900.0  # an alerted client quiet this long gets its alert resolved
-    sweep_s: float = 30.0  # how often quiet clients are looked for
-    checkpoint_s: float = 30.0  # how often state is written to S3 (and at shutdown)
-
-
-settings = DetectorSettings()
+settings = DetectorServiceSettings()
+config = settings.detector
 broker, app, log = create_service("detector", settings)
 alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAlert,
                           description="Alerts on clients, or rings of linked accounts, extracting a served model: "
                                       "open, update (score rises or the ring grows), resolve.")
 profiles = broker.publisher("detector.profiles", title="detector.profiles", schema=ClientProfile,
                             description="Per-client summaries from the detector's first stage, for ring linking.")
-config = DetectorConfig(
-    min_queries=settings.min_queries, coverage_threshold=settings.coverage_threshold,
-    min_classes=settings.min_classes, duplicate_threshold=settings.duplicate_threshold,
-    domain_threshold=settings.domain_threshold, distance_threshold=settings.distance_threshold,
-    window_s=settings.window_s, resolve_after_s=settings.resolve_after_s,
-    allow_clients=frozenset(c.strip() for c in settings.allow_clients.split(",") if c.strip()))
 store = ArtifactStore(settings.s3)
 registry = ModelRegistry(store)
 
@@ -181,13 +158,13 @@ async def checkpoint() -> None:
 async def background() -> None:
     last_checkpoint = asyncio.get_running_loop().time()
     while True:
-        await asyncio.sleep(min(settings.sweep_s, settings.checkpoint_s))
+        await asyncio.sleep(min(config.sweep_s, config.checkpoint_s))
         now = utcnow()
         for alert in detector.sweep(now) + rings.sweep(now):
             await alerts.publish(alert, key=alert.alert_id.encode())
             log.info("alert %s resolved: %s quiet since %s", alert.alert_id, ", ".join(alert.client_ids),
                      alert.window_end.isoformat())
-        if asyncio.get_running_loop().time() - last_checkpoint >= settings.checkpoint_s:
+        if asyncio.get_running_loop().time() - last_checkpoint >= config.checkpoint_s:
             last_checkpoint = asyncio.get_running_loop().time()
             try:
                 await checkpoint()

@@ -38,14 +38,17 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-
+from typing import Annotated
 
 import numpy as np
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode
 from scipy.stats import shapiro
 
 from shared.domain import DomainReference
 from shared.events import AbuseAlert, ClientProfile, DetectorFinding, InferenceRequest
 from shared.fingerprint import SKETCH_DIM
+from shared.settings import group
 
 SEVERITIES = ("low", "medium", "high", "critical")
 HISTORY = 64  # sketches kept per client: the MMD window, and PRADA's comparison set
@@ -56,30 +59,60 @@ MAX_REPEAT_KEYS = 1024
 MEDIAN_EVERY = 1000
 
 
-@dataclass
-class DetectorConfig:
-    min_queries: int = 100  # before any per-client test
-    coverage_threshold: float = 0.69  # normalised entropy of the confidently-answered-class histogram
+class DetectorSettings(BaseSettings):
+    """The detector's thresholds and timings (DETECTOR_*)."""
+
+    model_config = group("DETECTOR_")
+
+    allow_clients: Annotated[frozenset[str], NoDecode] = frozenset()
+    """Clients whose traffic is authorised distillation (comma-separated key names): never alerted on."""
+    min_queries: int = 100
+    """Queries a client makes before any per-client test."""
+    coverage_threshold: float = 0.69
+    """Normalised entropy of the histogram of confidently answered classes."""
     min_classes: int = 15
-    # Coverage counts only answers the model was this sure of: unsure answers scatter over classes
-    # for any client, confident ones only for a client whose queries do.
+    """Classes a client must touch before coverage counts."""
     confident_probability: float = 0.5
-    duplicate_threshold: float = 0.45  # share of (non-repeat) queries that collide with earlier ones
-    domain_threshold: float = 0.015  # class-conditional MMD^2 (RBF kernel on unit sketches)
-    distance_threshold: float = 0.8  # Shapiro-Wilk W of PRADA's minimum distances
-    full_distribution_share: float = 0.9  # answers revealing every class probability
-    volume_ratio: float = 10.0  # queries / the model's median client, to count as a volume finding
-    window_s: float = 3600.0  # state older than this starts afresh
-    allow_clients: frozenset[str] = frozenset()
-    update_step: float = 0.05  # re-publish an open alert when its score grows by this much
-    resolve_after_s: float = 900.0  # an alerted client quiet this long gets its alert resolved
-    profile_every: int = 25  # a ClientProfile every this many queries (and at 5, 10, 20)
+    """Coverage counts only answers the model was this sure of: unsure answers scatter over classes for any
+    client, confident ones only for a client whose queries do."""
+    duplicate_threshold: float = 0.45
+    """Share of (non-repeat) queries that collide with earlier ones."""
+    domain_threshold: float = 0.015
+    """Class-conditional MMD^2 (RBF kernel on unit sketches) against the model's training texts."""
+    distance_threshold: float = 0.8
+    """Shapiro-Wilk W of PRADA's minimum distances."""
+    full_distribution_share: float = 0.9
+    """Share of answers revealing every class probability, for the full_distribution finding."""
+    volume_ratio: float = 10.0
+    """Queries / the model's median client, to count as a volume finding."""
+    window_s: float = 3600.0
+    """A client's state older than this starts afresh."""
+    update_step: float = 0.05
+    """An open alert is re-published when its score grows by this much."""
+    resolve_after_s: float = 900.0
+    """An alerted client quiet this long gets its alert resolved."""
+    profile_every: int = 25
+    """A ClientProfile every this many queries (and at 5, 10, 20)."""
     ring_min_members: int = 3
-    ring_min_queries: int = 200  # a ring's queries together, before its coverage counts
-    ring_member_spread: float = 0.6  # median member coverage: a ring's members are not niche users
-    # A network or template shared by more clients than this is a proxy, an ingress or a popular
-    # app, not evidence of a ring (and following it would make every client one component).
+    """Linked clients that make a ring."""
+    ring_min_queries: int = 200
+    """A ring's queries together, before its coverage counts."""
+    ring_member_spread: float = 0.6
+    """Median member coverage: a ring's members are not niche users."""
     ring_crowd: int = 100
+    """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
+    evidence of a ring (and following it would make every client one component)."""
+    sweep_s: float = 30.0
+    """How often quiet clients are looked for."""
+    checkpoint_s: float = 30.0
+    """How often state is written to S3 (and at shutdown)."""
+
+    @field_validator("allow_clients", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(c.strip() for c in value.split(",") if c.strip())
+        return value
 
 
 def severity_of(score: float) -> str:
@@ -184,7 +217,7 @@ class ClientState:
 class ClientDetector:
     """Stage one: per client and model. `observe` returns (alert or None, profile or None)."""
 
-    def __init__(self, config: DetectorConfig,
+    def __init__(self, config: DetectorSettings,
                  reference: Callable[[str], DomainReference | None] = lambda model: None, seed: int = 0) -> None:
         self.config = config
         self.reference = reference
@@ -396,7 +429,7 @@ class RingLinker:
     connected group of at least `ring_min_members` as one client: summed class histograms,
     query-weighted near-duplicate rate. One alert names the whole ring and is updated as it grows."""
 
-    def __init__(self, config: DetectorConfig) -> None:
+    def __init__(self, config: DetectorSettings) -> None:
         self.config = config
         self.profiles: dict[str, dict[str, ClientProfile]] = {}  # model -> client -> latest profile
         self.index: dict[tuple[str, str], set[str]] = {}  # (model, "net:..." | "tpl:...") -> clients

@@ -42,8 +42,10 @@ class InferenceMetrics:
                              LABELS, registry=r)
         self.batch_size = Histogram("distillery_inference_batch_size", "Texts per batch run", LABELS,
                                     buckets=BATCH_BUCKETS, registry=r)
+        # By reason only: a label per client would be a series per account (rings run to tens of
+        # thousands); who was refused goes to the events and the detector.
         self.refused = Counter("distillery_inference_refused", "Requests refused before the model: quota, "
-                               "enforcement or authentication", ("client", "reason"), registry=r)
+                               "enforcement or authentication", ("reason",), registry=r)
         self.watermarked = Counter("distillery_inference_watermarked", "Texts answered with the watermark class",
                                    LABELS, registry=r)
 

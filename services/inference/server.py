@@ -29,6 +29,7 @@ from opentelemetry import trace
 from services.inference.access import AccessControl, RequestError
 from services.inference.batching import DeadlineExpired, DynamicBatcher, QueueFull
 from services.inference.metrics import InferenceMetrics
+from services.inference.settings import InferenceSettings
 from services.inference.watermarking import LedgerWriter, Watermarking
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import fingerprints, network_of, peer_address
@@ -55,14 +56,6 @@ OUTPUT_PARAMETERS = ("classification",)
 # ---- models ----------------------------------------------------------------------------------
 
 @dataclass
-class BatchingConfig:
-    max_batch_size: int = 64  # texts run together
-    # How long the first request of a batch waits for company; 0 (Triton's default): only what has
-    # queued while the previous batch ran goes with it.
-    max_queue_delay_ms: float = 0.0
-    max_queue_texts: int = 4096  # texts waiting per model version; beyond, RESOURCE_EXHAUSTED
-
-@dataclass
 class LoadedModel:
     name: str
     version: str
@@ -78,10 +71,10 @@ class ModelRepository:
     """The models this replica serves: name -> loaded versions, and the version served by default."""
 
     def __init__(self, registry: ModelRegistry, cache_dir: Path, device: str, executor: ThreadPoolExecutor,
-                 batching: BatchingConfig | None = None, metrics: InferenceMetrics | None = None) -> None:
+                 batching: InferenceSettings | None = None, metrics: InferenceMetrics | None = None) -> None:
         self.registry = registry
         self.metrics = metrics or InferenceMetrics()
-        self.batching = batching or BatchingConfig()
+        self.batching = batching or InferenceSettings()
         self.cache_dir = cache_dir
         self.device = device
         self.executor = executor
@@ -388,7 +381,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 try:
                     self.access.admit(client)
                 except RequestError as exc:
-                    self.metrics.refused.labels(client.client_id, exc.code.name.lower()).inc()
+                    self.metrics.refused.labels(exc.code.name.lower()).inc()  # who: in the request events
                     raise
                 model = self.repository.get(request.model_name, request.model_version)
                 texts = _texts_from_request(request, self.max_batch)

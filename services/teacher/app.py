@@ -9,29 +9,18 @@ import json
 import os
 
 from faststream import AckPolicy
-from pydantic_settings import SettingsConfigDict
 
 from shared.events import DistillJob, JobStatus, TeacherResponse, TeacherSpec, TeacherWork
 from shared.kafka import read_since, topic_partitions
 from shared.service import create_service
-from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
 from services.teacher.adapters import TeacherAdapter, load_adapter
 from services.teacher.limits import gate_for
+from services.teacher.settings import TeacherServiceSettings
 from services.teacher.querying import TeacherContext, plan_job, work_on
 
 
-class TeacherSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TEACHER_")
-
-    # This replica's part of each teacher's rate limits: 1/replicas when several replicas run.
-    limit_share: float = 1.0
-    # Partitions of `teacher.work` this replica works on at once.
-    workers: int = 4
-    progress_every_s: float = 2.0
-
-
-settings = TeacherSettings()
+settings = TeacherServiceSettings()
 broker, app, log = create_service("teacher", settings)
 responses = broker.publisher("teacher.responses", title="teacher.responses", schema=TeacherResponse,
                              description="One event per prompt: the teacher's answer, or why there is none.")
@@ -64,14 +53,14 @@ def work_partitions() -> int:
 
 
 def gate(spec: TeacherSpec):
-    return gate_for(json.dumps([spec.kind, spec.url, spec.model]), spec.limits, settings.limit_share)
+    return gate_for(json.dumps([spec.kind, spec.url, spec.model]), spec.limits, settings.teacher.limit_share)
 
 
 context = TeacherContext(
     store=store, publish_response=responses.publish, publish_status=status.publish, publish_work=work.publish,
     kafka_read_since=lambda since_ms: read_since(settings.kafka, "teacher.responses", since_ms),
     open_adapter=open_adapter, gate_for=gate, work_partitions=work_partitions,
-    progress_every_s=settings.progress_every_s)
+    progress_every_s=settings.teacher.progress_every_s)
 
 
 # Offsets are committed only after a handler returns (AckPolicy.ACK): a unit whose responses are
@@ -89,7 +78,7 @@ async def on_job(job: DistillJob) -> None:
 
 
 @broker.subscriber("teacher.work", group_id="teacher-work", auto_offset_reset="earliest", title="teacher.work",
-                   ack_policy=AckPolicy.ACK, max_workers=settings.workers, max_poll_interval_ms=30 * 60 * 1000)
+                   ack_policy=AckPolicy.ACK, max_workers=settings.teacher.workers, max_poll_interval_ms=30 * 60 * 1000)
 async def on_work(unit: TeacherWork) -> None:
     await work_on(unit, context)
 

@@ -18,27 +18,18 @@ from pathlib import Path
 
 import numpy as np
 from faststream import AckPolicy
-from pydantic_settings import SettingsConfigDict
 
 from shared.datasets import load_job_spec, read_manifest, read_split
 from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
 from shared.registry import ModelRegistry
 from shared.service import create_service
-from shared.settings import ServiceSettings
 from shared.store import ArtifactStore
 from shared.textmodel import cpu_limit
+from services.trainer.settings import TrainerServiceSettings
 from services.trainer.training import Split, build_student, gate_reasons
 
 
-class TrainerSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TRAINER_")
-
-    # Where the teacher's token vectors are cached (computed once, about a minute on two cores).
-    cache_dir: Path = Path(tempfile.gettempdir()) / "distillery-trainer"
-    threads: int = 0  # torch threads; 0: the CPU limit
-
-
-settings = TrainerSettings()
+settings = TrainerServiceSettings()
 broker, app, log = create_service("trainer", settings)
 trained = broker.publisher("model.trained", title="model.trained", schema=ModelTrained,
                            description="A student trained, exported, evaluated and registered, with its model card.")
@@ -81,7 +72,7 @@ def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.Abstrac
 
     from services.trainer.students import teacher_token_vectors
 
-    torch.set_num_threads(settings.threads or cpu_limit())  # torch alone would take the node's cores
+    torch.set_num_threads(settings.trainer.threads or cpu_limit())  # torch alone would take the node's cores
     work = Path(tempfile.mkdtemp(prefix=f"trainer-{dataset.job_id}-"))
     try:
         teacher_dir = None
@@ -103,7 +94,7 @@ def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.Abstrac
         lineage = {"job_id": job.job_id, "dataset": dataset.uri, "dataset_id": dataset.dataset_id,
                    "teacher": job.teacher.model_dump(), "teacher_version": teacher_version or "",
                    "prompts_uri": manifest.get("lineage", {}).get("prompts_uri", "")}
-        metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.cache_dir), teacher_dir,
+        metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.trainer.cache_dir), teacher_dir,
                                 tokenizer_path, splits["train"], splits["val"], splits["test"], work / "student",
                                 lineage, progress, S3Checkpoints(job.job_id, job.student.name))
         version, uri = registry.register(job.student.name, work / "student")

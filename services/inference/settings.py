@@ -1,0 +1,67 @@
+"""The inference service's settings: the shared groups, INFERENCE_* and WATERMARK_*."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from services.inference.access import DEFAULT_POLICY, Action
+from shared.settings import Settings, group
+from shared.watermark import WatermarkKeySettings
+
+
+
+class InferenceSettings(BaseSettings):
+    model_config = group("INFERENCE_")
+
+    host: str = "0.0.0.0"
+    """Address the gRPC server listens on."""
+    port: int = 8001
+    """gRPC port (Open Inference Protocol and gRPC health; Triton's port)."""
+    device: str = "auto"
+    """auto: CUDA when a GPU is present, else CPU; cpu; cuda."""
+    model_cache: Path = Path("/tmp/distillery-models")
+    """Where served model versions are downloaded (a writable path)."""
+    max_batch: int = 256
+    """Texts one request may carry."""
+    max_batch_size: int = 64
+    """Dynamic batching: texts run together (Triton's max_batch_size)."""
+    max_queue_delay_ms: float = 0.0
+    """How long the first request of a batch waits for company; 0 (Triton's default): only what has queued
+    while the previous batch ran goes with it."""
+    max_queue_texts: int = 4096
+    """Texts waiting per model version; beyond, RESOURCE_EXHAUSTED."""
+    event_buffer: int = 10_000
+    """inference.requests events held while the broker is slow."""
+    reconcile_s: float = 30.0
+    """How often the registry is re-read, in case a promotion event was missed."""
+    workers: int = 4
+    """Threads for model runs and store calls."""
+    default_rps: float = 0.0
+    """A key's quota when it has no `rps` of its own (0: none); split over `replicas`."""
+    replicas: int = 1
+    """Replicas of this Deployment: each enforces 1/replicas of a key's quota."""
+    enforcement: dict[str, Action] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
+    """What an abuse alert of each severity does to its clients: none, throttle or block (JSON)."""
+    throttle_rps: float = 1.0
+    """The rate a throttled client is held to."""
+    key_ttl_s: float = 10.0
+    """A key seen valid is trusted this long; revocations arrive at once through inference.control."""
+    client_address_header: str = ""
+    """Behind a proxy or ingress, the header carrying the caller's address (x-forwarded-for); the detector
+    links accounts by network. Empty: the gRPC peer's address."""
+    watermark_fraction: float = 0.005
+    """Fraction of inputs whose answer is watermarked, for clients off the allow-list."""
+    watermark_alerted_fraction: float = 0.05
+    """The same, for a client under an open abuse alert."""
+    watermark_allow_clients: str = ""
+    """Comma-separated client ids answered truthfully (our own services)."""
+    watermark_ledger_flush_s: float = 5.0
+    """How often the watermark ledger is written to S3."""
+
+
+class InferenceServiceSettings(Settings):
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    watermark: WatermarkKeySettings = Field(default_factory=WatermarkKeySettings)
