@@ -29,7 +29,7 @@ class DomainReference:
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "DomainReference":
-        with np.load(io.BytesIO(body)) as data:
+        with np.load(io.BytesIO(body), allow_pickle=False) as data:
             classes = [str(c) for c in data["classes"]]
             raw = data["sketches"]
             return cls(classes, sketch_vectors([raw.tobytes()]).reshape(-1, SKETCH_DIM), data["labels"].astype(np.int64))

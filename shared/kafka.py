@@ -24,14 +24,19 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client import Counter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_delay, wait_exponential
 from kafka.errors import TopicAlreadyExistsError
 
 from shared.events import all_topics, dlq_topic, utcnow
 from shared.settings import KafkaSettings
+from shared.store import unavailable
 from shared.telemetry import tracer_provider
 
 log = logging.getLogger(__name__)
 _partitioner = DefaultPartitioner()  # Kafka's: murmur2 of the key
+
+# How long a handler waits for the broker or the store to come back before its event is dead-lettered.
+UNAVAILABLE_PATIENCE_S = 600.0
 
 # Per topic only: a label whose values come from clients would grow without bound.
 EVENTS_HANDLED = Counter("distillery_events_handled", "Events this service's handlers took in", ("topic",))
@@ -195,35 +200,53 @@ def make_broker(settings: KafkaSettings, service: str, **kwargs: Any) -> KafkaBr
     return broker
 
 
+async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, body: bytes, reason: str, service: str) -> None:
+    """Send one record, bytes unchanged, to `<topic>.dlq` with its reason and origin in the headers."""
+    headers = {
+        DLQ_REASON: reason[:4000],
+        "x-dlq-topic": record.topic,
+        "x-dlq-partition": str(record.partition),
+        "x-dlq-offset": str(record.offset),
+        "x-dlq-service": service,
+        "x-dlq-time": utcnow().isoformat(),
+    }
+    EVENTS_DEAD_LETTERED.labels(record.topic).inc()
+    await broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
+
+
 def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddleware]:
     """An event that fails (a malformed payload, or a handler error) goes, bytes unchanged, to
-    `<topic>.dlq` with its reason in the headers; the consumer carries on with the next one."""
+    `<topic>.dlq` with its reason in the headers; the consumer carries on with the next one. A
+    handler stopped by the broker or the store being away is not dead-lettered: it is run again,
+    with backoff, until they are back (handlers are idempotent: every event is at least once)."""
 
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next, msg):  # type: ignore[override]
             records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
             try:
-                result = await call_next(msg)
+                async for attempt in AsyncRetrying(retry=retry_if_exception(unavailable), reraise=True,
+                                                   wait=wait_exponential(multiplier=0.5, max=15),
+                                                   stop=stop_after_delay(UNAVAILABLE_PATIENCE_S),
+                                                   before_sleep=_log_retry):
+                    with attempt:
+                        result = await call_next(msg)
                 EVENTS_HANDLED.labels(records[0].topic).inc(len(records))
                 return result
             except Exception as exc:
                 record = records[0]  # a batch subscriber: dead-letter under the first record's topic
-                EVENTS_DEAD_LETTERED.labels(record.topic).inc(len(records))
                 reason = f"{type(exc).__name__}: {exc}"
-                headers = {
-                    DLQ_REASON: reason[:4000],
-                    "x-dlq-topic": record.topic,
-                    "x-dlq-partition": str(record.partition),
-                    "x-dlq-offset": str(record.offset),
-                    "x-dlq-service": service,
-                    "x-dlq-time": utcnow().isoformat(),
-                }
                 log.error("event %s[%s]@%s dead-lettered: %s\n%s", record.topic, record.partition,
                           record.offset, reason, traceback.format_exc(limit=3))
-                await broker.publish(msg.body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
+                await dead_letter(broker, record, msg.body, reason, service)
                 return None
 
     return DeadLetterMiddleware
 
 
-__all__ = ["DLQ_REASON", "KeyedBatchPublisher", "admin_kwargs", "ensure_topics", "make_broker", "read_since", "topic_partitions"]
+def _log_retry(state: RetryCallState) -> None:
+    log.warning("broker or store unavailable (%s); trying again in %.1f s", state.outcome.exception() if state.outcome
+                else "?", state.next_action.sleep if state.next_action else 0)
+
+
+__all__ = ["DLQ_REASON", "KeyedBatchPublisher", "admin_kwargs", "dead_letter", "ensure_topics", "make_broker", "read_since",
+           "topic_partitions"]

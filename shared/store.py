@@ -24,6 +24,18 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def unavailable(exc: BaseException) -> bool:
+    """The store or the broker is away (down, restarting, overloaded): worth trying again later,
+    unlike a bad request or a malformed event."""
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
+    from minio.error import ServerError
+
+    if isinstance(exc, S3Error):
+        return exc.code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout")
+    return isinstance(exc, (urllib3.exceptions.HTTPError, ServerError, ConnectionError, TimeoutError,
+                            KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError))
+
+
 class ArtifactStore:
     def __init__(self, settings: S3Settings | None = None) -> None:
         self.settings = settings or S3Settings()

@@ -83,7 +83,8 @@ def test_datasets_are_stable_across_runs_sharded_immutable_and_carry_gold_labels
         job_id = f"job-stable-{run}-{os.urandom(3).hex()}"
         # The second run gets its responses in another order, as a replay or another job might.
         responses = [answer(i, t, job_id=job_id) for i, t in enumerate(texts)]
-        event = write_dataset(store, job_id, responses if run == "a" else responses[::-1], spec, lineage, gold)
+        event, written = write_dataset(store, job_id, responses if run == "a" else responses[::-1], spec, lineage, gold)
+        assert written
         manifest = read_manifest(store, event.uri)
         assert len(manifest["files"]["train"]) == 3 and manifest["counts"]["train"] == event.counts["train"]
         assert manifest["lineage"] == lineage and manifest["gold_labels"] == sum(event.counts.values())
@@ -96,5 +97,5 @@ def test_datasets_are_stable_across_runs_sharded_immutable_and_carry_gold_labels
     assert sum(len(v) for v in splits["a"].values()) == 400 - sum(event.dropped.values())
     # Announced datasets are immutable: writing the job again changes nothing.
     before = store.get_bytes(f"{event.uri}/manifest.json")
-    again = write_dataset(store, job_id, [answer(0, "something new", job_id=job_id)], spec, lineage)
-    assert again.counts == event.counts and store.get_bytes(f"{event.uri}/manifest.json") == before
+    again, written = write_dataset(store, job_id, [answer(0, "something new", job_id=job_id)], spec, lineage)
+    assert not written and again.counts == event.counts and store.get_bytes(f"{event.uri}/manifest.json") == before

@@ -117,7 +117,7 @@ async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_pr
     responses = [TeacherResponse(job_id=job.job_id, prompt_id=r["id"], seq=i, total=len(rows), text=r["text"],
                                  teacher_model="teacher", classes=teacher.classes, probabilities=p.tolist())
                  for i, (r, p) in enumerate(zip(rows, probabilities))]
-    dataset = write_dataset(store, job.job_id, responses, CurationSpec(), {"job_id": job.job_id},
+    dataset, _ = write_dataset(store, job.job_id, responses, CurationSpec(), {"job_id": job.job_id},
                             {r["id"]: r["label"] for r in rows})
 
     env = {}  # the stack sets TRAINER_CACHE_DIR to .cache/trainer

