@@ -12,6 +12,8 @@ not bring it back.
 
 from __future__ import annotations
 
+import math
+
 import hashlib
 import json
 import re
@@ -42,7 +44,7 @@ class KeyStore:
         service's default). A client may hold several keys (rotation)."""
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", name):
             raise ValueError("a key name is 1-63 letters, digits, '_', '.' or '-'")
-        if rps is not None and rps <= 0:
+        if rps is not None and not (math.isfinite(rps) and rps > 0):  # NaN would never limit
             raise ValueError("a quota is a positive number of requests per second")
         key = KEY_PREFIX + secrets.token_urlsafe(24)
         self.store.put_json(f"{PREFIX}/{key_digest(key)}.json", {

@@ -9,8 +9,10 @@ import time
 from shared.kafka import make_broker
 
 
-async def collect(stack, topic: str, model, until, timeout_s: float = 60.0, raw: bool = False):
-    """Read `topic` from the beginning until `until(items)` holds; `raw` gives (bytes, headers)."""
+async def collect(stack, topic: str, model, until, timeout_s: float = 300.0, raw: bool = False):
+    """Read `topic` from the beginning until `until(items)` holds; `raw` gives (bytes, headers).
+    `timeout_s` only stops a run that would hang: it is no speed goal, so it is generous, and a
+    condition that never holds fails here, naming the topic."""
     from faststream.kafka import KafkaMessage
 
     items: list = []
@@ -28,12 +30,14 @@ async def collect(stack, topic: str, model, until, timeout_s: float = 60.0, raw:
     deadline = time.monotonic() + timeout_s
     async with broker:
         await broker.start()
-        while not until(items) and time.monotonic() < deadline:
+        while not until(items):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: what the test waits for did not arrive ({len(items)} events read)")
             await asyncio.sleep(0.2)
     return items
 
 
-def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s: float = 60) -> None:
+def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s: float = 300) -> None:
     """Start one service as its own process on the test stack; return once it is consuming."""
     log = stack.log_dir / f"{name}.log"
     starts = log.read_text(errors="replace").count("FastStream app started successfully") if log.exists() else 0

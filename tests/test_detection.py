@@ -118,7 +118,7 @@ async def test_a_restarted_detector_remembers_who_it_was_watching(detection_stac
     detection_stack.stop("detector")  # SIGTERM: the detector writes its checkpoint as it stops
     assert any(key.startswith("detector/state/inference.requests-") for key in store.list("detector/state/"))
     detection_stack.start_services(names=("detector",))
-    detection_stack.wait_services(names=("detector",), timeout_s=60)
+    detection_stack.wait_services(names=("detector",), timeout_s=300)
     await send(60)
     alerts = await collect(detection_stack, "abuse.alerts", AbuseAlert,
                            lambda items: any("restart-thief" in a.client_ids for a in items))

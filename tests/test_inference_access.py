@@ -31,7 +31,7 @@ def inference_process(stack, registered_teacher, tmp_path_factory):
         "INFERENCE_PORT": str(port), "DISTILLERY_METRICS_PORT": str(metrics_port),
         "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models")), "INFERENCE_KEY_TTL_S": "600",
         "INFERENCE_THROTTLE_RPS": "2", "INFERENCE_RECONCILE_S": "600",
-    }, timeout_s=120)
+    }, timeout_s=300)
     yield {"url": f"127.0.0.1:{port}", "metrics": f"http://127.0.0.1:{metrics_port}/metrics"}
     stack.stop("inference")
 

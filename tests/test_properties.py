@@ -542,8 +542,6 @@ def test_a_key_is_created_for_a_valid_name_and_quota_or_refused(access: Access, 
     assert access.keys.lookup(key) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="KeyStore.create accepts rps=nan (`distillery keys create NAME --rps nan`): "
-                                       "NaN <= 0 is false; the quota then never limits")
 def test_a_nan_quota_is_refused(access: Access) -> None:
     with pytest.raises(ValueError):
         access.keys.create("nan-quota", rps=math.nan)

@@ -83,7 +83,7 @@ async def announcements(stack, job_id: str, store) -> list[DatasetReady]:
     """Every dataset.ready of the job, once the curator has marked it done (it announces first)."""
     await wait_for(lambda: store.exists(f"jobs/{job_id}/curator/done.json"), f"job {job_id} done")
     events = await collect(stack, "dataset.ready", DatasetReady,
-                           lambda items: any(e.job_id == job_id for e in items), timeout_s=60)
+                           lambda items: any(e.job_id == job_id for e in items))
     return [e for e in events if e.job_id == job_id]
 
 

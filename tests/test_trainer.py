@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from shared.kafka import read_since
 from tests.streams import collect, start_service
 
 torch = pytest.importorskip("torch")
@@ -151,13 +152,14 @@ async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_pr
     assert "not promoted: agreement" in mine[-1].message
 
     trained = await collect(stack, "model.trained", ModelTrained,
-                            lambda items: any(e.job_id == job.job_id for e in items), timeout_s=30)
+                            lambda items: any(e.job_id == job.job_id for e in items), timeout_s=300)
     event = next(e for e in trained if e.job_id == job.job_id)
     assert not event.gate_passed and event.gate_reasons[0].startswith("agreement")
     assert event.metrics.gold_rows > 0 and event.metrics.teacher_gold_accuracy is not None
     registry = ModelRegistry(store)
     assert registry.promoted("resumed") is None
-    promoted = await collect(stack, "model.promoted", ModelPromoted, lambda items: False, timeout_s=3)
+    # model.promoted as it is now, to its end: the trainer announces before it marks the job done.
+    promoted = [ModelPromoted.model_validate_json(r.value) async for r in read_since(stack.config.kafka(), "model.promoted", 0)]
     assert not any(e.job_id == job.job_id for e in promoted)
     # The card: every epoch once, in order, across the kill; and its Markdown twin and curves beside it.
     card = registry.card("resumed", event.version)

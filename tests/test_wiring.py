@@ -40,7 +40,7 @@ def detectors(stack):
         stack._spawn(name, [__import__("sys").executable, "-m", "services.detector"],
                      {**stack.env(), **env})
     try:
-        stack.wait_services(names=names, timeout_s=60)
+        stack.wait_services(names=names, timeout_s=300)
         yield names
     finally:
         for name in names:
@@ -97,7 +97,7 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
     stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(tmp_path / "models")},
                          names=services)
     try:
-        stack.wait_services(names=services, timeout_s=120)
+        stack.wait_services(names=services, timeout_s=300)
         job_file = tmp_path / "job.yaml"
         job_file.write_text(
             f"name: e2e\nprompts: {{file: {ROOT / 'data/wordnet/heldout.jsonl.gz'}, limit: 600, label_field: label}}\n"

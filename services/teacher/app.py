@@ -13,7 +13,7 @@ from faststream import AckPolicy
 from shared.events import DistillJob, JobStatus, TeacherResponse, TeacherSpec, TeacherWork
 from shared.kafka import read_since, topic_partitions
 from shared.service import create_service
-from shared.store import ArtifactStore
+from shared.store import ArtifactStore, unavailable
 from services.teacher.adapters import TeacherAdapter, load_adapter
 from services.teacher.limits import gate_for
 from services.teacher.settings import TeacherServiceSettings
@@ -71,8 +71,9 @@ async def on_job(job: DistillJob) -> None:
     try:
         units = await plan_job(job, context)
     except Exception as exc:
-        await status.publish(JobStatus(job_id=job.job_id, stage="teacher", state="failed",
-                                       message=f"{type(exc).__name__}: {exc}"), key=job.job_id.encode())
+        if not unavailable(exc):  # the broker or the store away: the job is planned again when they are back
+            await status.publish(JobStatus(job_id=job.job_id, stage="teacher", state="failed",
+                                           message=f"{type(exc).__name__}: {exc}"), key=job.job_id.encode())
         raise
     log.info("job %s planned: %d units", job.job_id, units)
 

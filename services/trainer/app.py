@@ -23,7 +23,7 @@ from shared.datasets import load_job_spec, read_manifest, read_split
 from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
 from shared.registry import ModelRegistry
 from shared.service import create_service
-from shared.store import ArtifactStore
+from shared.store import ArtifactStore, unavailable
 from shared.textmodel import cpu_limit
 from services.trainer.settings import TrainerServiceSettings
 from services.trainer.training import Split, build_student, gate_reasons
@@ -133,6 +133,8 @@ async def on_dataset(dataset: DatasetReady) -> None:
         try:
             done = await asyncio.to_thread(train_blocking, dataset, job, asyncio.get_running_loop())
         except Exception as exc:
+            if unavailable(exc):
+                raise  # the store or the broker away: trained again (from its checkpoint) when they are back
             log.exception("job %s: training failed", job.job_id)
             await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="failed",
                                            message=f"{type(exc).__name__}: {exc}"), key=key)
