@@ -9,7 +9,7 @@ export PYTHONUNBUFFERED := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install proto proto-check data teacher-model up down status demo test test-fast k8s asyncapi bench clean
+.PHONY: install proto proto-check data teacher-model up down status demo test test-fast k8s asyncapi bench clean image
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ k8s: $(STAMP)
 # AsyncAPI documentation of every topic, generated from the services' code.
 asyncapi: $(STAMP)
 	$(PY) -m scripts.gen_asyncapi docs/asyncapi
+
+# The container images, distillery (serving) and distillery-trainer, built with buildah (as root;
+# it installs buildah and mmdebstrap if missing) and written as OCI archives to .images/.
+image:
+	PYTHON_BIN=$(PYTHON_BIN) bash scripts/build_images.sh
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.student_vs_teacher

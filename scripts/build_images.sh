@@ -11,7 +11,7 @@
 #
 # Environment: IMAGE_TARGETS (default "serving trainer"), IMAGE_REPO (default: the name the
 # manifests' kustomization maps `distillery` to, minus the last part), PYTHON_BIN (python3.11),
-# BUILDAH_STORAGE_DRIVER (vfs), BUILDAH_LAYERS (false; true caches every build step, more disk).
+# BUILDAH_STORAGE_DRIVER (vfs), BUILDAH_LAYERS (true: every build step is cached, so a rebuild redoes only what changed; false: less disk).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +21,7 @@ CACHE=$OUT/cache
 WHEELS=$OUT/wheelhouse
 PYTHON_BIN=${PYTHON_BIN:-python3.11}
 DRIVER=${BUILDAH_STORAGE_DRIVER:-vfs}
-LAYERS=${BUILDAH_LAYERS:-false}
+LAYERS=${BUILDAH_LAYERS:-true}
 TARGETS=${IMAGE_TARGETS:-serving trainer}
 SUITE=bookworm
 BASE_PACKAGES=python3,python3-venv,ca-certificates,libstdc++6,libgomp1
