@@ -13,9 +13,9 @@ student trained on the teacher's gold labels (services.trainer.teacher_model.ens
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import json
+import os
 import random
 import sys
 import tempfile

@@ -187,7 +187,7 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
         if wait:
             try:
                 await asyncio.wait_for(follower.finished.wait(), timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 follower.failed = True
                 follower.say(f"  no end of job {job.job_id} within {timeout_s:.0f} s")
             await asyncio.sleep(1.0)  # the trainer's model.* events follow its last status closely

@@ -66,7 +66,7 @@ class Corpora:
     vocab: list[str]
 
     @classmethod
-    def load(cls) -> "Corpora":
+    def load(cls) -> Corpora:
         by_label: dict[str, list[str]] = defaultdict(list)
         with gzip.open(DATA / "heldout.jsonl.gz", "rt", encoding="utf-8") as f:
             for line in f:

@@ -28,7 +28,7 @@ class DomainReference:
         self.class_index = {c: i for i, c in enumerate(self.classes)}
 
     @classmethod
-    def from_bytes(cls, body: bytes) -> "DomainReference":
+    def from_bytes(cls, body: bytes) -> DomainReference:
         with np.load(io.BytesIO(body), allow_pickle=False) as data:
             classes = [str(c) for c in data["classes"]]
             raw = data["sketches"]

@@ -12,10 +12,9 @@ not bring it back.
 
 from __future__ import annotations
 
-import math
-
 import hashlib
 import json
+import math
 import re
 import secrets
 from typing import Literal

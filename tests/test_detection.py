@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -47,7 +47,7 @@ async def test_every_attack_family_is_caught_and_no_ordinary_client_is_flagged(d
 
 
 def _event(client: str, i: int, network: str, minhash: list[int]) -> InferenceRequest:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     return InferenceRequest(request_id=f"r{i}", client_id=client, model="m", model_version="1",
                             time=start + timedelta(seconds=i), text_sha256=f"{i:064x}", text_simhash="0" * 16,
                             text_chars=20, top_class=f"c{i % 45}", top_probability=0.9, entropy=0.3, n_classes=45,
@@ -86,8 +86,8 @@ def test_detector_state_survives_a_checkpoint():
         assert (a is None) == (b is None)
         assert a is None or a.model_dump(exclude={"time"}) == b.model_dump(exclude={"time"})
     linker = RingLinker(config)
-    profile = ClientProfile(client_id="x", model="m", window_start=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                            time=datetime(2026, 1, 1, tzinfo=timezone.utc), queries=5, n_classes=45,
+    profile = ClientProfile(client_id="x", model="m", window_start=datetime(2026, 1, 1, tzinfo=UTC),
+                            time=datetime(2026, 1, 1, tzinfo=UTC), queries=5, n_classes=45,
                             class_counts={"c1": 5}, near_duplicate_rate=0.0, full_distribution_rate=0.0,
                             networks=["10.0.0.0/24"])
     linker.observe(profile)
@@ -100,9 +100,8 @@ async def test_a_restarted_detector_remembers_who_it_was_watching(detection_stac
     """60 queries before a restart and 60 after: only a detector that kept the first 60 reaches
     min_queries (100) and alerts, with the client's full count."""
     from benchmarks.detection import wait_for_consumers
-    from shared.events import AbuseAlert
+    from shared.events import AbuseAlert, utcnow
     from shared.kafka import make_broker
-    from shared.events import utcnow
     from tests.streams import collect
 
     async def send(first: int) -> None:

@@ -18,7 +18,6 @@ import pytest
 from services.teacher.adapters import TeacherError, available_kinds, load_adapter
 from services.teacher.adapters.openai_chat import class_index, soft_labels
 from services.teacher.limits import CircuitBreaker, TeacherGate, TokenBucket
-from shared.prompts import expand_template, load_prompts, parse_jsonl
 from services.teacher.querying import Budget, Querier, Spend, budget_share, plan_batches
 from shared.events import (
     NOT_ASKED,
@@ -28,6 +27,7 @@ from shared.events import (
     RateLimits,
     TeacherSpec,
 )
+from shared.prompts import expand_template, load_prompts, parse_jsonl
 from tests.vendor_api import VendorServer, embedding_of, true_distribution
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,7 @@ import signal
 import pytest
 
 from shared.events import NOT_ASKED, BudgetSpec, DistillJob, JobStatus, RateLimits, TeacherResponse, TeacherSpec
-from shared.kafka import make_broker
-from shared.kafka import read_since
+from shared.kafka import make_broker, read_since
 from tests.streams import collect, start_service
 from tests.vendor_api import VendorServer, true_distribution
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from shared.kafka import read_since
+from tests.conftest import ROOT
 from tests.streams import collect, start_service
 
 torch = pytest.importorskip("torch")
@@ -59,8 +59,8 @@ def test_the_parity_check_catches_a_broken_export(tmp_path):
 
 
 def test_an_embedding_teacher_trains_an_embedding_student_by_cosine_and_mse(tmp_path):
-    from services.trainer.training import Split, build_student, encode, load_tokenizer
     from services.trainer.students import mean_pool
+    from services.trainer.training import Split, build_student, encode, load_tokenizer
     from shared.events import StudentSpec
 
     # The teacher: fixed vectors per token, mean-pooled. The student starts from a noisy copy of its
@@ -103,7 +103,16 @@ async def publish(stack, event, topic: str, key: str) -> None:
 async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_promoted(stack, store, teacher_dir,
                                                                                          registered_teacher):
     from services.curator.curation import write_dataset
-    from shared.events import CurationSpec, DistillJob, GateSpec, JobStatus, ModelPromoted, ModelTrained, StudentSpec, TeacherResponse
+    from shared.events import (
+        CurationSpec,
+        DistillJob,
+        GateSpec,
+        JobStatus,
+        ModelPromoted,
+        ModelTrained,
+        StudentSpec,
+        TeacherResponse,
+    )
     from shared.registry import ModelRegistry
     from shared.textmodel import TextClassifier
 

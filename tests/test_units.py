@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -72,7 +72,7 @@ def _event(client: str, top_class: str, i: int, start: datetime) -> InferenceReq
 
 
 def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list():
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     classes = [f"c{i}" for i in range(45)]
     detector = ClientDetector(DetectorSettings(min_queries=100, allow_clients=frozenset({"our-teacher"})))
     alerts = []
@@ -88,7 +88,7 @@ def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list(
 
 
 def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     classes = [f"c{i}" for i in range(45)]
     detector = ClientDetector(DetectorSettings(min_queries=45, min_classes=1, coverage_threshold=0.0))
     alerts = [detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(45)]
@@ -100,7 +100,7 @@ def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
 
 
 def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     classes = [f"c{i}" for i in range(45)]
     detector = ClientDetector(DetectorSettings(min_queries=45, resolve_after_s=900, window_s=3600))
     opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(90)) if a]

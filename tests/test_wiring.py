@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def extraction_events(client: str, n: int = 60) -> list[InferenceRequest]:
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     return [InferenceRequest(request_id=f"{client}-{i}", client_id=client, model="student", model_version="1",
                              time=start + timedelta(milliseconds=i), text_sha256="0" * 64, text_simhash="0" * 16,
                              text_chars=30, top_class=f"class-{i % 45}", top_probability=0.8, entropy=0.5,

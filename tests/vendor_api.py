@@ -69,7 +69,7 @@ class VendorState:
 
 
 class VendorHandler(BaseHTTPRequestHandler):
-    server: "VendorServer"
+    server: VendorServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args) -> None:  # quiet
@@ -85,7 +85,7 @@ class VendorHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         state = self.server.state
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         if self.headers.get("Authorization") != f"Bearer {state.api_key}":
@@ -168,7 +168,7 @@ class VendorServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{self.server_address[0]}:{self.server_address[1]}/v1"
 
-    def __enter__(self) -> "VendorServer":
+    def __enter__(self) -> VendorServer:
         self.thread.start()
         return self
 

@@ -23,7 +23,6 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.store import ArtifactStore
 
-
 settings = DetectorServiceSettings()
 config = settings.detector
 broker, app, log = create_service("detector", settings)

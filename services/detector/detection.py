@@ -193,7 +193,7 @@ class ClientState:
             "last_alert": self.last_alert.model_dump(mode="json") if self.last_alert else None}
 
     @classmethod
-    def from_json(cls, d: dict) -> "ClientState":
+    def from_json(cls, d: dict) -> ClientState:
         state = cls(window_start=datetime.fromisoformat(d["window_start"]),
                     last_seen=datetime.fromisoformat(d["last_seen"]), n_classes=d["n_classes"])
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]

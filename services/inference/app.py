@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from services.inference.access import AccessControl
 from services.inference.metrics import InferenceMetrics
@@ -26,7 +25,6 @@ from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.store import ArtifactStore
 from shared.watermark import parse_keys
-
 
 settings = InferenceServiceSettings()
 config = settings.inference

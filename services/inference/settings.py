@@ -12,7 +12,6 @@ from shared.settings import Settings, group
 from shared.watermark import WatermarkKeySettings
 
 
-
 class InferenceSettings(BaseSettings):
     model_config = group("INFERENCE_")
 

@@ -10,15 +10,14 @@ import os
 
 from faststream import AckPolicy
 
+from services.teacher.adapters import TeacherAdapter, load_adapter
+from services.teacher.limits import gate_for
+from services.teacher.querying import TeacherContext, plan_job, work_on
+from services.teacher.settings import TeacherServiceSettings
 from shared.events import DistillJob, JobStatus, TeacherResponse, TeacherSpec, TeacherWork
 from shared.kafka import read_since, topic_partitions
 from shared.service import create_service
 from shared.store import ArtifactStore, unavailable
-from services.teacher.adapters import TeacherAdapter, load_adapter
-from services.teacher.limits import gate_for
-from services.teacher.settings import TeacherServiceSettings
-from services.teacher.querying import TeacherContext, plan_job, work_on
-
 
 settings = TeacherServiceSettings()
 broker, app, log = create_service("teacher", settings)

@@ -27,12 +27,22 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shared.events import (NOT_ASKED, BudgetSpec, DistillJob, JobStatus, Prices, TeacherResponse, TeacherSpec, TeacherWork,
-                           WorkPrompt, utcnow)
-from shared.store import ArtifactStore
 from services.teacher.adapters import Answer, TeacherAdapter, TeacherError, available_kinds
 from services.teacher.limits import TeacherGate, backoff_s
+from shared.events import (
+    NOT_ASKED,
+    BudgetSpec,
+    DistillJob,
+    JobStatus,
+    Prices,
+    TeacherResponse,
+    TeacherSpec,
+    TeacherWork,
+    WorkPrompt,
+    utcnow,
+)
 from shared.prompts import load_prompts
+from shared.store import ArtifactStore
 
 log = logging.getLogger(__name__)
 Publish = Callable[..., Awaitable[object]]
@@ -85,10 +95,10 @@ class Spend:
     tokens: float = 0
     cost: float = 0.0
 
-    def __add__(self, other: "Spend") -> "Spend":
+    def __add__(self, other: Spend) -> Spend:
         return Spend(self.queries + other.queries, self.tokens + other.tokens, self.cost + other.cost)
 
-    def __sub__(self, other: "Spend") -> "Spend":
+    def __sub__(self, other: Spend) -> Spend:
         return Spend(self.queries - other.queries, self.tokens - other.tokens, self.cost - other.cost)
 
 
@@ -148,7 +158,7 @@ class ShareLedger:
         return f"{job_prefix(self.job_id)}/shares/{self.share:04d}.json"
 
     @classmethod
-    def load(cls, store: ArtifactStore, job_id: str, share: int) -> "ShareLedger":
+    def load(cls, store: ArtifactStore, job_id: str, share: int) -> ShareLedger:
         ledger = cls(job_id, share)
         body = store.get_optional(ledger.key)
         if body is not None:

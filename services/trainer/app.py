@@ -19,15 +19,14 @@ from pathlib import Path
 import numpy as np
 from faststream import AckPolicy
 
+from services.trainer.settings import TrainerServiceSettings
+from services.trainer.training import Split, build_student, gate_reasons
 from shared.datasets import load_job_spec, read_manifest, read_split
-from shared.events import (DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained)
+from shared.events import DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained
 from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.store import ArtifactStore, unavailable
 from shared.textmodel import cpu_limit
-from services.trainer.settings import TrainerServiceSettings
-from services.trainer.training import Split, build_student, gate_reasons
-
 
 settings = TrainerServiceSettings()
 broker, app, log = create_service("trainer", settings)

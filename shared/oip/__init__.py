@@ -22,9 +22,19 @@ TEXT_INPUT = "TEXT"
 PROBABILITIES_OUTPUT = "PROBABILITIES"
 LABEL_OUTPUT = "LABEL"
 
-__all__ = ["pb", "pb_grpc", "OipClient", "encode_bytes_tensor", "decode_bytes_tensor", "text_infer_request",
-           "probabilities_from_response", "labels_from_response", "TEXT_INPUT", "PROBABILITIES_OUTPUT",
-           "LABEL_OUTPUT"]
+__all__ = [
+    "LABEL_OUTPUT",
+    "PROBABILITIES_OUTPUT",
+    "TEXT_INPUT",
+    "OipClient",
+    "decode_bytes_tensor",
+    "encode_bytes_tensor",
+    "labels_from_response",
+    "pb",
+    "pb_grpc",
+    "probabilities_from_response",
+    "text_infer_request",
+]
 
 
 def encode_bytes_tensor(items: Sequence[bytes]) -> bytes:
@@ -123,7 +133,7 @@ class OipClient:
     async def close(self) -> None:
         await self.channel.close()
 
-    async def __aenter__(self) -> "OipClient":
+    async def __aenter__(self) -> OipClient:
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 
-from shared.oip import OipClient, probabilities_from_response
 from services.teacher.adapters import Answer, TeacherAdapter, TeacherError
+from shared.oip import OipClient, probabilities_from_response
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL,
              grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED}

@@ -8,9 +8,9 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from services.teacher.adapters import Answer, TeacherAdapter, TeacherError
 from shared.registry import MODEL_FILES, ModelRegistry
 from shared.textmodel import TextClassifier
-from services.teacher.adapters import Answer, TeacherAdapter, TeacherError
 
 _loaded: dict[str, TextClassifier] = {}  # one session per model for the whole process
 
