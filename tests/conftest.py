@@ -11,6 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items):
+    """Mark tests by what their fixtures need, so that `-m "not stack and not model"` (make test-fast)
+    leaves out exactly the tests that start the stack or build the teacher model."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if "stack" in needs:
+            item.add_marker(pytest.mark.stack)
+        if "teacher_dir" in needs:
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     from cli.stack import EmbeddedStack, StackConfig
