@@ -39,6 +39,12 @@ def heldout_texts(n: int) -> list[str]:
         return [json.loads(line)["text"] for line in f][:n]
 
 
+def running_pid(stack: EmbeddedStack, name: str) -> int:
+    pid = stack._running_pid(name)
+    assert pid is not None, f"{name} is not running"
+    return pid
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -140,7 +146,7 @@ async def main() -> None:
                         continue
                     raw = raw_throughput(folder, texts, 64, args.seconds)
                     for concurrency in args.concurrency if batching > 1 else [max(args.concurrency)]:
-                        pids = [stack._running_pid(name) for name in replicas]
+                        pids = [running_pid(stack, name) for name in replicas]
                         cpu_before = [cpu_seconds(pid) for pid in pids]
                         point = await sweep_point(url, key, model, texts, concurrency, args.seconds, args.channels)
                         # The service's own CPU per request: steadier on a shared machine than throughput.

@@ -23,8 +23,10 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,11 +69,11 @@ async def query(url: str, api_key: str, texts: list[str], model: str = MODEL, ba
                 out[i] = probabilities_from_response(response)
 
         await asyncio.gather(*(one(i) for i in range(len(out))))
-    return np.concatenate(out)
+    return np.concatenate([part for part in out if part is not None])  # gather returned: every part is there
 
 
 def train_student(name: str, texts: list[str], targets: np.ndarray, classes: list[str], out: Path,
-                  gold: list[str] | None = None, seed: int = 0, **spec) -> Path:
+                  gold: Sequence[str | None] | None = None, seed: int = 0, **spec: Any) -> Path:
     """A student trained with the project's own code (build_student: train, ONNX export, parity
     check) on these texts and targets; 92% train, 4% validation, 4% test."""
     import torch
@@ -121,7 +123,7 @@ def innocent_students(rows: list[dict], classes: list[str], out: Path, count: in
     other = teacher_probabilities(other_texts)
     students = []
     for k in range(count):
-        spec = {"epochs": epochs, "patience": 3, "hidden": 128 if k % 2 else 0}
+        spec: dict[str, Any] = {"epochs": epochs, "patience": 3, "hidden": 128 if k % 2 else 0}
         if k < count // 2:
             picked = rng.sample(pool, texts_each)
             texts, labels = [rows[i]["text"] for i in picked], [rows[i]["label"] for i in picked]
@@ -250,11 +252,11 @@ async def measure_fraction(url: str, fraction: float, key_store, truth_key: str,
     print(f"fraction {fraction:.1%}: {cost}", flush=True)
     results = []
     for size in stolen_sizes:
-        client = f"thief-{tag}-{size}"
-        stolen = await query(url, key_store.create(client), texts[:size])
+        thief = f"thief-{tag}-{size}"
+        stolen = await query(url, key_store.create(thief), texts[:size])
         await asyncio.sleep(2.5)  # the ledger's flush interval, twice
-        entries, summary = read_ledger(store, keys, client)
-        folder = train_student(client.replace("_", "-"), texts[:size], stolen, classes, work / client)
+        entries, summary = read_ledger(store, keys, thief)
+        folder = train_student(thief.replace("_", "-"), texts[:size], stolen, classes, work / thief)
         t = (verification := await verify_folder(folder, entries, summary)).test
         results.append(ThiefResult(fraction, size, len(entries), t.hits, t.queries, t.log10_p_value,
                                    verification.queries_to_alpha, 1 - t.disagreements / max(1, t.queries)))

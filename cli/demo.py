@@ -35,7 +35,7 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     from cli.traffic import run_traffic
 
     heading(f"2. distillation job {job_file}")
-    job, follower = await submit_and_follow(job_file, wait=True)
+    _job, follower = await submit_and_follow(job_file, wait=True)
     if follower.failed or follower.trained is None:
         print("the job did not finish; see .distillery/logs/")
         return 1

@@ -25,7 +25,7 @@ def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_
     """Only the id, text and (when the job names one) gold label of each line are uploaded, to the
     platform's own store; the teacher is sent the text alone."""
     opener = gzip.open if path.suffix == ".gz" else open
-    rows = []
+    rows: list[dict] = []
     with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
             if limit is not None and len(rows) >= limit:

@@ -103,10 +103,10 @@ def _count(rng: random.Random, low: int, high: int, scale: float) -> int:
 
 
 def ordinary_plan(i: int, profile: str, corpora: Corpora, rng: random.Random, scale: float) -> ClientPlan:
-    labels = sorted(corpora.by_label, key=lambda l: -len(corpora.by_label[l]))
-    big = [l for l in labels if len(corpora.by_label[l]) >= 60]
+    labels = sorted(corpora.by_label, key=lambda label: -len(corpora.by_label[label]))
+    big = [label for label in labels if len(corpora.by_label[label]) >= 60]
     niche = rng.sample(big[:24], rng.randint(1, 3))
-    pool = [t for l in niche for t in corpora.by_label[l]]
+    pool = [t for label in niche for t in corpora.by_label[label]]
     name = f"{profile}-{i:03d}"
     agent = rng.choice(["", "", f"{profile}-app/{rng.randint(1, 9)}.{rng.randint(0, 9)}"])
     if profile == "heavy":

@@ -18,7 +18,7 @@ async def run_traffic(url: str, model: str = "student", ordinary: int = 6, queri
     rng = random.Random(seed)
     corpora = Corpora.load()
     # A niche is two related labels with enough texts for the run.
-    labels = sorted(l for l, t in corpora.by_label.items() if len(t) >= 60)
+    labels = sorted(label for label, t in corpora.by_label.items() if len(t) >= 60)
     plans, lines = [], []
     for i in range(ordinary):
         niche = rng.sample(labels, 2)

@@ -38,11 +38,11 @@ class DomainReference:
 def write_domain_reference(model_dir: Path, texts: list[str], labels: list[str], classes: list[str],
                            size: int = REFERENCE_SIZE, seed: int = 0) -> Path:
     """Sample up to `size` (text, label) pairs of a model's training data into model_dir/domain.npz."""
-    pairs = [(t, l) for t, l in zip(texts, labels) if l in classes]
+    pairs = [(t, label) for t, label in zip(texts, labels) if label in classes]
     pairs = random.Random(seed).sample(pairs, min(size, len(pairs)))
     index = {c: i for i, c in enumerate(classes)}
     sketches = np.frombuffer(b"".join(text_sketch(t) for t, _ in pairs), dtype=np.int8).reshape(-1, SKETCH_DIM)
     path = model_dir / DOMAIN_FILE
-    np.savez_compressed(path, sketches=sketches, labels=np.array([index[l] for _, l in pairs], dtype=np.int16),
+    np.savez_compressed(path, sketches=sketches, labels=np.array([index[label] for _, label in pairs], dtype=np.int16),
                         classes=np.array(classes))
     return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import itertools
 import re
 import zlib
 
@@ -24,7 +25,7 @@ def text_sha256(text: str) -> str:
 
 def simhash64(text: str) -> int:
     words = _WORD.findall(text.casefold())
-    features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
     if not features:
         return 0
     digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features)
@@ -68,7 +69,7 @@ def text_sketch(text: str) -> bytes:
     in this space."""
     tokens = _TOKEN.findall(text)
     lowered = [t.casefold() for t in tokens]
-    features = lowered + [f"{a} {b}" for a, b in zip(lowered, lowered[1:])] + \
+    features = lowered + [f"{a} {b}" for a, b in itertools.pairwise(lowered)] + \
         ["\x00" + _RUNS.sub(r"\1\1", t.translate(_SHAPE)) for t in tokens]
     if not features:
         return bytes(SKETCH_DIM)

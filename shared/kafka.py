@@ -221,7 +221,7 @@ def dead_letter_middleware(broker: KafkaBroker, service: str) -> type[BaseMiddle
     with backoff, until they are back (handlers are idempotent: every event is at least once)."""
 
     class DeadLetterMiddleware(BaseMiddleware):
-        async def consume_scope(self, call_next, msg):  # type: ignore[override]
+        async def consume_scope(self, call_next, msg):
             records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
             try:
                 async for attempt in AsyncRetrying(retry=retry_if_exception(unavailable), reraise=True,

@@ -12,6 +12,7 @@ not bring it back.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
@@ -63,7 +64,7 @@ class KeyStore:
     def list(self) -> list[dict]:
         return sorted(self._records().values(), key=lambda r: r["created_at"])
 
-    def revoke(self, name: str, digest_prefix: str = "") -> list[dict]:
+    def revoke(self, name: str, digest_prefix: str = "") -> builtins.list[dict]:  # `list` here is the method above
         """Revoke the client's keys (only the one whose SHA-256 starts with `digest_prefix`, if
         given); returns the records revoked."""
         revoked = []

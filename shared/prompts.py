@@ -44,10 +44,11 @@ def source_rows(body: bytes, fmt: str) -> Iterator[dict | None]:
 def prompt_pairs(rows: Iterable[dict | None], id_field: str = "id", text_field: str = "text") -> tuple[list[tuple[str, str]], int]:
     """(prompt id, text) pairs, and how many rows were unusable. A row without an id gets one from
     its text."""
-    pairs, bad = [], 0
+    pairs: list[tuple[str, str]] = []
+    bad = 0
     for row in rows:
         text = row.get(text_field) if row is not None else None
-        if not isinstance(text, str):
+        if row is None or not isinstance(text, str):
             bad += 1
             continue
         pairs.append((row_id(row, id_field, text), text))
@@ -71,7 +72,7 @@ def expand_template(template: PromptTemplate) -> list[tuple[str, str]]:
     missing = [name for name in names if name not in template.slots]
     if missing:
         raise ValueError(f"template {template.id!r} has slots with no values: {', '.join(missing)}")
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for values in itertools.product(*(template.slots[name] for name in names)):
         if template.limit is not None and len(pairs) >= template.limit:
             break
@@ -108,10 +109,10 @@ def load_gold_labels(job: DistillJob, store: ArtifactStore) -> dict[str, str]:
     The curator joins them to the teacher's answers; they are never sent to the teacher."""
     if not job.label_field or not job.prompts_uri:
         return {}
-    labels = {}
+    labels: dict[str, str] = {}
     for row in source_rows(store.get_bytes(job.prompts_uri), source_format(job)):
         text = row.get(job.text_field) if row is not None else None
         label = row.get(job.label_field) if row is not None else None
-        if isinstance(text, str) and label not in (None, ""):
+        if row is not None and isinstance(text, str) and label not in (None, ""):
             labels.setdefault(row_id(row, job.id_field, text), str(label))
     return labels

@@ -109,8 +109,9 @@ class TextClassifier:
             rows = order[start:start + batch_size]
             part = self.predict([texts[i] for i in rows])
             if out is None:
-                out = np.zeros((len(texts),) + part.shape[1:], dtype=part.dtype)
+                out = np.zeros((len(texts), *part.shape[1:]), dtype=part.dtype)
             out[rows] = part
+        assert out is not None  # texts is not empty: the loop ran at least once
         return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 
 import pytest
 
@@ -38,11 +39,11 @@ def test_a_tampered_or_added_artifact_is_refused_naming_the_object(store, tmp_pa
     name = f"tampered-{os.urandom(3).hex()}"
     version, uri = registry.register(name, a_model(tmp_path / "m"))
     store.put_bytes(f"models/{name}/{version}/model.onnx", b"someone else's model")
-    with pytest.raises(IntegrityError, match=f"{uri}/model.onnx: SHA-256 .* is not the registered"):
+    with pytest.raises(IntegrityError, match=re.escape(f"{uri}/model.onnx: SHA-256 ") + ".* is not the registered"):
         registry.download(name, version, tmp_path / "copy")
     assert not (tmp_path / "copy").exists()  # nothing half-loaded is left for a loader to find
     store.put_bytes(f"models/{name}/{version}/card.json", b'{"agreement": 1.0}')
-    with pytest.raises(IntegrityError, match="card.json"):
+    with pytest.raises(IntegrityError, match=r"card\.json"):
         registry.card(name, version)
 
     version, uri = registry.register(name, a_model(tmp_path / "m2"))

@@ -35,7 +35,7 @@ def test_near_duplicates_are_removed_at_the_job_threshold_and_distinct_texts_kep
     assert curated.dropped == {"near_duplicate": 3}
     assert kept_texts(curated) == sorted([base, *distinct])
     # The threshold is the job's: None keeps near-duplicates (exact ones always go).
-    loose = curate(responses + [answer(99, base.upper())], CurationSpec(near_duplicate_threshold=None))
+    loose = curate([*responses, answer(99, base.upper())], CurationSpec(near_duplicate_threshold=None))
     assert loose.dropped == {"duplicate": 1} and len(kept_texts(loose)) == 7
 
 

@@ -3,6 +3,7 @@ family against the real inference and detector services on the embedded stack.""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ async def test_every_attack_family_is_caught_and_no_ordinary_client_is_flagged(d
                                                      scale=0.6, plot=plot)
     report = "\n".join(evaluation.lines())
     assert set(evaluation.families) == set(ATTACK_FAMILIES), report
-    for family, result in evaluation.families.items():
+    for result in evaluation.families.values():
         assert result["rate"] == 1.0, report
     assert evaluation.ordinary_flagged == [], report
     # One alert names a whole ring; every alert explains itself with the numbers behind it.
@@ -40,9 +41,10 @@ async def test_every_attack_family_is_caught_and_no_ordinary_client_is_flagged(d
     assert all(a.explanation and a.findings for a in alerts)
     assert plot.stat().st_size > 10_000
     # The detector saw every answered text: the inference service dropped no event on the way.
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{detection_stack.config.inference_metrics_port}/metrics")
+    url = f"http://127.0.0.1:{detection_stack.config.inference_metrics_port}/metrics"
+    metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(url).read().decode())
     counts = dict(re.findall(r"^distillery_inference_request_events_(published|dropped)_total (\S+)$",
-                             metrics.read().decode(), re.M))
+                             metrics, re.M))
     assert float(counts["dropped"]) == 0 and float(counts["published"]) >= sum(p.sent for p in plans)
 
 

@@ -60,7 +60,7 @@ def querier(spec: TeacherSpec, budget: BudgetSpec | None = None, api_key: str = 
 
 def test_adapters_are_found_by_module_name():
     assert available_kinds() == ["oip", "onnx", "openai-chat", "openai-embeddings"]
-    with pytest.raises(ValueError, match="unknown teacher kind 'gemini'.*known kinds: oip"):
+    with pytest.raises(ValueError, match=r"unknown teacher kind 'gemini'.*known kinds: oip"):
         load_adapter(TeacherSpec(kind="gemini"), "", None)
 
 

@@ -127,7 +127,7 @@ async def test_kill_9_mid_job_loses_nothing_and_repeats_only_what_was_in_flight(
                   lambda items: sum(r.job_id == job.job_id for r in items) >= 80)
     pid = stack._running_pid("teacher")
     os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
+    await asyncio.to_thread(os.waitpid, pid, 0)
     start_teacher(stack)
     await statuses_until(stack, job, "done")
     responses = await responses_of(stack, job, len(texts))

@@ -4,6 +4,7 @@ the job's gate is registered with its card but not promoted."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -141,7 +142,7 @@ async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_pr
         seen = await collect(stack, "distill.jobs.status", JobStatus, lambda items: len(progress(items)) >= 2, timeout_s=300)
         pid = stack._running_pid("trainer")
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        await asyncio.to_thread(os.waitpid, pid, 0)
         before_kill = progress(seen)
         assert before_kill and before_kill[-1] < job.student.epochs, "the training ended before it could be killed"
         start_service(stack, "trainer", env)

@@ -103,7 +103,7 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
             f"name: e2e\nprompts: {{file: {ROOT / 'data/wordnet/heldout.jsonl.gz'}, limit: 600, label_field: label}}\n"
             f"teacher: {{url: '127.0.0.1:{stack.config.inference_port}', model: teacher}}\n"
             "student: {name: e2e-student, epochs: 4}\ngate: {min_agreement: 0.2, min_speedup: 1.0}\n")
-        job, follower = await submit_and_follow(job_file, timeout_s=300, quiet=True)
+        _job, follower = await submit_and_follow(job_file, timeout_s=300, quiet=True)
         assert not follower.failed, [s.message for s in follower.statuses]
         assert follower.last("teacher").counts["answered"] == 600
         kept = follower.last("curator").counts

@@ -166,7 +166,9 @@ class VendorServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}/v1"
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET socket's address: (str, int)
+        return f"http://{host}:{port}/v1"
 
     def __enter__(self) -> VendorServer:
         self.thread.start()

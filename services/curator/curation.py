@@ -168,7 +168,8 @@ def teacher_label(response: TeacherResponse) -> str | None:
 def cap_per_class(rows: list[Row], cap: int, dropped: Counter) -> list[Row]:
     """Class balancing: at most `cap` training rows per teacher label, the first in hash order (so the
     same rows are kept on every run). Val and test keep the natural distribution."""
-    kept, per_class = [], Counter()
+    kept: list[Row] = []
+    per_class: Counter[str | None] = Counter()
     for row in sorted(rows, key=lambda r: hashlib.sha256(normalise(r.text).encode()).digest()):
         label = teacher_label(row.response)
         if label is not None and per_class[label] >= cap:

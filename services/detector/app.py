@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 
 from services.detector.detection import ClientDetector, ClientState, RingLinker
@@ -39,7 +40,7 @@ class References:
     """Each model's domain reference (its promoted version's), re-read every ten minutes."""
 
     def __init__(self) -> None:
-        self.loaded: dict[str, tuple[object, DomainReference | None]] = {}
+        self.loaded: dict[str, tuple[datetime, DomainReference | None]] = {}
 
     async def ensure(self, model: str) -> None:
         now = utcnow()
@@ -66,6 +67,13 @@ detector = ClientDetector(config, reference=references.get)
 rings = RingLinker(config)
 
 
+def single_record(message: KafkaMessage) -> ConsumerRecord:
+    """The record of a message; the subscribers here are not batch subscribers (whose messages hold a tuple)."""
+    record = message.raw_message
+    assert not isinstance(record, tuple), "a batch message reached a single-record subscriber"
+    return record
+
+
 class PartitionState:
     """Which partitions of a topic this replica has state for, up to which offset; checkpoints are
     per partition, so whichever replica owns a partition next picks up its state."""
@@ -80,7 +88,7 @@ class PartitionState:
 
     async def admit(self, message: KafkaMessage, restore) -> bool:
         """False for a record that the loaded checkpoint already covers."""
-        record = message.raw_message
+        record = single_record(message)
         if record.partition not in self.offsets:
             saved = await asyncio.to_thread(store.get_optional, self.key(record.partition))
             self.offsets[record.partition] = -1
@@ -123,7 +131,7 @@ def clients_of(partition: int) -> dict:
 async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
     if not await request_partitions.admit(message, restore_clients):
         return
-    client_partition[(event.client_id, event.model)] = message.raw_message.partition
+    client_partition[(event.client_id, event.model)] = single_record(message).partition
     await references.ensure(event.model)
     alert, profile = detector.observe(event)
     if profile is not None:

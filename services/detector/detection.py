@@ -397,7 +397,8 @@ class ClientDetector:
                 ended.append(self.clients.pop(key))
             elif state.last_alert is None and quiet >= self.config.window_s:
                 del self.clients[key]
-        return [resolve(state.last_alert, now, state.last_seen) for state in ended]
+        # Only alerted states are ever ended (above, and in observe).
+        return [resolve(state.last_alert, now, state.last_seen) for state in ended if state.last_alert is not None]
 
 
 def resolve(alert: AbuseAlert, now: datetime, last_seen: datetime) -> AbuseAlert:
@@ -532,7 +533,7 @@ class RingLinker:
 
     def sweep(self, now: datetime) -> list[AbuseAlert]:
         resolved = []
-        for model, rings in self.rings.items():
+        for rings in self.rings.values():
             for ring in list(rings):
                 if (now - ring.last_seen).total_seconds() >= self.config.resolve_after_s:
                     rings.remove(ring)

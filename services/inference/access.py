@@ -125,7 +125,9 @@ class AccessControl:
                                f"(`distillery enforcement lift {client.client_id}`)")
         rate = client.rps or self.default_rps
         if enforced and enforced.action == "throttle":
-            rate = min(rate or enforced.rps, enforced.rps)
+            # A throttle record always carries its rate; one without (written by hand) gets the service's.
+            throttled = enforced.rps if enforced.rps is not None else self.throttle_rps
+            rate = min(rate or throttled, throttled)
             why = f"is throttled to {rate:g} requests/s after abuse alert {enforced.alert_id}"
         else:
             why = f"is over its quota of {rate:g} requests/s"

@@ -92,7 +92,7 @@ async def load_enforcement() -> None:
 async def start_serving() -> None:
     events.start()
     ledger.start()
-    if watermarking.enabled:
+    if watermarking.enabled and watermarking.key is not None:  # enabled implies a key; the test narrows it
         log.info("watermarking %.2f%% of answers (%.2f%% under an open alert) with key %s; allow-listed: %s",
                  100 * config.watermark_fraction, 100 * config.watermark_alerted_fraction,
                  watermarking.key.key_id, ", ".join(sorted(watermarking.allow_clients)) or "none")

@@ -27,7 +27,7 @@ class InferenceMetrics:
         r = self.registry
         self.success = Counter("nv_inference_request_success", "Inference requests answered", LABELS, registry=r)
         self.failure = Counter("nv_inference_request_failure", "Inference requests failed, by gRPC status",
-                               LABELS + ("reason",), registry=r)
+                               (*LABELS, "reason"), registry=r)
         self.inferences = Counter("nv_inference_count", "Texts answered (a request may carry several)",
                                   LABELS, registry=r)
         self.executions = Counter("nv_inference_exec_count", "Batches run by the model", LABELS, registry=r)

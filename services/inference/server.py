@@ -10,6 +10,7 @@ replies. Answers to clients off the watermark allow-list are watermarked (servic
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -90,11 +91,12 @@ class ModelRepository:
             if current is None:
                 loop = asyncio.get_running_loop()
                 current = await loop.run_in_executor(self.executor, self._load_blocking, name, version)
-                current.batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
-                                                 self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts,
-                                                 on_batch=self.metrics.batcher_observer(name, version))
-                self.metrics.pending.labels(name, version).set_function(lambda b=current.batcher: b.queued_texts)
-                current.batcher.start()
+                batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
+                                         self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts,
+                                         on_batch=self.metrics.batcher_observer(name, version))
+                current.batcher = batcher
+                self.metrics.pending.labels(name, version).set_function(lambda: batcher.queued_texts)
+                batcher.start()
                 self.loaded.setdefault(name, {})[version] = current
             self.serving[name] = version
             # Keep the served version and the one before it; drop older ones.
@@ -205,7 +207,7 @@ class RequestEventBuffer:
                 continue
             for delivery, count in deliveries:
                 if isinstance(delivery, asyncio.Future):
-                    delivery.add_done_callback(lambda d, n=count: self._delivered(d, n))
+                    delivery.add_done_callback(functools.partial(self._delivered, count=count))
                 else:
                     self.published += count
 
@@ -388,6 +390,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 outputs = _requested_outputs(request, len(model.classifier.classes))
                 deadline = _queue_deadline(request, context, loop.time())
                 span.set_attributes({"model_version": model.version, "batch": len(texts)})
+                assert model.batcher is not None  # set before a version is swapped in, so before it is served
                 try:
                     probabilities = await model.batcher.submit(texts, deadline)
                 except QueueFull as exc:
@@ -399,6 +402,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 if model is not None:
                     self.metrics.failure.labels(model.name, model.version, exc.code.name.lower()).inc()
                 await context.abort(exc.code, exc.message)
+            assert model is not None  # context.abort raises: past it, every request has its model
             probabilities = self._watermark(model, texts, probabilities, client.client_id)
             response = self._respond(request, model, texts, probabilities, outputs, client.client_id,
                                      self._caller(context))
@@ -410,10 +414,12 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         fraction = self.watermarking.fraction_for(client_id, self.access.under_alert(client_id))
         probabilities, marked = self.watermarking.apply(texts, probabilities, fraction)
         if marked:
+            key = self.watermarking.key
+            assert key is not None  # only a key marks rows
             self.metrics.watermarked.labels(model.name, model.version).inc(len(marked))
             for row, true, answer in marked:
                 if self.ledger is not None:
-                    self.ledger.record(client_id, model.name, model.version, self.watermarking.key.key_id, fraction,
+                    self.ledger.record(client_id, model.name, model.version, key.key_id, fraction,
                                        texts[row], model.classifier.classes, true, answer)
         return probabilities
 

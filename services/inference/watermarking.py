@@ -50,10 +50,12 @@ class Watermarking:
         watermarked row; the model's own array is not changed."""
         if fraction <= 0:
             return probabilities, []
+        key = self.key
+        assert key is not None, "a positive fraction comes from fraction_for, which is 0 without a key"
         top = probabilities.argmax(axis=1)
         marked = []
         for row, text in enumerate(texts):
-            answer = watermark_class(self.key, text, int(top[row]), probabilities.shape[1], fraction)
+            answer = watermark_class(key, text, int(top[row]), probabilities.shape[1], fraction)
             if answer is not None:
                 marked.append((row, int(top[row]), answer))
         if marked:

@@ -18,14 +18,16 @@ its current owner writes. That gives, without transactions:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.teacher.adapters import Answer, TeacherAdapter, TeacherError, available_kinds
 from services.teacher.limits import TeacherGate, backoff_s
@@ -178,7 +180,8 @@ class ShareLedger:
 
 def job_totals(store: ArtifactStore, job_id: str) -> tuple[Counter, Spend, int]:
     """Counts, spend and prompts done, summed over the job's shares."""
-    counts, spent, done = Counter(), Spend(), 0
+    counts: Counter[str] = Counter()
+    spent, done = Spend(), 0
     for key in store.list(f"{job_prefix(job_id)}/shares/"):
         doc = store.get_json(key)
         counts.update(doc["counts"])
@@ -299,7 +302,7 @@ class TeacherContext:
     publish_response: Publish
     publish_status: Publish
     publish_work: Publish
-    kafka_read_since: Callable[[int], object]  # ms -> async iterator of records of teacher.responses
+    kafka_read_since: Callable[[int], AsyncIterator[Any]]  # ms -> records of teacher.responses
     open_adapter: Callable[[TeacherSpec], Awaitable[TeacherAdapter]]
     gate_for: Callable[[TeacherSpec], TeacherGate]
     work_partitions: Callable[[], int]
@@ -381,10 +384,8 @@ async def published_prompt_ids(ctx: TeacherContext, job_id: str, since_ms: int) 
     found = set()
     async for record in ctx.kafka_read_since(since_ms):
         if record.key == job_id.encode():
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 found.add(json.loads(record.value)["prompt_id"])
-            except (ValueError, KeyError, TypeError):
-                pass
     return found
 
 

@@ -62,6 +62,7 @@ class Student(torch.nn.Module):
     """Shared by the kinds: the output (softmax for classifiers, the raw vector for embedders)."""
 
     classifier: bool
+    embeddings: torch.nn.Embedding  # the token table, set by every kind
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -70,7 +71,7 @@ class Student(torch.nn.Module):
         out = self.encode(input_ids, attention_mask)
         return torch.softmax(out, dim=-1) if self.classifier else out
 
-    def sparse_parameters(self) -> list[torch.nn.Parameter]:
+    def sparse_parameters(self) -> list[torch.Tensor]:
         """Parameters with sparse gradients (the token table): only the rows a batch uses change."""
         return [self.embeddings.weight]
 

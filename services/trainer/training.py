@@ -53,9 +53,11 @@ def kd_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor, temperatu
 
 
 def classifier_loss(logits: torch.Tensor, teacher_probs: torch.Tensor, hard: torch.Tensor, spec: StudentSpec) -> torch.Tensor:
-    loss = spec.kd_weight * kd_loss(logits, teacher_probs, spec.temperature) if spec.kd_weight > 0 else 0.0
+    loss: torch.Tensor | float = (spec.kd_weight * kd_loss(logits, teacher_probs, spec.temperature)
+                                  if spec.kd_weight > 0 else 0.0)
     if spec.kd_weight < 1:
         loss = loss + (1 - spec.kd_weight) * F.cross_entropy(logits, hard)
+    assert isinstance(loss, torch.Tensor)  # kd_weight > 0 or < 1: at least one term is a tensor
     return loss
 
 
@@ -112,7 +114,8 @@ def fingerprint(spec: StudentSpec, data_id: str) -> str:
 
 class EarlyStopping:
     def __init__(self, patience: int) -> None:
-        self.patience, self.best, self.stale, self.best_state = patience, -float("inf"), 0, None
+        self.patience, self.best, self.stale = patience, -float("inf"), 0
+        self.best_state: dict[str, torch.Tensor] | None = None
 
     def update(self, score: float, model: torch.nn.Module) -> bool:
         """Record an epoch's score; true when training should stop."""
@@ -172,7 +175,7 @@ def train_student(spec: StudentSpec, classes: list[str], vectors: torch.Tensor, 
             # Trim padding the batch does not need: most texts are far shorter than max_length.
             width = int(mask[batch].sum(1).max())
             out = model.encode(ids[batch, :width], mask[batch, :width])
-            loss = (classifier_loss(out, targets[batch], hard[batch], spec) if classifier
+            loss = (classifier_loss(out, targets[batch], hard[batch], spec) if hard is not None  # a classifier
                     else embedding_loss(out, targets[batch]))
             for optimizer in optimizers:
                 optimizer.zero_grad()
@@ -203,14 +206,14 @@ def gold_accuracy(probabilities: np.ndarray, classes: list[str], gold: list[str 
     if not rows or not classes:
         return None, 0
     index = {c: i for i, c in enumerate(classes)}
-    truth = np.asarray([index.get(gold[i], -1) for i in rows])
+    truth = np.asarray([index.get(g, -1) for g in gold if g is not None])  # the rows, in order
     return float((probabilities[rows].argmax(1) == truth).mean()), len(rows)
 
 
 def quality(outputs: np.ndarray, test: Split, classes: list[str]) -> dict:
     """How close the student is to the teacher, and how right it is, on the test split."""
     classifier = bool(classes)
-    figures = {"agreement": agreement(outputs, test, classifier), "kl_to_teacher": 0.0}
+    figures: dict[str, float | None] = {"agreement": agreement(outputs, test, classifier), "kl_to_teacher": 0.0}
     if classifier:
         teacher = test.targets
         figures["kl_to_teacher"] = float(np.mean(np.sum(

@@ -102,7 +102,8 @@ class OipClient:
                  metadata: Sequence[tuple[str, str]] = ()) -> None:
         # Its own connection (not shared with other channels of this process to the same address),
         # so several clients spread over the replicas behind a Service, which balances connections.
-        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.use_local_subchannel_pool", 1)]
+        options: list[tuple[str, str | int]] = [("grpc.max_receive_message_length", 64 << 20),
+                                                ("grpc.use_local_subchannel_pool", 1)]
         if user_agent:
             options.append(("grpc.primary_user_agent", user_agent))
         self.channel = grpc.aio.insecure_channel(url, options=options)

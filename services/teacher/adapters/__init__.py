@@ -41,13 +41,14 @@ class TeacherError(Exception):
 class TeacherAdapter(ABC):
     texts_per_request: int = 1
 
-    def __init__(self, spec: TeacherSpec, api_key: str, store: ArtifactStore) -> None:
+    def __init__(self, spec: TeacherSpec, api_key: str, store: ArtifactStore | None) -> None:
+        # store: None for teachers that read nothing from it (every kind but onnx).
         self.spec = spec
         self.api_key = api_key
         self.store = store
         self.classes: list[str] = list(spec.classes)
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - an optional hook: adapters with nothing to connect keep it
         """Connect, and learn what the teacher answers with (its classes)."""
 
     @abstractmethod
@@ -67,7 +68,7 @@ class TeacherAdapter(ABC):
     def max_output_tokens(self, texts: list[str]) -> int:
         return 0
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook: adapters with nothing to release keep it
         pass
 
 
@@ -82,7 +83,7 @@ def available_kinds() -> list[str]:
     return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-def load_adapter(spec: TeacherSpec, api_key: str, store: ArtifactStore) -> TeacherAdapter:
+def load_adapter(spec: TeacherSpec, api_key: str, store: ArtifactStore | None) -> TeacherAdapter:
     if spec.kind not in available_kinds():
         raise ValueError(f"unknown teacher kind {spec.kind!r}; known kinds: {', '.join(available_kinds())}")
     module = importlib.import_module(f"{__name__}.{spec.kind.replace('-', '_')}")

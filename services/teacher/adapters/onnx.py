@@ -23,6 +23,7 @@ class Adapter(TeacherAdapter):
         self.version = self.spec.version
 
     def _load(self) -> TextClassifier:
+        assert self.store is not None, "an onnx teacher reads its model from the artifact store"
         source = self.spec.url
         if not source.startswith("s3://"):
             registry = ModelRegistry(self.store)
