@@ -7,6 +7,7 @@ reliability suite's faults: SIGKILL one part, start just that part again on the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,7 +63,7 @@ class StackConfig(BaseSettings):
     """The inference service's metrics port (its DISTILLERY_METRICS_PORT)."""
 
     @classmethod
-    def on_free_ports(cls, home: Path) -> "StackConfig":
+    def on_free_ports(cls, home: Path) -> StackConfig:
         """A stack beside any other: every port free, and SeaweedFS's twin ports (+10000) too."""
         ports: list[int] = []
         while len(ports) < 5:
@@ -191,10 +192,8 @@ class EmbeddedStack:
             time.sleep(0.2)
         if self._running_pid(name):
             os.kill(pid, signal.SIGKILL)
-        try:  # reap it if it is our child
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         self._pid_file(name).unlink(missing_ok=True)
         return True
 
@@ -342,10 +341,8 @@ class EmbeddedStack:
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):  # not a group leader after all
-            try:
+            with contextlib.suppress(ProcessLookupError):  # gone by itself meanwhile
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # gone by itself meanwhile
-                pass
         try:  # our child: wait for it
             os.waitpid(pid, 0)
         except ChildProcessError:  # not ours (another `distillery` started it), or reaped already
@@ -353,7 +350,7 @@ class EmbeddedStack:
             while self._running_pid(name) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if self._running_pid(name):
-                raise StackError(f"{name} (pid {pid}) still there {timeout_s:.0f} s after SIGKILL")
+                raise StackError(f"{name} (pid {pid}) still there {timeout_s:.0f} s after SIGKILL") from None
         self._pid_file(name).unlink(missing_ok=True)
         return True
 

@@ -163,24 +163,23 @@ async def read_since(settings: KafkaSettings, topic: str, since_ms: int) -> Asyn
         if not partitions:
             return
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
         starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
         pending = set()
         for tp in partitions:
             start = starts.get(tp)
-            if start is not None and start.offset < ends[tp]:
+            if start is not None:  # None: nothing written since
                 consumer.seek(tp, start.offset)
                 pending.add(tp)
+        # The end is the high watermark each fetch reports, not ListOffsets: Tansu answers that
+        # below the real end.
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batches.items():
+            for records in batches.values():
                 for record in records:
-                    if record.offset < ends[tp]:
-                        yield record
-                if records and records[-1].offset >= ends[tp] - 1:
-                    pending.discard(tp)
+                    yield record
             for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
+                end = consumer.highwater(tp)
+                if end is not None and await consumer.position(tp) >= end:
                     pending.discard(tp)
     finally:
         await consumer.stop()

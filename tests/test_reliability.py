@@ -25,10 +25,13 @@ from services.curator.curation import write_dataset
 from services.curator.progress import JobProgress
 from shared.datasets import read_manifest
 from shared.events import CurationSpec, DatasetReady, TeacherResponse
-from shared.kafka import make_broker
+from cli.stack import EmbeddedStack, StackConfig
+from shared.kafka import make_broker, read_since
+from shared.store import ArtifactStore
 from tests.streams import collect, start_service
 
 pytestmark = [pytest.mark.stack, pytest.mark.reliability]
+OUTAGE_S = 30  # how long the store stays away: the fault itself, not a wait for a result
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["noun.act", "noun.animal", "noun.artifact", "verb.motion"]
 
@@ -131,3 +134,61 @@ async def test_a_curator_stopped_between_announcing_and_marking_done_does_not_an
     finally:
         stack.stop("curator")
     assert events == [first]
+
+
+async def dead_letters_of(stack, job_id: str) -> list:
+    return [r async for r in read_since(stack.config.kafka(), "teacher.responses.dlq", 0) if r.key == job_id.encode()]
+
+
+async def test_the_store_away_for_30_s_mid_job_loses_nothing_and_dead_letters_nothing(stack, store):
+    job_id = f"curator-s3-away-{os.urandom(3).hex()}"
+    responses = responses_for(job_id, glosses(200, skip=600))
+    start_service(stack, "curator")
+    try:
+        await publish(stack, responses[:100])
+        await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
+        stack.kill("weed")
+        try:
+            await publish(stack, responses[100:])  # the broker (memory storage) is still there
+            await asyncio.sleep(OUTAGE_S)
+        finally:
+            await asyncio.to_thread(stack.restart_infra, "weed")
+        (event,) = await announcements(stack, job_id, store)
+    finally:
+        stack.stop("curator")
+    assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
+    assert await dead_letters_of(stack, job_id) == []
+    log = (stack.log_dir / "curator.log").read_text(errors="replace")
+    assert "broker or store unavailable" in log  # it waited for the store, rather than giving up
+
+
+@pytest.fixture(scope="module")
+def durable_stack(tmp_path_factory):
+    """A stack of its own whose broker keeps its topics in S3, so that it can be restarted."""
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("durable"))
+    config.kafka_storage = "s3"
+    durable = EmbeddedStack(config)
+    durable.start_infra()
+    try:
+        yield durable
+    finally:
+        durable.down()
+
+
+async def test_the_broker_restarted_mid_job_loses_nothing(durable_stack):
+    stack = durable_stack
+    store = ArtifactStore(stack.config.s3())
+    job_id = f"curator-broker-restart-{os.urandom(3).hex()}"
+    responses = responses_for(job_id, glosses(200, skip=900))
+    start_service(stack, "curator")
+    try:
+        await publish(stack, responses[:100])
+        await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
+        stack.kill("tansu")
+        await asyncio.to_thread(stack.restart_infra, "tansu")
+        await publish(stack, responses[100:])
+        (event,) = await announcements(stack, job_id, store)
+    finally:
+        stack.stop("curator")
+    assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
+    assert await dead_letters_of(stack, job_id) == []

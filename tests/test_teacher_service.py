@@ -118,6 +118,7 @@ async def test_a_job_stops_cleanly_at_its_budget(stack, store, vendor, teacher):
     assert statuses[-1].counts["queries"] <= 20
 
 
+@pytest.mark.reliability
 async def test_kill_9_mid_job_loses_nothing_and_repeats_only_what_was_in_flight(stack, store, vendor, teacher):
     vendor.state.latency_s = 0.1
     concurrency = 4

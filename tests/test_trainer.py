@@ -101,6 +101,7 @@ async def publish(stack, event, topic: str, key: str) -> None:
 
 
 @pytest.mark.stack
+@pytest.mark.reliability
 async def test_a_killed_trainer_resumes_and_a_student_failing_the_gate_is_not_promoted(stack, store, teacher_dir,
                                                                                          registered_teacher):
     from services.curator.curation import write_dataset
