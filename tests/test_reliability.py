@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.stack import EmbeddedStack, StackConfig
 from services.curator.curation import write_dataset
 from services.curator.progress import JobProgress
 from shared.datasets import read_manifest
 from shared.events import CurationSpec, DatasetReady, TeacherResponse
-from cli.stack import EmbeddedStack, StackConfig
 from shared.kafka import make_broker, read_since
 from shared.store import ArtifactStore
 from tests.streams import collect, start_service
