@@ -28,3 +28,14 @@ def serve_health(app: FastStream, port: int) -> None:
         if state:
             await state["servicer"].enter_graceful_shutdown()
             await state["server"].stop(2)
+
+
+def health_status(address: str, timeout_s: float = 2.0) -> str:
+    """What a gRPC health probe gets from `address`: SERVING, NOT_SERVING, or the failure's status
+    code (UNAVAILABLE while nothing listens there)."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+        except grpc.RpcError as exc:
+            return exc.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

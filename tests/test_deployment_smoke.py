@@ -21,12 +21,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cli.stack import port_in_use
 from scripts.gen_config_docs import SERVICE_SETTINGS, read_by_name, service_variables
+from shared.health import health_status as shared_health_status
 from shared.settings import LIBRARY_VARIABLES
 from tests.test_deploy import build
 
@@ -99,12 +98,7 @@ def unknown_variables(service: str, env: dict[str, str], origin: dict[str, str])
 
 
 def health_status(port: int) -> str:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-        except grpc.RpcError as exc:
-            return exc.code().name
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    return shared_health_status(f"127.0.0.1:{port}")
 
 
 def metrics_answer(port: int) -> str:

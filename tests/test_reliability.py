@@ -15,7 +15,6 @@ import asyncio
 import gzip
 import json
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -61,20 +60,13 @@ async def publish(stack, responses: list[TeacherResponse]) -> None:
             await broker.publish(response, topic="teacher.responses", key=response.job_id.encode())
 
 
-async def wait_for(condition, what: str, timeout_s: float = 180.0) -> None:
+async def wait_for(condition, what: str, timeout_s: float = 300.0) -> None:
     """Poll a condition; the bound only stops a hung run, it is not a speed goal."""
     deadline = time.monotonic() + timeout_s
     while not await asyncio.to_thread(condition):
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
         await asyncio.sleep(0.3)
-
-
-def kill_9(stack, name: str) -> None:
-    pid = stack._running_pid(name)
-    assert pid, f"{name} is not running"
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
 
 
 def shard_hashes(store, event: DatasetReady) -> dict[str, list[str]]:
@@ -97,20 +89,33 @@ def uninterrupted(store, job_id: str, responses: list[TeacherResponse]) -> dict[
     return shard_hashes(store, event)
 
 
-async def test_a_curator_killed_mid_job_finishes_it_once_with_the_same_bytes(stack, store):
-    job_id = f"curator-kill-{os.urandom(3).hex()}"
-    responses = responses_for(job_id, glosses(300))
+async def curate_through(stack, store, responses: list[TeacherResponse], fault) -> DatasetReady:
+    """The curator given half a job; once part of it is in S3, `fault(rest)` (which also publishes
+    the rest); then the job's one announcement."""
+    job_id = responses[0].job_id
+    half = len(responses) // 2
     start_service(stack, "curator")
     try:
-        await publish(stack, responses[:150])
+        await publish(stack, responses[:half])
         await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
-        kill_9(stack, "curator")
-        # The teacher replays a few answers too (as after a teacher restart): each prompt counts once.
-        await publish(stack, responses[150:] + responses[100:120])
-        start_service(stack, "curator")
+        await fault(responses[half:])
         (event,) = await announcements(stack, job_id, store)
     finally:
         stack.stop("curator")
+    return event
+
+
+async def test_a_curator_killed_mid_job_finishes_it_once_with_the_same_bytes(stack, store):
+    job_id = f"curator-kill-{os.urandom(3).hex()}"
+    responses = responses_for(job_id, glosses(300))
+
+    async def kill_and_restart(rest):
+        stack.kill("curator")
+        # The teacher replays a few answers too (as after a teacher restart): each prompt counts once.
+        await publish(stack, rest + responses[100:120])
+        start_service(stack, "curator")
+
+    event = await curate_through(stack, store, responses, kill_and_restart)
     assert sum(event.counts.values()) + sum(event.dropped.values()) == 300
     assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
     assert not list(store.list(f"jobs/{job_id}/curator/parts/"))  # progress is dropped once done
@@ -123,7 +128,7 @@ async def test_a_curator_stopped_between_announcing_and_marking_done_does_not_an
     try:
         await publish(stack, responses)
         (first,) = await announcements(stack, job_id, store)
-        kill_9(stack, "curator")
+        stack.kill("curator")
         # The state a kill between `dataset.ready` and done.json leaves: progress in S3, no done mark.
         progress = JobProgress(store)
         progress.record(job_id, 0, 0, responses)
@@ -143,19 +148,16 @@ async def dead_letters_of(stack, job_id: str) -> list:
 async def test_the_store_away_for_30_s_mid_job_loses_nothing_and_dead_letters_nothing(stack, store):
     job_id = f"curator-s3-away-{os.urandom(3).hex()}"
     responses = responses_for(job_id, glosses(200, skip=600))
-    start_service(stack, "curator")
-    try:
-        await publish(stack, responses[:100])
-        await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
+
+    async def store_away(rest):
         stack.kill("weed")
         try:
-            await publish(stack, responses[100:])  # the broker (memory storage) is still there
+            await publish(stack, rest)  # the broker (memory storage) is still there
             await asyncio.sleep(OUTAGE_S)
         finally:
             await asyncio.to_thread(stack.restart_infra, "weed")
-        (event,) = await announcements(stack, job_id, store)
-    finally:
-        stack.stop("curator")
+
+    event = await curate_through(stack, store, responses, store_away)
     assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
     assert await dead_letters_of(stack, job_id) == []
     log = (stack.log_dir / "curator.log").read_text(errors="replace")
@@ -180,15 +182,12 @@ async def test_the_broker_restarted_mid_job_loses_nothing(durable_stack):
     store = ArtifactStore(stack.config.s3())
     job_id = f"curator-broker-restart-{os.urandom(3).hex()}"
     responses = responses_for(job_id, glosses(200, skip=900))
-    start_service(stack, "curator")
-    try:
-        await publish(stack, responses[:100])
-        await wait_for(lambda: any(store.list(f"jobs/{job_id}/curator/parts/")), "a part of the job in S3")
+
+    async def broker_restart(rest):
         stack.kill("tansu")
         await asyncio.to_thread(stack.restart_infra, "tansu")
-        await publish(stack, responses[100:])
-        (event,) = await announcements(stack, job_id, store)
-    finally:
-        stack.stop("curator")
+        await publish(stack, rest)
+
+    event = await curate_through(stack, store, responses, broker_restart)
     assert shard_hashes(store, event) == uninterrupted(store, job_id, responses)
     assert await dead_letters_of(stack, job_id) == []
