@@ -44,7 +44,7 @@ fi
 mkdir -p "$CACHE" "$WHEELS"
 
 VERSION=$("$PYTHON_BIN" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
-IMAGE_REPO=${IMAGE_REPO:-$(sed -n 's/^ *newName: *\(.*\)\/distillery *$/\1/p' deploy/k8s/base/kustomization.yaml | head -1)}
+IMAGE_REPO=${IMAGE_REPO:-$(sed -n 's/^ *newName: *\(.*\)\/distillery *$/\1/p' deploy/k8s/base/kustomization.yaml | awk 'NR == 1')}
 
 # ---- the base image: Debian 12 with python3 (3.11) ----
 BASE_KEY=$(printf '%s %s %s\n' "$SUITE" "$BASE_PACKAGES" "docs-excluded-1" | sha256sum | cut -c1-16)
@@ -116,7 +116,8 @@ for target in $TARGETS; do
     rm -f "$archive"
     bh push -q "localhost/$name:$VERSION" "oci-archive:$archive:$name:$VERSION" >/dev/null
     end=$(date +%s)
-    size=$(bh images --format '{{.Size}}' "localhost/$name:$VERSION" | head -1)
+    # awk reads to the end: `head -1` may close the pipe first, and pipefail turns SIGPIPE into failure.
+    size=$(bh images --format '{{.Size}}' "localhost/$name:$VERSION" | awk 'NR == 1')
     printf '%s:%s build %ss, archive %ss, archive %s MiB, image %s\n' "$name" "$VERSION" \
         $((built - start)) $((end - built)) $(( $(stat -c %s "$archive") / 1048576 )) "$size" | tee -a "$REPORT" >&2
 done
