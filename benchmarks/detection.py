@@ -1,9 +1,13 @@
-"""Detection harness: the traffic simulator (cli/simulator.py) drives the real inference service
-over gRPC on the embedded stack; the real detector service reads `inference.requests` from the
-broker and publishes `abuse.alerts`, which are scored against who really attacked.
+"""Detection harnesses: the tuning harness (cli/simulator.py), on which the detector's settings
+were chosen, and the validation harness (cli/holdout.py), written apart and never tuned against,
+each at two volumes. Their clients drive the real inference service over gRPC on the embedded
+stack; the real detector service reads `inference.requests` from the broker and publishes
+`abuse.alerts` and every client's risk (`detector.profiles`), scored against who really attacked.
+The benign reference starts from an operator's sample of ordinary traffic, as
+`distillery detector reference` seeds it.
 
-    .venv/bin/python -m benchmarks.detection                 # full scale: 400 ordinary clients
-    .venv/bin/python -m benchmarks.detection --ordinary 60 --attackers 1   # what `make test` runs
+    .venv/bin/python -m benchmarks.detection                 # full scale, both harnesses, volumes 1 and 0.5
+    .venv/bin/python -m benchmarks.detection --in-process    # the same events, replayed without the services
 
 It also measures the detector's own speed: events per second through decoding and both stages,
 on one core, in process (`--throughput-only` for that alone). The served model is a fast static
@@ -22,6 +26,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "harness"
@@ -59,18 +64,37 @@ async def wait_for_consumers(kafka, timeout_s: float = 600.0) -> None:
             await consumer.stop()
 
 
-async def run_harness(stack, store, ordinary: int, attackers: int, seed: int = 7, scale: float = 1.0,
-                      concurrency: int = 48, plot: Path | None = None):
-    """Returns (evaluation, plans, alerts, seconds of traffic). The stack's inference and detector
-    services must be running, the inference service trusting x-forwarded-for."""
-    from cli.jobs import read_alerts
-    from cli.simulator import drive, evaluate, plot_roc, population
+def seed_reference(store, model_dir: Path, ordinary: int = 600, seed: int = 11) -> int:
+    """The operator's sample of ordinary traffic, as `distillery detector reference` takes it:
+    ordinary clients of the tuning simulator (another seed than either harness), answered by the
+    served model, replayed into the benign reference of MODEL in the store. Returns its windows."""
+    from cli.simulator import population
+    from services.detector.detection import DetectorSettings, reference_from_events
+    from services.detector.records import save_reference
+    from shared.events import InferenceRequest
+
+    events = (InferenceRequest.model_validate_json(b)
+              for b in answered_events(population(ordinary, 0, seed=seed), model_dir, seed))
+    reference = reference_from_events(events, DetectorSettings())[MODEL]
+    save_reference(store, MODEL, reference)
+    return sum(len(v) for v in reference.values.values())
+
+
+async def run_harness(stack, store, plans, concurrency: int = 48):
+    """Drives `plans` (cli.simulator.population or cli.holdout.holdout_population) against the
+    stack's inference service and scores what its detector said. Returns (evaluation, alerts,
+    seconds of traffic). The inference and detector services must be running, the inference service
+    trusting x-forwarded-for."""
+    from cli.jobs import read_alerts, read_topic
+    from cli.simulator import drive, evaluate
+    from shared.events import ClientProfile
     from shared.keys import KeyStore
 
-    plans = population(ordinary, attackers, seed=seed, scale=scale)
     run = f"h{random.Random().randrange(16**6):06x}-"  # key names unique to this run
     key_store = KeyStore(store)
-    keys = {p.name: await asyncio.to_thread(key_store.create, run + p.name) for p in plans}
+    keys = {p.name: await asyncio.to_thread(key_store.create, run + p.name,
+                                            scopes=("probabilities",) if p.outputs != "label" else ())
+            for p in plans}
     seconds = await drive(f"127.0.0.1:{stack.config.inference_port}", MODEL, plans, keys, concurrency)
     await wait_for_consumers(stack.config.kafka())
     alerts = [a for a in await read_alerts(idle_timeout_s=3.0, printer=None, kafka=stack.config.kafka())
@@ -78,61 +102,125 @@ async def run_harness(stack, store, ordinary: int, attackers: int, seed: int = 7
     for alert in alerts:  # names as the simulator knows them
         alert.client_ids = [c[len(run):] for c in alert.client_ids]
         alert.queries = {c[len(run):]: n for c, n in alert.queries.items()}
-    evaluation = evaluate(plans, alerts)
-    if plot is not None:
-        plot_roc(evaluation, plans, plot)
-    return evaluation, plans, alerts, seconds
+    risks: dict[str, float] = {}
+    for profile in await read_topic("detector.profiles", ClientProfile, idle_timeout_s=3.0, kafka=stack.config.kafka()):
+        if profile.client_id.startswith(run):
+            name = profile.client_id[len(run):]
+            risks[name] = max(risks.get(name, -99.0), profile.risk)
+    return evaluate(plans, alerts, risks), alerts, seconds
+
+
+def answered_events(plans, model_dir: Path, seed: int = 3, limit: int | None = None) -> list[bytes]:
+    """The `inference.requests` events the plans' traffic makes, encoded as the inference service
+    publishes them: fingerprints computed as it computes them, answers from the served model, each
+    client's queries in order, clients interleaved at random."""
+    import numpy as np
+
+    from shared.events import InferenceRequest, utcnow
+    from shared.fingerprint import fingerprints, network_of
+    from shared.textmodel import TextClassifier
+
+    classifier = TextClassifier(model_dir, device="cpu")
+    texts = sorted({t for p in plans for t in p.texts})
+    probabilities = classifier.predict_batched(texts)
+    answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
+    outputs = {"label": ["LABEL"], "top3": ["PROBABILITIES:top3"], "full": ["PROBABILITIES"]}
+    rng = random.Random(seed)
+    cursors = [[p, 0] for p in plans]
+    now = utcnow()
+    payloads: list[bytes] = []
+    while cursors and (limit is None or len(payloads) < limit):
+        i = rng.randrange(len(cursors))
+        plan, at = cursors[i]
+        for text in plan.texts[at:at + plan.batch]:
+            top, probability = answer[text]
+            payloads.append(InferenceRequest(
+                request_id=f"r{len(payloads)}", client_id=plan.name, model=MODEL, model_version="1",
+                time=now + timedelta(milliseconds=len(payloads)), top_class=top, top_probability=probability,
+                entropy=0.5, n_classes=len(classifier.classes), outputs=outputs[plan.outputs],
+                client_network=network_of(plan.network), user_agent=plan.user_agent,
+                **fingerprints(text)).model_dump_json().encode())
+        cursors[i][1] += plan.batch
+        if cursors[i][1] >= len(plan.texts):
+            cursors.pop(i)
+    return payloads
+
+
+def replay(payloads: list[bytes], config=None, references=None):
+    """Both detector stages over the events, in process: (alerts, each client's highest risk).
+    `references`: benign references to start from (reference_from_events)."""
+    from services.detector.detection import ClientDetector, DetectorSettings, RingLinker
+    from shared.events import InferenceRequest
+
+    config = config or DetectorSettings()
+    detector = ClientDetector(config)
+    detector.references.update(references or {})
+    rings = RingLinker(config, detector.reference)
+    alerts: list = []
+    risks: dict[str, float] = {}
+    for body in payloads:
+        alert, profile = detector.observe(InferenceRequest.model_validate_json(body))
+        if alert is not None:
+            alerts.append(alert)
+        if profile is not None:
+            risks[profile.client_id] = max(risks.get(profile.client_id, -99.0), profile.risk)
+            if (ring_alert := rings.observe(profile)) is not None:
+                alerts.append(ring_alert)
+    return alerts, risks
 
 
 def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
     """Events per second through JSON decoding and both detector stages, one core, in process.
     The events are the simulator's population with fingerprints computed as the inference service
     computes them, and answers from the served model."""
-    import numpy as np
-
     from cli.simulator import population
-    from services.detector.detection import ClientDetector, DetectorSettings, RingLinker
     from services.trainer.teacher_model import ensure_gold_student
-    from shared.domain import DomainReference
-    from shared.events import InferenceRequest, utcnow
-    from shared.fingerprint import fingerprints, network_of
-    from shared.textmodel import TextClassifier
 
-    model_dir = ensure_gold_student(ROOT / ".cache")
-    classifier = TextClassifier(model_dir, device="cpu")
-    plans = population(300, 3, seed=seed)
-    texts = sorted({t for p in plans for t in p.texts})
-    probabilities = classifier.predict_batched(texts)
-    answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
-    rng = random.Random(seed)
-    now, payloads = utcnow(), []
-    queue = [(p, t) for p in plans for t in p.texts]
-    rng.shuffle(queue)
-    for i, (plan, text) in enumerate(queue[:events]):
-        top, probability = answer[text]
-        payloads.append(InferenceRequest(
-            request_id=f"r{i}", client_id=plan.name, model=MODEL, model_version="1",
-            time=now + timedelta(milliseconds=i), top_class=top, top_probability=probability, entropy=0.5,
-            n_classes=len(classifier.classes), outputs=["LABEL"], client_network=network_of(plan.network),
-            user_agent=plan.user_agent, **fingerprints(text)).model_dump_json().encode())
-    reference = DomainReference.from_bytes((model_dir / "domain.npz").read_bytes())
-    config = DetectorSettings()
-    detector, rings = ClientDetector(config, reference=lambda m: reference), RingLinker(config)
+    payloads = answered_events(population(300, 3, seed=seed), ensure_gold_student(ROOT / ".cache"), seed, events)
     started, cpu = time.perf_counter(), time.process_time()
-    for body in payloads:
-        _, profile = detector.observe(InferenceRequest.model_validate_json(body))
-        if profile is not None:
-            rings.observe(profile)
+    replay(payloads)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"events": len(payloads), "seconds": round(wall, 2), "events_per_s": round(len(payloads) / wall),
             "events_per_cpu_s": round(len(payloads) / cpu)}
 
 
+if TYPE_CHECKING:
+    from cli.simulator import Evaluation
+
+
+def harnesses(args, volume: float) -> list[tuple[str, list]]:
+    from cli.holdout import holdout_population
+    from cli.simulator import population
+
+    return [("tuning", population(args.ordinary, args.attackers, seed=args.seed, scale=volume)),
+            ("validation", holdout_population(args.holdout_ordinary, args.attackers, seed=args.holdout_seed,
+                                              scale=volume))]
+
+
+def summary(rows: list[tuple[str, float, Evaluation]]) -> list[str]:
+    out = [f"{'harness':<12}{'volume':>7}{'attacking clients caught':>27}{'families all caught':>21}"
+           f"{'ordinary flagged':>19}{'blocked':>9}{'median queries':>16}"]
+    for name, volume, e in rows:
+        whole = sum(f["rate"] == 1.0 for f in e.families.values())
+        out.append(f"{name:<12}{volume:>7.2f}{f'{e.attacking_caught}/{e.attacking_clients} ({e.detection_rate:.3f})':>27}"
+                   f"{f'{whole}/{len(e.families)}':>21}"
+                   f"{f'{len(e.ordinary_flagged)}/{e.ordinary_clients} ({e.false_positive_rate:.4f})':>19}"
+                   f"{len(e.ordinary_blocked):>9}{e.median_queries_to_detection or '-':>16}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ordinary", type=int, default=400)
+    parser.add_argument("--ordinary", type=int, default=400, help="ordinary clients of the tuning harness")
+    parser.add_argument("--holdout-ordinary", type=int, default=420, help="ordinary clients of the validation harness")
     parser.add_argument("--attackers", type=int, default=5, help="per attack family (a ring counts once)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--holdout-seed", type=int, default=20261203)
+    parser.add_argument("--volumes", default="1.0,0.5", help="traffic volumes to run each harness at")
+    parser.add_argument("--reference", type=int, default=600,
+                        help="ordinary clients in the operator's sample that seeds the benign reference (0: none)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="replay the harnesses' events through the detector in process, without the services")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "detection-roc.png"))
     parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()
@@ -145,27 +233,66 @@ def main() -> None:
           flush=True)
     if args.throughput_only:
         return
-    from cli.stack import EmbeddedStack, StackConfig
-    from shared.store import ArtifactStore
+    from cli.simulator import evaluate, plot_roc
+    from services.trainer.teacher_model import ensure_gold_student
 
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = EmbeddedStack(StackConfig.on_free_ports(Path(tmp)))
-        stack.start_infra()
-        try:
-            store = ArtifactStore(stack.config.s3())
-            register_model(store)
-            with stack.services_up(("inference", "detector"), {"INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
-                                                               "INFERENCE_MODEL_CACHE": str(Path(tmp) / "models")}):
-                evaluation, plans, alerts, seconds = asyncio.run(run_harness(
-                    stack, store, args.ordinary, args.attackers, seed=args.seed, plot=Path(args.plot)))
-        finally:
-            stack.down()
-    queries = sum(p.sent for p in plans)
-    print(f"traffic: {len(plans)} clients, {queries} queries answered in {seconds:.0f} s; {len(alerts)} alert events")
-    print("\n".join(evaluation.lines()))
-    print(f"ROC: {args.plot}")
-    print(json.dumps({"families": evaluation.families, "false_positive_rate": evaluation.false_positive_rate,
-                      "detection_rate": evaluation.detection_rate, "throughput": throughput}))
+    volumes = [float(v) for v in args.volumes.split(",")]
+    model_dir = ensure_gold_student(ROOT / ".cache")
+    rows, panels = [], []
+
+    def report(name: str, volume: float, plans, evaluation, alerts, note: str) -> None:
+        queries = sum(p.sent for p in plans) if not args.in_process else sum(len(p.texts) for p in plans)
+        print(f"\n{name} harness at volume {volume}: {len(plans)} clients, {queries} queries; {note}; "
+              f"{len(alerts)} alert events", flush=True)
+        print("\n".join(evaluation.lines()), flush=True)
+        rows.append((name, volume, evaluation))
+        if volume == volumes[0]:
+            panels.append((f"{name} harness", evaluation, plans))
+
+    if args.in_process:
+        from services.detector.detection import DetectorSettings, reference_from_events
+        from shared.events import InferenceRequest
+
+        for volume in volumes:
+            for name, plans in harnesses(args, volume):
+                references = {}
+                if args.reference:
+                    from cli.simulator import population
+                    sample = answered_events(population(args.reference, 0, seed=11), model_dir, 11)
+                    references = reference_from_events(
+                        (InferenceRequest.model_validate_json(b) for b in sample), DetectorSettings())
+                alerts, risks = replay(answered_events(plans, model_dir), references=references)
+                report(name, volume, plans, evaluate(plans, alerts, risks), alerts, "in process")
+    else:
+        from cli.stack import EmbeddedStack, StackConfig
+        from shared.store import ArtifactStore
+
+        with tempfile.TemporaryDirectory() as tmp:
+            stack = EmbeddedStack(StackConfig.on_free_ports(Path(tmp)))
+            stack.start_infra()
+            try:
+                store = ArtifactStore(stack.config.s3())
+                register_model(store)
+                if args.reference:
+                    print(f"benign reference seeded with {seed_reference(store, model_dir, args.reference)} windows "
+                          f"of {args.reference} ordinary clients", flush=True)
+                with stack.services_up(("inference", "detector"), {
+                        "INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
+                        "INFERENCE_MODEL_CACHE": str(Path(tmp) / "models")}):
+                    for volume in volumes:
+                        for name, plans in harnesses(args, volume):
+                            evaluation, alerts, seconds = asyncio.run(run_harness(stack, store, plans))
+                            report(name, volume, plans, evaluation, alerts,
+                                   f"answered through the API in {seconds:.0f} s")
+            finally:
+                stack.down()
+    print("\n" + "\n".join(summary(rows)))
+    plot_roc(panels, Path(args.plot))
+    print(f"ROC (risk scores): {args.plot}")
+    print(json.dumps({"runs": [{"harness": n, "volume": v, "families": e.families, "profiles": e.profiles,
+                                "false_positive_rate": e.false_positive_rate, "detection_rate": e.detection_rate,
+                                "ordinary_blocked": e.ordinary_blocked} for n, v, e in rows],
+                      "throughput": throughput}))
     sys.exit(0)
 
 

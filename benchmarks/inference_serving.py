@@ -130,7 +130,7 @@ async def main() -> None:
             for name, folder in (("teacher", teacher_dir), ("student", student_dir)):
                 version, _ = registry.register(name, folder)
                 registry.promote(name, version)
-            key = KeyStore(store).create("benchmark")
+            key = KeyStore(store).create("benchmark", scopes=("probabilities",))
             url = f"127.0.0.1:{stack.config.inference_port}"
             rows = []
             for batching in args.max_batch_sizes:

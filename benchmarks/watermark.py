@@ -212,7 +212,7 @@ async def run_benchmark(fractions: list[float], stolen_sizes: list[int], honest:
         register_model(store)
         url = f"127.0.0.1:{stack.config.inference_port}"
         key_store = KeyStore(store)
-        truth_key = key_store.create("allow-listed")
+        truth_key = key_store.create("allow-listed", scopes=("probabilities",))
         for fraction in fractions:
             with stack.services_up(("inference",), {
                     "WATERMARK_KEYS": keys_spec, "INFERENCE_WATERMARK_FRACTION": str(fraction),
@@ -243,7 +243,7 @@ async def measure_fraction(url: str, fraction: float, key_store, truth_key: str,
     # The accuracy cost to an honest client: its answers against the truth, on heldout glosses.
     honest_texts = texts[:len(honest_gold)]
     truth = await query(url, truth_key, honest_texts)
-    given = await query(url, key_store.create(f"honest-{tag}"), honest_texts)
+    given = await query(url, key_store.create(f"honest-{tag}", scopes=("probabilities",)), honest_texts)
     index = {c: i for i, c in enumerate(classes)}
     gold_index = np.asarray([index[g] for g in honest_gold])
     cost = {"changed": float((truth.argmax(1) != given.argmax(1)).mean()),
@@ -253,7 +253,7 @@ async def measure_fraction(url: str, fraction: float, key_store, truth_key: str,
     results = []
     for size in stolen_sizes:
         thief = f"thief-{tag}-{size}"
-        stolen = await query(url, key_store.create(thief), texts[:size])
+        stolen = await query(url, key_store.create(thief, scopes=("probabilities",)), texts[:size])
         await asyncio.sleep(2.5)  # the ledger's flush interval, twice
         entries, summary = read_ledger(store, keys, thief)
         folder = train_student(thief.replace("_", "-"), texts[:size], stolen, classes, work / thief)
@@ -292,7 +292,7 @@ async def measure_limits(url: str, key_store, store, keys: list[WatermarkKey], t
     client = f"paraphraser-{tag}"
     variants = [[t, _perturb(t, rng, vocab), _perturb(t, rng, vocab)] for t in texts]
     flat = [v for group in variants for v in group]
-    answers = await query(url, key_store.create(client), flat)
+    answers = await query(url, key_store.create(client, scopes=("probabilities",)), flat)
     mean = answers.reshape(len(texts), 3, -1).mean(axis=1)
     await asyncio.sleep(2.5)
     entries, summary = read_ledger(store, keys, client)
@@ -301,7 +301,7 @@ async def measure_limits(url: str, key_store, store, keys: list[WatermarkKey], t
     limits["paraphrase (3 variants, mean answer)"] = summarise(verification, len(flat), len(entries))
     # Mixing: our answers averaged 50/50 with another teacher's.
     client = f"mixer-{tag}"
-    ours = await query(url, key_store.create(client), texts)
+    ours = await query(url, key_store.create(client, scopes=("probabilities",)), texts)
     other = teacher_probabilities(texts)
     await asyncio.sleep(2.5)
     entries, summary = read_ledger(store, keys, client)

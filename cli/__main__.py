@@ -81,9 +81,10 @@ def ensure_service_key(stack) -> str:
 
     keys = KeyStore(_store())
     path = stack.run_dir / "teacher-service.key"
-    if path.exists() and keys.lookup(path.read_text().strip()):
+    record = keys.lookup(path.read_text().strip()) if path.exists() else None
+    if record and "probabilities" in record.get("scopes", ()):  # keys made before scopes lack it
         return path.read_text().strip()
-    key = keys.create(TEACHER_CLIENT)
+    key = keys.create(TEACHER_CLIENT, scopes=("probabilities",))  # the teacher service learns from the vector
     path.write_text(key)
     path.chmod(0o600)
     return key
@@ -113,7 +114,7 @@ def cmd_keys_create(args) -> None:
     from shared.keys import KeyStore
 
     _use_stack_env(_stack())
-    key = KeyStore(_store()).create(args.name, rps=args.rps)
+    key = KeyStore(_store()).create(args.name, rps=args.rps, scopes=args.scope)
     print(key)
     print(f"# key for {args.name!r}: shown once; send it as gRPC metadata 'authorization: Bearer <key>'",
           file=sys.stderr)
@@ -125,9 +126,10 @@ def cmd_keys_list(args) -> None:
     _use_stack_env(_stack())
     for record in KeyStore(_store()).list():
         quota = f"{record['rps']:g} req/s" if record.get("rps") else "default quota"
+        scopes = ",".join(record.get("scopes", ())) or "label+score"
         state = f"REVOKED {record['revoked_at']}" if record.get("revoked_at") else "active"
         print(f"{record['name']:24s} created {record['created_at']}  sha256 {record['digest_prefix']}...  "
-              f"{quota:14s} {state}")
+              f"{quota:14s} {scopes:14s} {state}")
 
 
 def cmd_keys_revoke(args) -> None:
@@ -162,6 +164,37 @@ def cmd_enforcement_lift(args) -> None:
         sys.exit(f"{args.client!r} is neither throttled nor blocked")
     print(f"lifted {record.action} of {record.client_id} (alert {record.alert_id}); this alert will not be "
           "applied to it again")
+
+
+def cmd_detector_reference(args) -> None:
+    from services.detector.detection import DetectorSettings, reference_from_events
+    from services.detector.records import load_reference, save_reference
+    from shared.events import InferenceRequest
+
+    _use_stack_env(_stack())
+    with open(args.file, encoding="utf-8") as f:
+        events = [InferenceRequest.model_validate_json(line) for line in f if line.strip()]
+    store = _store()
+    for model, sample in reference_from_events(events, DetectorSettings()).items():
+        stored = load_reference(store, model, sample)  # the sample goes first; the rolling window keeps the newest
+        save_reference(store, model, sample)
+        windows = {test: len(v) for test, v in sample.values.items()}
+        print(f"{model}: {sum(windows.values()) - stored} windows from {args.file} added to {stored} stored; "
+              f"now {', '.join(f'{t} {n}' for t, n in sorted(windows.items()))}")
+    print("detector replicas read the reference when they first see a model: restart them to use it now")
+
+
+def cmd_detector_risk(args) -> None:
+    from services.detector.records import read_risk
+
+    _use_stack_env(_stack())
+    rows = [r for r in read_risk(_store()) if not args.model or r["model"] == args.model]
+    for r in rows[:args.top]:
+        tests = ", ".join(f"{t} {m:+.1f}" for t, m in sorted(r["risk_tests"].items(), key=lambda i: -i[1])[:3])
+        print(f"{r['client_id']:28s} {r['model']:12s} risk {r['risk']:+6.2f}  {r['queries']:6d} queries  "
+              f"{r['severity'] or 'no alert':9s} {tests}")
+    if not rows:
+        print("no client risk recorded yet (the detector writes it at each checkpoint, every 30 s)")
 
 
 def cmd_models_list(args) -> None:
@@ -313,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     create = add("create", cmd_keys_create, "create a key (printed once) that works at once", keys)
     create.add_argument("name")
     create.add_argument("--rps", type=float, default=None, help="quota in requests per second (default: the service's)")
+    create.add_argument("--scope", action="append", default=[], choices=["probabilities"],
+                        help="grant more than the label and score: 'probabilities', the whole probability vector")
     add("list", cmd_keys_list, "list keys (names and hash prefixes; keys are stored hashed)", keys)
     revoke = add("revoke", cmd_keys_revoke, "revoke a client's keys, at once on every replica", keys)
     revoke.add_argument("name")
@@ -323,6 +358,16 @@ def main(argv: list[str] | None = None) -> None:
     add("list", cmd_enforcement_list, "list throttled and blocked clients", enforcement)
     lift = add("lift", cmd_enforcement_lift, "serve a client normally again (an operator's reversal)", enforcement)
     lift.add_argument("client")
+
+    detector = sub.add_parser("detector", help="the abuse detector's reference and risk scores").add_subparsers(
+        required=True)
+    reference = add("reference", cmd_detector_reference, "seed the benign reference from a sample of ordinary "
+                    "traffic (JSON lines of inference.requests events you vouch for)", detector)
+    reference.add_argument("file")
+    risk = add("risk", cmd_detector_risk, "every client's risk score (log10 past its false-positive budget; "
+               "above 0 alerts), highest first", detector)
+    risk.add_argument("--model", default="")
+    risk.add_argument("--top", type=int, default=20)
 
     alerts = sub.add_parser("alerts", help="abuse alerts").add_subparsers(required=True)
     tail = add("tail", cmd_alerts_tail, "print abuse.alerts from the beginning", alerts)

@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow.parquet as pq
 import yaml
@@ -18,6 +19,8 @@ from shared.events import AbuseAlert, DistillJob, JobStatus, ModelPromoted, Mode
 from shared.kafka import make_broker
 from shared.settings import KafkaSettings, S3Settings
 from shared.store import ArtifactStore
+
+EventT = TypeVar("EventT")
 
 
 def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_field: str = "text",
@@ -205,21 +208,21 @@ def format_alert(alert: AbuseAlert) -> str:
             f"clients {', '.join(alert.client_ids)} model {alert.model} ({alert.alert_id}): {findings}")
 
 
-async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=None, printer=print,
-                      kafka: KafkaSettings | None = None) -> list[AbuseAlert]:
-    """Alerts from the beginning of `abuse.alerts`; stops after `idle_timeout_s` without a new one,
-    or when `until(alerts)` says so."""
-    seen: list[AbuseAlert] = []
+async def read_topic(topic: str, schema: type[EventT], idle_timeout_s: float = 5.0, follow: bool = False,
+                     until=None, printer=None, kafka: KafkaSettings | None = None) -> list[EventT]:
+    """Events from the beginning of `topic`; stops after `idle_timeout_s` without a new one, or
+    when `until(events)` says so."""
+    seen: list[EventT] = []
     last = time.monotonic()
     broker: KafkaBroker = make_broker(kafka or KafkaSettings(), "cli", logger=None)
 
-    @broker.subscriber("abuse.alerts", group_id=None, auto_offset_reset="earliest")
-    async def on_alert(alert: AbuseAlert) -> None:
+    @broker.subscriber(topic, group_id=None, auto_offset_reset="earliest")
+    async def on_event(event: schema) -> None:  # type: ignore[valid-type]
         nonlocal last
-        seen.append(alert)
+        seen.append(event)
         last = time.monotonic()
         if printer:
-            printer(format_alert(alert))
+            printer(event)
 
     async with broker:
         await broker.start()
@@ -228,6 +231,13 @@ async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=N
                 break
             await asyncio.sleep(0.2)
     return seen
+
+
+async def read_alerts(idle_timeout_s: float = 5.0, follow: bool = False, until=None, printer=print,
+                      kafka: KafkaSettings | None = None) -> list[AbuseAlert]:
+    """Alerts from the beginning of `abuse.alerts` (read_topic), each printed as it comes."""
+    return await read_topic("abuse.alerts", AbuseAlert, idle_timeout_s, follow, until,
+                            (lambda alert: printer(format_alert(alert))) if printer else None, kafka)
 
 
 async def tail_alerts(follow: bool = False, timeout_s: float = 5.0) -> None:

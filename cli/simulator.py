@@ -2,15 +2,21 @@
 against the real gRPC inference service, each client with its own API key, connection, user agent
 and (through x-forwarded-for, as behind an ingress) its own network.
 
+This is the tuning harness: the detector's settings were chosen on it. `cli/holdout.py` is the
+validation harness, written apart and never tuned against.
+
 Ordinary profiles: a niche user (one to three related classes), a heavy batch user (natural data
-from its business, large batches, high volume), a bursty app, a user who retries, and a trial user
-(a few questions all over the domain). Several ordinary apps share a company NAT.
+from its business, large batches, high volume), a bursty app, a user who retries, a trial user
+(a few questions all over the domain), and a templated app (every request one template of its
+product with the slot filled from its niche). Several ordinary apps share a company NAT.
 
 Attack families: random synthetic queries (word salad), perturbations around seeds (JbDA-like),
 natural data from another corpus (KnockoffNets-like: Python's own documentation), prompt templates
 with slot filling (LLM-distillation style: step-by-step and rubric prompts), probability harvesting
-(the full distribution for natural queries all over the domain), and low-and-slow rings spread over
-many keys: one behind one network with natural data, one over many networks sharing templates.
+(the full distribution for natural queries all over the domain), mixers (a niche user's natural
+stream with a quarter of word salad or of queries all over the domain slipped in), and rings spread
+over many keys: one behind one network with natural data, one over many networks sharing
+templates, and a low-and-slow ring of 25 keys with 20 queries each.
 """
 
 from __future__ import annotations
@@ -32,13 +38,19 @@ from shared.events import AbuseAlert
 from shared.oip import OipClient
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "wordnet"
-ORDINARY_PROFILES = ("niche", "heavy", "bursty", "retrier", "trial")
-ATTACK_FAMILIES = ("synthetic", "perturbation", "knockoff", "template", "harvest", "ring")
+ORDINARY_PROFILES = ("niche", "heavy", "bursty", "retrier", "trial", "templated")
+ATTACK_FAMILIES = ("synthetic", "perturbation", "knockoff", "template", "harvest", "mixer", "ring")
 TEMPLATES = (
     'Which WordNet supersense fits this definition: "{}"? Answer with one label.',
     "Classify the following gloss into its lexicographer file. Gloss: {} Label:",
     "You are an expert lexicographer. Think step by step, then give the supersense of: {}",
     'Grade each candidate label on a 1-5 rubric, then name the best supersense for "{}".',
+)
+APP_TEMPLATES = (
+    "Product description: {} Which category should this item be listed under?",
+    "Our support ticket says: {} Please route it to the right team.",
+    "Search query from the help centre: {}",
+    "Flashcard of the day. Front: {} Back: (tag)",
 )
 _WORD = re.compile(r"[a-z]+")
 
@@ -128,6 +140,10 @@ def ordinary_plan(i: int, profile: str, corpora: Corpora, rng: random.Random, sc
     if profile == "trial":
         texts = rng.sample(corpora.everything, rng.randint(10, 40))
         return ClientPlan(name, profile, False, texts, user_agent=agent)
+    if profile == "templated":
+        template = rng.choice(APP_TEMPLATES)
+        texts = [template.format(rng.choice(pool)) for _ in range(_count(rng, 60, 400, scale))]
+        return ClientPlan(name, profile, False, texts, batch=4, user_agent=agent)
     texts = [rng.choice(pool) for _ in range(_count(rng, 40, 300, scale))]
     return ClientPlan(name, "niche", False, texts, outputs=rng.choice(["label", "label", "top3"]), user_agent=agent)
 
@@ -153,14 +169,34 @@ def attack_plans(family: str, index: int, corpora: Corpora, rng: random.Random, 
         return [ClientPlan(name, family, True, texts, batch=8)]
     if family == "harvest":
         return [ClientPlan(name, family, True, rng.sample(everything, queries), batch=8, outputs="full")]
-    # Rings: even-numbered ones hide behind one network with natural data; odd-numbered ones use
-    # many networks and share prompt templates.
+    if family == "mixer":
+        # A niche user's natural stream, a quarter of it extraction: word salad (even-numbered
+        # mixers) or natural queries all over the domain (odd-numbered ones), interleaved at random.
+        labels = sorted(corpora.by_label, key=lambda label: -len(corpora.by_label[label]))
+        pool = [t for label in rng.sample(labels[:24], 2) for t in corpora.by_label[label]]
+        texts = []
+        for _ in range(queries):
+            if rng.random() >= 0.25:
+                texts.append(rng.choice(pool))
+            elif index % 2 == 0:
+                texts.append(" ".join(rng.choice(corpora.vocab) for _ in range(rng.randint(6, 14))))
+            else:
+                texts.append(rng.choice(everything))
+        return [ClientPlan(name, family, True, texts, batch=1)]
+    # Rings: one in three hides behind one network with natural data; one in three uses many
+    # networks and shares prompt templates; one in three is 25 keys, low and slow, over three
+    # cloud subnets, with natural data.
     ring, plans = f"ring-{index:02d}", []
     subnet = f"203.0.{113 + index}"
+    if index % 3 == 2:
+        ring_size, ring_queries = 25, 20
     for m in range(ring_size):
-        if index % 2 == 0:
+        if index % 3 == 0:
             texts = rng.sample(everything, ring_queries)
             address = f"{subnet}.{rng.randint(2, 250)}"
+        elif index % 3 == 2:
+            texts = rng.sample(everything, ring_queries)
+            address = f"198.51.{100 + m % 3}.{rng.randint(2, 250)}"
         else:
             texts = [rng.choice(TEMPLATES).format(rng.choice(everything)) for _ in range(ring_queries)]
             address = f"198.{18 + index}.{m}.{rng.randint(2, 250)}"
@@ -184,7 +220,8 @@ def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: f
             else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
     for family in ATTACK_FAMILIES:
         for k in range(attackers_per_family):
-            for plan in attack_plans(family, k, corpora, rng, attack_queries, ring_size, ring_queries):
+            for plan in attack_plans(family, k, corpora, rng, max(64, int(attack_queries * scale)), ring_size,
+                                     max(5, int(ring_queries * scale))):
                 plan.network = plan.network or f"192.0.{k * 8 + ATTACK_FAMILIES.index(family)}.{rng.randint(2, 250)}"
                 plans.append(plan)
     rng.shuffle(plans)
@@ -225,11 +262,13 @@ async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, s
 @dataclass
 class Evaluation:
     families: dict[str, dict] = field(default_factory=dict)
+    profiles: dict[str, dict] = field(default_factory=dict)  # ordinary profile -> clients, flagged, blocked
     ordinary_clients: int = 0
     ordinary_flagged: list[str] = field(default_factory=list)
+    ordinary_blocked: list[str] = field(default_factory=list)
     attacking_clients: int = 0
     attacking_caught: int = 0
-    scores: dict[str, float] = field(default_factory=dict)  # client -> its highest alert score
+    scores: dict[str, float] = field(default_factory=dict)  # client -> its risk (log10 margin), alerted or not
 
     @property
     def false_positive_rate(self) -> float:
@@ -239,79 +278,100 @@ class Evaluation:
     def detection_rate(self) -> float:
         return self.attacking_caught / max(1, self.attacking_clients)
 
+    @property
+    def median_queries_to_detection(self) -> int | None:
+        medians = sorted(f["median_queries_to_detection"] for f in self.families.values()
+                         if f["median_queries_to_detection"] is not None)
+        return medians[len(medians) // 2] if medians else None
+
     def lines(self) -> list[str]:
-        out = [f"{'family':<14}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"]
+        out = [f"{'family':<18}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"]
         for family, f in self.families.items():
             median = f["median_queries_to_detection"]
-            out.append(f"{family:<14}{f['clients']:>8}{f['caught']:>8}{f['rate']:>7.2f}"
+            out.append(f"{family:<18}{f['clients']:>8}{f['caught']:>8}{f['rate']:>7.2f}"
                        f"{'-' if median is None else median:>30}")
+        out.append(f"{'ordinary profile':<18}{'clients':>8}{'flagged':>8}{'blocked':>8}")
+        for profile, f in self.profiles.items():
+            out.append(f"{profile:<18}{f['clients']:>8}{f['flagged']:>8}{f['blocked']:>8}")
         out.append(f"attacking clients caught: {self.attacking_caught}/{self.attacking_clients} "
                    f"({self.detection_rate:.3f}); ordinary clients flagged: {len(self.ordinary_flagged)}/"
-                   f"{self.ordinary_clients} ({self.false_positive_rate:.4f})"
-                   + (f": {', '.join(sorted(self.ordinary_flagged))}" if self.ordinary_flagged else ""))
+                   f"{self.ordinary_clients} ({self.false_positive_rate:.4f}), blocked: {len(self.ordinary_blocked)}"
+                   + (f"; flagged: {', '.join(sorted(self.ordinary_flagged))}" if self.ordinary_flagged else ""))
         return out
 
 
-def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert]) -> Evaluation:
+def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str, float] | None = None) -> Evaluation:
     """Per family: attacking clients named by an alert, and the queries each had made when first
-    named (the alert's own count); ordinary clients named by any alert are false positives."""
+    named (the alert's own count); ordinary clients named by any alert are false positives, and
+    blocked ones those named at critical severity or refused with PERMISSION_DENIED. `risks`: each
+    client's highest published risk (ClientProfile.risk); a ring alert's margin counts for its keys."""
     first: dict[str, AbuseAlert] = {}
-    best: dict[str, float] = defaultdict(float)
+    best: dict[str, float] = defaultdict(lambda: -99.0, risks or {})
+    critical: set[str] = set()
     for alert in sorted((a for a in alerts if a.status != "resolve"), key=lambda a: a.time):
+        margin = max((float(f.evidence.get("margin_log10", 0.0)) for f in alert.findings), default=0.0)
         for client in alert.client_ids:
             first.setdefault(client, alert)
-            best[client] = max(best[client], alert.score)
+            best[client] = max(best[client], margin)
+            if alert.severity == "critical":
+                critical.add(client)
     result = Evaluation()
     by_family: dict[str, list[ClientPlan]] = defaultdict(list)
     for plan in plans:
         by_family[plan.family].append(plan)
-    for family in ATTACK_FAMILIES:
-        members = by_family.get(family, [])
-        if not members:
-            continue
+    for family in sorted({p.family for p in plans if p.attacker}, key=lambda f: min(p.name for p in by_family[f])):
+        members = by_family[family]
         caught = [p for p in members if p.name in first]
         # For a ring, the queries until detection are the whole ring's; for a single key its own,
         # even when a ring alert named it first (its templates linked it to a ring).
-        counts = sorted(sum(first[p.name].queries.values()) if family == "ring" else
+        counts = sorted(sum(first[p.name].queries.values()) if p.ring else
                         first[p.name].queries.get(p.name, 0) for p in caught)
         result.families[family] = {"clients": len(members), "caught": len(caught),
                                    "rate": len(caught) / len(members),
                                    "median_queries_to_detection": counts[len(counts) // 2] if counts else None}
     ordinary = [p for p in plans if not p.attacker]
+    blocked = {p.name for p in ordinary if p.name in critical or p.stopped.startswith("PERMISSION_DENIED")}
+    for profile in sorted({p.family for p in ordinary}):
+        members = [p for p in ordinary if p.family == profile]
+        result.profiles[profile] = {"clients": len(members), "flagged": sum(p.name in first for p in members),
+                                    "blocked": sum(p.name in blocked for p in members)}
     attackers = [p for p in plans if p.attacker]
     result.ordinary_clients, result.attacking_clients = len(ordinary), len(attackers)
     result.ordinary_flagged = [p.name for p in ordinary if p.name in first]
+    result.ordinary_blocked = sorted(blocked)
     result.attacking_caught = sum(1 for p in attackers if p.name in first)
-    result.scores = dict(best)
+    result.scores = {p.name: best[p.name] for p in plans}
     return result
 
 
-def plot_roc(evaluation: Evaluation, plans: list[ClientPlan], path: Path) -> Path:
-    """ROC per attack family against all ordinary clients, the alert score as the threshold."""
+def plot_roc(panels: list[tuple[str, Evaluation, list[ClientPlan]]], path: Path) -> Path:
+    """ROC per attack family against all ordinary clients, one panel per harness, the risk score as
+    the threshold (alerts start at risk 0)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    best = evaluation.scores
-    ordinary = [best.get(p.name, 0.0) for p in plans if not p.attacker]
-    fig, ax = plt.subplots(figsize=(6, 5))
-    for family in ATTACK_FAMILIES:
-        scores = [best.get(p.name, 0.0) for p in plans if p.family == family]
-        if not scores:
-            continue
-        points = [(1.0, 1.0)]
-        for t in sorted({s for s in scores + ordinary if s > 0}):
-            points.append((sum(s >= t for s in ordinary) / len(ordinary), sum(s >= t for s in scores) / len(scores)))
-        points.append((0.0, 0.0))
-        points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=family)
-    ax.set_xscale("symlog", linthresh=0.01)
-    ax.set_xlabel("false positive rate (ordinary clients)")
-    ax.set_ylabel("detection rate (attacking clients)")
-    ax.set_title(f"Extraction detection: {len(ordinary)} ordinary clients")
-    ax.legend(loc="lower right")
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    for ax, (title, evaluation, plans) in zip(axes[0], panels):
+        best = evaluation.scores
+        ordinary = [best.get(p.name, -99.0) for p in plans if not p.attacker]
+        for family in evaluation.families:
+            scores = [best.get(p.name, -99.0) for p in plans if p.family == family]
+            points = [(1.0, 1.0)]
+            for t in sorted(set(scores + ordinary)):
+                points.append((sum(s >= t for s in ordinary) / len(ordinary), sum(s >= t for s in scores) / len(scores)))
+            points.append((0.0, 0.0))
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=family)
+        at_zero = sum(s > 0 for s in ordinary) / max(1, len(ordinary))
+        ax.axvline(at_zero, color="grey", linestyle=":", linewidth=1)
+        ax.set_xscale("symlog", linthresh=0.01)
+        ax.set_xlabel("false positive rate (ordinary clients)")
+        ax.set_ylabel("detection rate (attacking clients)")
+        ax.set_title(f"{title}: {len(ordinary)} ordinary clients")
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -308,6 +308,8 @@ class InferenceRequest(Event):
     text_minhash: list[int] = Field(default_factory=list)  # 8 x 32-bit MinHash of its word 3-shingles
     client_network: str = ""  # the caller's /24 (IPv4) or /48 (IPv6) network
     user_agent: str = ""  # the caller's gRPC user agent
+    # Added in schema 1 for the detector's synthetic-query test (None: under 6 words, or an older producer):
+    text_function_words: float | None = None  # share of its words that are English function words
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------
@@ -360,6 +362,11 @@ class ClientProfile(Event):
     networks: list[str] = Field(default_factory=list)
     user_agents: list[str] = Field(default_factory=list)
     alerted: bool = False  # already alerted on alone
+    # Added in schema 1: the client's risk, published for every client, alerted or not.
+    risk: float = 0.0  # log10 of how far its strongest lead test is past its false-positive budget; > 0 alerts
+    risk_tests: dict[str, float] = Field(default_factory=dict)  # the same, per lead test ("coverage@64", ...)
+    spread: float = 0.0  # exp(entropy) of its last 64 confident answers' classes / the classes (for rings)
+    templated: bool = False  # most of its queries fill one template
 
 
 # ---- inference.control ----------------------------------------------------------------------

@@ -126,7 +126,32 @@ def network_of(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+# English function words: about 40-55% of the words of ordinary prose (definitions, questions,
+# documentation), and almost none of word salad drawn from a vocabulary. Their share tells a
+# language-like query from a synthetic one without comparing it with any training data.
+_FUNCTION_WORDS = """
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers him his how i if in into is it its itself just me more most my no nor not
+of off on once only or other our out over own same she should so some such than that the their
+them then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+NATURALNESS_MIN_WORDS = 6
+
+
+def function_word_share(text: str) -> float | None:
+    """The share of a text's words that are English function words; None under
+    NATURALNESS_MIN_WORDS words, where a short phrase ("decide irrevocably") says nothing."""
+    words = _WORD.findall(text.casefold())
+    if len(words) < NATURALNESS_MIN_WORDS:
+        return None
+    return round(sum(w in FUNCTION_WORDS for w in words) / len(words), 3)
+
+
 def fingerprints(text: str) -> dict:
     """Every fingerprint an `inference.requests` event carries of its text, by field name."""
     return {"text_sha256": text_sha256(text), "text_simhash": simhash_hex(text), "text_chars": len(text),
-            "text_sketch": text_sketch(text).hex(), "text_minhash": text_minhash(text)}
+            "text_sketch": text_sketch(text).hex(), "text_minhash": text_minhash(text),
+            "text_function_words": function_word_share(text)}

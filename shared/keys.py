@@ -18,6 +18,7 @@ import json
 import math
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel
@@ -27,6 +28,10 @@ from shared.store import ArtifactStore
 
 PREFIX = "keys"
 KEY_PREFIX = "dk_"
+# What a key may be granted beyond a classifier's label and its score. "probabilities": the whole
+# probability vector (PROBABILITIES, and its top k): it teaches a student far more per query, so it
+# is given only where granted, and asking for it is recorded for the detector.
+SCOPES = ("probabilities",)
 ENFORCEMENT_PREFIX = "enforcement"
 LIFTED_PREFIX = "enforcement-lifted"
 
@@ -39,17 +44,21 @@ class KeyStore:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
 
-    def create(self, name: str, rps: float | None = None) -> str:
+    def create(self, name: str, rps: float | None = None, scopes: Iterable[str] = ()) -> str:
         """A new key for client `name`; `rps`: its quota in requests per second (None: the
-        service's default). A client may hold several keys (rotation)."""
+        service's default); `scopes`: what it may see beyond a model's label and score (SCOPES).
+        A client may hold several keys (rotation)."""
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", name):
             raise ValueError("a key name is 1-63 letters, digits, '_', '.' or '-'")
         if rps is not None and not (math.isfinite(rps) and rps > 0):  # NaN would never limit
             raise ValueError("a quota is a positive number of requests per second")
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
         key = KEY_PREFIX + secrets.token_urlsafe(24)
         self.store.put_json(f"{PREFIX}/{key_digest(key)}.json", {
             "name": name, "client_id": name, "created_at": utcnow().isoformat(),
-            "digest_prefix": key_digest(key)[:12], "rps": rps, "revoked_at": None,
+            "digest_prefix": key_digest(key)[:12], "rps": rps, "scopes": sorted(set(scopes)), "revoked_at": None,
         })
         return key
 

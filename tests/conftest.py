@@ -68,7 +68,7 @@ def registered_teacher(store, teacher_dir):
 def api_key(store):
     from shared.keys import KeyStore
 
-    return KeyStore(store).create("test-client")
+    return KeyStore(store).create("test-client", scopes=("probabilities",))
 
 
 @pytest.fixture(scope="session")

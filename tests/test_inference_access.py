@@ -101,7 +101,7 @@ async def test_alerts_throttle_or_block_by_severity_until_an_operator_lifts_them
     thief, suspect, bystander = (KeyStore(store).create(n) for n in ("ring-thief", "ring-suspect", "bystander"))
     for key in (thief, suspect, bystander):
         assert await outcome(url, key) == grpc.StatusCode.OK
-    blocking, throttling = alert(["ring-thief"], "high"), alert(["ring-suspect"], "medium")
+    blocking, throttling = alert(["ring-thief"], "critical"), alert(["ring-suspect"], "medium")
     await publish(stack, blocking)
     await publish(stack, throttling)
 
@@ -117,7 +117,7 @@ async def test_alerts_throttle_or_block_by_severity_until_an_operator_lifts_them
 
     # The detector resolving its alert ends a throttle, never a block.
     await publish(stack, alert(["ring-suspect"], "medium", "resolve", throttling.alert_id))
-    await publish(stack, alert(["ring-thief"], "high", "resolve", blocking.alert_id))
+    await publish(stack, alert(["ring-thief"], "critical", "resolve", blocking.alert_id))
     assert await until(lambda: _not_throttled(url, suspect))
     assert await outcome(url, thief) == grpc.StatusCode.PERMISSION_DENIED
 

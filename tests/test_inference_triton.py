@@ -69,6 +69,25 @@ async def test_infer_with_a_version_selected_outputs_and_classification(served):
     assert top["outputs"]["PROBABILITIES"][0][0].endswith(":noun.animal")
 
 
+async def test_a_key_without_the_probabilities_scope_sees_a_label_and_score_model(served, store):
+    """By default a key gets less than the whole vector: the model it sees has LABEL and SCORE, as
+    the protocol's 'every output when none is named' says; asking for PROBABILITIES is refused with
+    a status that says how to get it."""
+    from shared.keys import KeyStore
+
+    key = await asyncio.to_thread(KeyStore(store).create, "label-only")
+    meta, plain_call, asked = await triton_calls(served, [
+        {"call": "model_metadata", "model": "teacher"},
+        {"call": "infer", "model": "teacher", "texts": ["a domestic animal that barks"]},
+        {"call": "infer", "model": "teacher", "texts": ["x"], "outputs": [{"name": "PROBABILITIES", "class_count": 3}]},
+    ], key=key)
+    assert [o["name"] for o in meta["value"]["outputs"]] == ["LABEL", "SCORE"]
+    assert set(plain_call["outputs"]) == {"LABEL", "SCORE"}
+    assert plain_call["outputs"]["LABEL"] == ["noun.animal"] and 0 < plain_call["outputs"]["SCORE"][0] <= 1
+    assert not asked["ok"] and asked["status"] == "StatusCode.PERMISSION_DENIED"
+    assert "'probabilities' scope" in asked["message"] and "--scope probabilities" in asked["message"]
+
+
 ERRORS = [
     ({"model": "gpt-9"}, "NOT_FOUND", "not served here; served models:"),
     ({"version": "42"}, "NOT_FOUND", "no version '42'"),

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 import pytest
 
 from services.curator.curation import curate, split_of
-from services.detector.detection import ClientDetector, DetectorSettings, coverage
 from shared.events import (
     TOPICS,
     CurationSpec,
-    InferenceRequest,
     TeacherResponse,
     all_topic_names,
 )
@@ -63,63 +59,6 @@ def test_splits_are_stable_and_follow_the_fractions():
     assert abs(share["test"] - 0.2) < 0.03 and abs(share["val"] - 0.1) < 0.03
     # The split depends on the text, not on its position in a job.
     assert split_of("  Gloss NUMBER 7 ", 0.1, 0.2) == first[7]
-
-
-def _event(client: str, top_class: str, i: int, start: datetime) -> InferenceRequest:
-    return InferenceRequest(request_id=f"r{i}", client_id=client, model="student", model_version="1",
-                            time=start + timedelta(seconds=i), text_sha256="0" * 64, text_simhash="0" * 16,
-                            text_chars=20, top_class=top_class, top_probability=0.9, entropy=0.3, n_classes=45)
-
-
-def test_detector_alerts_on_coverage_not_on_a_niche_and_respects_the_allow_list():
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorSettings(min_queries=100, allow_clients=frozenset({"our-teacher"})))
-    alerts = []
-    for i in range(400):
-        alerts += [detector.observe(_event("niche", classes[i % 3], i, start))[0]]
-        alerts += [detector.observe(_event("thief", classes[i % 45], i, start))[0]]
-        alerts += [detector.observe(_event("our-teacher", classes[i % 45], i, start))[0]]
-    alerts = [a for a in alerts if a]
-    assert [a.client_ids for a in alerts] == [["thief"]]  # opened once, deduplicated after
-    alert = alerts[0]
-    assert alert.status == "open" and alert.findings[0].detector == "coverage"
-    assert alert.findings[0].evidence["queries"] == 100 and alert.score > 0.9
-
-
-def test_an_open_alerts_severity_never_falls_while_its_score_wobbles():
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorSettings(min_queries=45, min_classes=1, coverage_threshold=0.0))
-    alerts = [detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(45)]
-    # Then it narrows: its coverage, and so its score, falls far below the critical line.
-    alerts += [detector.observe(_event("thief", classes[0], 45 + i, start))[0] for i in range(400)]
-    alerts = [a for a in alerts if a]
-    assert alerts[0].severity == "critical" and alerts[0].status == "open"
-    assert {a.severity for a in alerts} == {"critical"}, [(a.status, a.severity, a.score) for a in alerts]
-
-
-def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    classes = [f"c{i}" for i in range(45)]
-    detector = ClientDetector(DetectorSettings(min_queries=45, resolve_after_s=900, window_s=3600))
-    opened = [a for a in (detector.observe(_event("thief", classes[i % 45], i, start))[0] for i in range(90)) if a]
-    last_seen = start + timedelta(seconds=89)
-    assert detector.sweep(last_seen + timedelta(seconds=899)) == []
-    (resolved,) = detector.sweep(last_seen + timedelta(seconds=900))
-    assert resolved.status == "resolve" and resolved.alert_id == opened[0].alert_id
-    assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
-    # Back later: a new alert, not an update of the resolved one.
-    later = [a for a in (detector.observe(_event("thief", classes[i % 45], 5000 + i, start))[0] for i in range(45)) if a]
-    assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
-    # Its window ends while it keeps going: the old alert is resolved, a new window starts.
-    detector.observe(_event("thief", classes[0], 5000 + 3601, start))[0]
-    assert [a.alert_id for a in detector.sweep(start + timedelta(seconds=8602))] == [later[0].alert_id]
-
-
-def test_coverage_is_normalised_entropy():
-    assert coverage({"a": 10}, 45) == 0.0
-    assert coverage({f"c{i}": 1 for i in range(45)}, 45) == pytest.approx(1.0)
 
 
 def test_kd_loss_is_zero_when_the_student_matches_the_teacher():

@@ -83,7 +83,7 @@ def _verify_cli(stack, *args: str) -> dict:
 async def test_a_distilled_student_is_named_and_students_without_api_access_are_not(watermark_stack, store, tmp_path):
     url = f"127.0.0.1:{watermark_stack.config.inference_port}"
     keys = KeyStore(store)
-    thief_key, verifier_key = keys.create("thief"), keys.create("verifier")
+    thief_key, verifier_key = (keys.create(name, scopes=("probabilities",)) for name in ("thief", "verifier"))
     await wait_serving(url, verifier_key)
     rows = glosses()
     texts = [r["text"] for r in rows]

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 
 from services.detector.detection import ClientDetector, ClientState, RingLinker
+from services.detector.records import load_reference, save_reference, save_risk
 from services.detector.settings import DetectorServiceSettings
-from shared.domain import DomainReference
 from shared.events import AbuseAlert, ClientProfile, InferenceRequest, utcnow
-from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.store import ArtifactStore
 
@@ -33,38 +31,10 @@ alerts = broker.publisher("abuse.alerts", title="abuse.alerts", schema=AbuseAler
 profiles = broker.publisher("detector.profiles", title="detector.profiles", schema=ClientProfile,
                             description="Per-client summaries from the detector's first stage, for ring linking.")
 store = ArtifactStore(settings.s3)
-registry = ModelRegistry(store)
 
 
-class References:
-    """Each model's domain reference (its promoted version's), re-read every ten minutes."""
-
-    def __init__(self) -> None:
-        self.loaded: dict[str, tuple[datetime, DomainReference | None]] = {}
-
-    async def ensure(self, model: str) -> None:
-        now = utcnow()
-        cached = self.loaded.get(model)
-        if cached is not None and now - cached[0] < timedelta(minutes=10):
-            return
-        reference = None
-        try:
-            version = await asyncio.to_thread(registry.promoted, model)
-            reference = await asyncio.to_thread(registry.domain, model, version) if version else None
-        except Exception as exc:
-            log.warning("no domain reference for %s: %s", model, exc)
-        if reference is None and cached is None:
-            log.warning("model %s has no domain reference (domain.npz): its domain test is off", model)
-        self.loaded[model] = (now, reference)
-
-    def get(self, model: str) -> DomainReference | None:
-        cached = self.loaded.get(model)
-        return cached[1] if cached else None
-
-
-references = References()
-detector = ClientDetector(config, reference=references.get)
-rings = RingLinker(config)
+detector = ClientDetector(config)
+rings = RingLinker(config, detector.reference)
 
 
 def single_record(message: KafkaMessage) -> ConsumerRecord:
@@ -132,7 +102,8 @@ async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
     if not await request_partitions.admit(message, restore_clients):
         return
     client_partition[(event.client_id, event.model)] = single_record(message).partition
-    await references.ensure(event.model)
+    if event.model not in detector.references:
+        await ensure_reference(event.model)
     alert, profile = detector.observe(event)
     if profile is not None:
         await profiles.publish(profile, key=event.model.encode())
@@ -156,8 +127,27 @@ async def publish_alert(alert: AbuseAlert) -> None:
                 ", ".join(alert.client_ids), alert.score, alert.explanation)
 
 
+async def ensure_reference(model: str) -> None:
+    """The model's benign reference as the store has it (every replica's windows, and any
+    operator-supplied sample), read once; it grows from this replica's traffic from then on."""
+    reference = detector.reference(model)
+    try:
+        windows = await asyncio.to_thread(load_reference, store, model, reference)
+        log.info("benign reference of %s: %d windows from the store", model, windows)
+    except Exception as exc:  # it rebuilds from traffic; the prior stands in meanwhile
+        log.warning("benign reference of %s not read (%s): it starts from traffic", model, exc)
+
+
 async def checkpoint() -> None:
     await request_partitions.save(clients_of)
+    # The reference is rolling and shared: the last replica to write it wins, which loses at most
+    # the windows another replica added since its own last read (a sample, not a ledger).
+    for model, reference in list(detector.references.items()):
+        await asyncio.to_thread(save_reference, store, model, reference)
+    # Every client's risk, alerted or not, per partition: `distillery detector risk` reads these.
+    for partition in list(request_partitions.offsets):
+        table = detector.risk_table(lambda key, owner=partition: client_partition.get(key) == owner)  # type: ignore[misc]
+        await asyncio.to_thread(save_risk, store, f"inference.requests-{partition}", table)
     # Ring state is small and per model; every partition of detector.profiles gets all of it.
     await profile_partitions.save(lambda partition: rings.to_json())
 

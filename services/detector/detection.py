@@ -1,104 +1,122 @@
 """Detecting clients that extract (distil) a served model, from `inference.requests`.
 
-Stage one, `ClientDetector`, sees one client's events in order (the topic is keyed by client) and
-keeps a bounded state per client and model (about 20 KB). Its detectors, each a finding with the
-numbers behind it:
+Evidence, not distance. A client is never compared with the model's training data: ordinary users
+are never shaped like a training set. It is compared with the model's other clients, through a
+benign reference built from what they do (`BenignReference`), and only on what extraction does.
 
-- coverage: ordinary use of a classifier stays in a niche of its domain (a recipe app asks about
-  food); a client harvesting labels spreads over every class, as evenly as its data allows.
-  Normalised entropy of the histogram of confidently answered classes, and classes touched.
-- near_duplicates: share of a client's queries that repeat a template or perturb an earlier query
-  (MinHash band collisions with its own earlier queries, exact repeats not counted: retries are
-  not extraction). Slot-filled prompt templates and JbDA-style perturbations around seeds.
-- domain: a class-conditional MMD between the client's last 64 queries and the model's training
-  data (`shared.domain`): for each query, training texts of the class the model answered. A niche
-  user's queries look like the training texts of their classes; random word salad or another
-  corpus (KnockoffNets) do not, whatever class the model gives them.
-- distances: PRADA. The minimum distance of each new query to the client's earlier ones; natural
-  queries give a roughly normal spread, synthetic ones (seeds and their perturbations) do not:
-  a Shapiro-Wilk W below the threshold.
-- full_distribution: the share of answers that revealed the whole probability vector. Such
-  answers teach a student more per query, so coverage needs half the queries for these clients.
-- volume: queries against the median of the model's other clients; raises a score, never alerts
-  alone (a heavy batch user is not an attacker).
+Lead tests (each can alert), each on windows of a client's last h items, h in `horizons`:
+- coverage: how many classes its confident answers spread over (exp of their entropy, as a share
+  of the model's classes). Ordinary use stays in a topic, with the model's confusions around it; a
+  harvester spreads over the whole output space.
+- synthetic: the share of its longer queries that are not language-like (fewer than one word in
+  ten an English function word, shared.fingerprint.function_word_share): word salad, random tokens.
+- probing: near-duplicate clusters per query (MinHash bands shared within the window): seeds and
+  their perturbations (JbDA-style boundary probing) make many small clusters.
+- harvesting: the share of its answers that revealed the whole probability vector (a key must be
+  granted that scope, and ask for it).
+A templated client (most queries near-duplicates, one template band in a good share of them) is
+tested for coverage and probing against templated clients only: every template clusters, and a
+product's template over its niche is ordinary, a template filled from the whole domain is not.
 
-The risk score is a noisy-OR of the findings that fired: 1 - prod(1 - score). Every few queries
-stage one also publishes a `ClientProfile`; stage two, `RingLinker`, links clients whose traffic
-shares a network or templates and scores the ring as one: low-and-slow rings keep every key under
-the per-client thresholds, but not their sum.
+Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
+every templated application has it) and volume against the model's median client.
+
+Windows, not averages: the tests run every 16 items on the last 64, 128 and 256, so a burst or a
+minority of extraction inside ordinary traffic is found in its window, and the finding names it
+(first and last request, from when to when).
+
+Calibration: thresholds come from a target false-positive rate per client (`target_fpr`) on the
+reference, not from constants. The reference holds each test's statistic over the closed windows
+of clients that were not flagged (rolling, REFERENCE_SIZE per test, persisted by the service, and
+seeded from an operator's sample of ordinary traffic: `distillery detector reference`). A value's
+p-value is empirical below the reference's top tenth and from an exponential tail fitted to that
+tenth above it (peaks over threshold: skewed references are not forced into a normal shape);
+until a test has `min_reference` windows, a normal prior (`priors`) stands in. The budget is
+split over the tests and spent over a client's independent windows, target_fpr * 6/(pi^2 k^2) on
+the k-th (the sum over every k is target_fpr), so heavy clients are not flagged for their volume.
+A client's risk is log10(budget / p) of its strongest test: above 0 it alerts.
+
+Severity, and with it what the inference service enforces (watch, throttle, block), counts
+independent signals: one lead test is low (watch); a strong one (p a thousand times under its
+budget) or one with support medium (throttle); two leads, or a strong lead with support, high
+(throttle); only two leads with one of them strong are critical (block).
+
+Every few queries stage one publishes a `ClientProfile` with the client's risk; stage two,
+`RingLinker`, links clients whose traffic shares a network or templates and tests the ring's
+summed answers as one client's: low-and-slow rings keep every key under the per-client tests, but
+not their sum.
 """
 
 from __future__ import annotations
 
-import base64
+import bisect
 import hashlib
 import math
 import statistics
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-import numpy as np
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode
-from scipy.stats import shapiro
 
-from shared.domain import DomainReference
 from shared.events import AbuseAlert, ClientProfile, DetectorFinding, InferenceRequest
-from shared.fingerprint import SKETCH_DIM
 from shared.settings import group
 
 SEVERITIES = ("low", "medium", "high", "critical")
-HISTORY = 64  # sketches kept per client: the MMD window, and PRADA's comparison set
-DISTANCES = 256  # PRADA's distances kept per client
+LEAD_TESTS = ("coverage", "synthetic", "probing", "harvesting")
+UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not language-like
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
 MAX_REPEAT_KEYS = 1024
 MEDIAN_EVERY = 1000
+EVALUATE_EVERY = 16
+REFERENCE_SIZE = 4000  # windows kept per test and horizon, per model
+SPENDING = 6 / math.pi ** 2  # sum over k >= 1 of SPENDING / k^2 is 1
+TEMPLATE_SHARE = 0.05  # of a client's queries sharing one band, for it to count as templated
+STRATIFIED = ("coverage", "probing")  # a templated client is compared with templated clients
+TAIL_QUANTILE = 0.9  # above it, a reference's p-values come from an exponential tail
+TAIL_WINDOWS = 10  # windows, at least, in that tail
+RING_MEMBER_P = 0.05  # a ring's typical key is in the top 5% of single clients' coverage
 
 
 class DetectorSettings(BaseSettings):
-    """The detector's thresholds and timings (DETECTOR_*)."""
+    """The detector's targets and timings (DETECTOR_*)."""
 
     model_config = group("DETECTOR_")
 
     allow_clients: Annotated[frozenset[str], NoDecode] = frozenset()
     """Clients whose traffic is authorised distillation (comma-separated key names): never alerted on."""
-    min_queries: int = 100
-    """Queries a client makes before any per-client test."""
-    coverage_threshold: float = 0.69
-    """Normalised entropy of the histogram of confidently answered classes."""
-    min_classes: int = 15
-    """Classes a client must touch before coverage counts."""
+    target_fpr: float = 0.005
+    """Per-client false-positive rate the lead tests are calibrated to, on the benign reference."""
+    horizons: Annotated[tuple[int, ...], NoDecode] = (64, 128, 256)
+    """Window sizes (items) each lead test runs on; the smallest is the queries before any test."""
+    min_reference: int = 20
+    """Windows in the benign reference before it replaces the prior."""
+    strong_margin: float = 3.0
+    """log10 of how far under its budget a p-value must be to count as strong."""
     confident_probability: float = 0.5
     """Coverage counts only answers the model was this sure of: unsure answers scatter over classes for any
     client, confident ones only for a client whose queries do."""
+    priors: dict[str, tuple[float, float, float]] = {
+        "coverage": (0.15, 0.06, 0.01), "synthetic": (0.0, 0.05, 0.02), "probing": (0.05, 0.06, 0.02),
+        "harvesting": (0.0, 0.25, 0.1)}
+    """Per lead test: the centre and scale that stand in for the reference until it is calibrated, and the least
+    scale after (however alike the reference's clients, the smallest difference that counts)."""
     duplicate_threshold: float = 0.45
-    """Share of (non-repeat) queries that collide with earlier ones."""
-    domain_threshold: float = 0.015
-    """Class-conditional MMD^2 (RBF kernel on unit sketches) against the model's training texts."""
-    distance_threshold: float = 0.8
-    """Shapiro-Wilk W of PRADA's minimum distances."""
-    full_distribution_share: float = 0.9
-    """Share of answers revealing every class probability, for the full_distribution finding."""
+    """Share of (non-repeat) queries that collide with earlier ones, for the templates support."""
     volume_ratio: float = 10.0
-    """Queries / the model's median client, to count as a volume finding."""
+    """Queries / the model's median client, for the volume support."""
     window_s: float = 3600.0
     """A client's state older than this starts afresh."""
-    update_step: float = 0.05
-    """An open alert is re-published when its score grows by this much."""
     resolve_after_s: float = 900.0
     """An alerted client quiet this long gets its alert resolved."""
     profile_every: int = 25
     """A ClientProfile every this many queries (and at 5, 10, 20)."""
     ring_min_members: int = 3
     """Linked clients that make a ring."""
-    ring_min_queries: int = 200
-    """A ring's queries together, before its coverage counts."""
-    ring_member_spread: float = 0.6
-    """Median member coverage: a ring's members are not niche users."""
     ring_crowd: int = 100
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
@@ -114,22 +132,18 @@ class DetectorSettings(BaseSettings):
             return frozenset(c.strip() for c in value.split(",") if c.strip())
         return value
 
-
-def severity_of(score: float) -> str:
-    if score >= 0.95:
-        return "critical"
-    if score >= 0.85:
-        return "high"
-    if score >= 0.75:
-        return "medium"
-    return "low"
+    @field_validator("horizons", mode="before")
+    @classmethod
+    def _integers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(sorted(int(v) for v in value.split(",") if v.strip()))
+        return value
 
 
-def noisy_or(scores: list[float]) -> float:
-    return 1.0 - math.prod(1.0 - s for s in scores)
-
+# ---- statistics -----------------------------------------------------------------------------------
 
 def coverage(counts: dict[str, int], n_classes: int) -> float:
+    """Normalised entropy of a class histogram (0: one class, 1: all evenly)."""
     total = sum(counts.values())
     if total == 0 or n_classes < 2:
         return 0.0
@@ -137,24 +151,129 @@ def coverage(counts: dict[str, int], n_classes: int) -> float:
     return entropy / math.log(n_classes)
 
 
+def effective_classes(counts: dict[str, int] | Counter) -> float:
+    """exp(entropy) of a class histogram: how many classes, evenly used, would give its spread."""
+    total = sum(counts.values())
+    if total == 0:
+        return 0.0
+    return math.exp(-sum(c / total * math.log(c / total) for c in counts.values() if c))
+
+
+def binomial_tail(n: int, k: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    return min(1.0, sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def normal_p(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def severity_for(leads: list[DetectorFinding], supports: list[DetectorFinding], strong_margin: float) -> str:
+    strong = any(f.evidence.get("margin_log10", 0.0) >= strong_margin for f in leads)  # type: ignore[operator]
+    if len(leads) >= 2 and strong:
+        return "critical"
+    if len(leads) >= 2 or (strong and supports):
+        return "high"
+    if strong or supports:
+        return "medium"
+    return "low"
+
+
+def alert_score(margin_log10: float) -> float:
+    """A bounded score from the strongest lead's margin: 0.5 at the budget, 0.95 a thousandfold past it."""
+    return round(min(1.0, 1.0 - 0.5 * 10 ** (-max(0.0, margin_log10) / 3)), 4)
+
+
 def band_keys(minhash: list[int]) -> list[int]:
     return [(b << 64) | (minhash[2 * b] << 32) | minhash[2 * b + 1] for b in range(min(BANDS, len(minhash) // 2))]
 
 
-def mmd2(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2 with k(a, b) = exp(-|a - b|^2) on unit vectors (|a - b|^2 = 2 - 2 a.b)."""
-    kxx, kyy, kxy = np.exp(2 * x @ x.T - 2), np.exp(2 * y @ y.T - 2), np.exp(2 * x @ y.T - 2)
-    n, m = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                 - 2 * kxy.mean())
+# ---- the benign reference ----------------------------------------------------------------------------
 
+@dataclass
+class Calibration:
+    """How unusual a statistic is among the reference's windows. Below the reference's
+    TAIL_QUANTILE the p-value is the empirical one; above it, an exponential tail fitted to the
+    windows beyond it (peaks over threshold): a skewed reference, most clients near zero and a few
+    far out, is not forced into a normal shape. Without enough windows, a normal prior."""
+
+    centre: float  # the prior's centre, or where the reference's tail starts
+    scale: float  # the prior's scale, or the tail's mean excess
+    windows: int  # reference windows behind it; 0: the prior
+    ordered: tuple[float, ...] = ()
+    tail: float = 1 - TAIL_QUANTILE  # the share of the reference in the tail
+
+    def p_value(self, x: float) -> float:
+        if not self.windows:
+            return normal_p((x - self.centre) / self.scale)
+        if x <= self.centre:
+            above = len(self.ordered) - bisect.bisect_left(self.ordered, x)
+            return (above + 1) / (len(self.ordered) + 1)
+        return self.tail * math.exp(-(x - self.centre) / self.scale)
+
+
+class BenignReference:
+    """One model's reference: for each lead test and horizon (and stratum), the statistics of past
+    windows of the model's clients that were not flagged when the window closed (a rolling sample
+    of REFERENCE_SIZE). The attackers not yet flagged only fatten its tail, which makes the tests
+    more cautious, not less."""
+
+    def __init__(self, config: DetectorSettings) -> None:
+        self.config = config
+        self.values: dict[str, deque[float]] = {}
+        self._cached: dict[str, tuple[int, Calibration]] = {}
+        self._added: Counter = Counter()
+
+    def add(self, test: str, value: float) -> None:
+        self.values.setdefault(test, deque(maxlen=REFERENCE_SIZE)).append(value)
+        self._added[test] += 1
+
+    def calibrated(self, test: str) -> bool:
+        return len(self.values.get(test, ())) >= self.config.min_reference
+
+    def calibration(self, test: str) -> Calibration:
+        centre, scale, least = self.config.priors[test.split("@")[0]]
+        if not self.calibrated(test):
+            return Calibration(centre, scale, 0)
+        cached = self._cached.get(test)
+        if cached is not None and self._added[test] - cached[0] < max(10, len(cached[1].ordered) // 20):
+            return cached[1]  # re-estimated as the reference grows by 5%: sorting thousands is not free
+        ordered = tuple(sorted(self.values[test]))
+        tail = max(1 - TAIL_QUANTILE, TAIL_WINDOWS / len(ordered))  # at least TAIL_WINDOWS to fit the tail on
+        threshold = ordered[int((1 - tail) * (len(ordered) - 1))]
+        excess = [v - threshold for v in ordered if v > threshold]
+        calibration = Calibration(threshold, max(statistics.fmean(excess) if excess else 0.0, least), len(ordered),
+                                  ordered, tail)
+        self._cached[test] = (self._added[test], calibration)
+        return calibration
+
+    def to_json(self) -> dict:
+        return {test: [round(v, 5) for v in values] for test, values in self.values.items()}
+
+    def load_json(self, data: dict) -> None:
+        for test, values in data.items():
+            for value in values:
+                self.add(test, float(value))
+
+
+def reference_from_events(events: Iterable[InferenceRequest], config: DetectorSettings) -> dict[str, BenignReference]:
+    """Benign references, per model, from a sample of ordinary traffic an operator vouches for
+    (`distillery detector reference`): the events replayed through stage one, whose closed windows
+    of unflagged clients make the reference, as they would in the service."""
+    detector = ClientDetector(config)
+    for event in events:
+        detector.observe(event)
+    return detector.references
+
+
+# ---- stage one: one client ----------------------------------------------------------------------------
 
 @dataclass
 class ClientState:
     window_start: datetime
     last_seen: datetime
     n_classes: int
-    counts: dict[str, int] = field(default_factory=dict)  # confident answers per class
+    counts: dict[str, int] = field(default_factory=dict)  # confident answers per class, whole window
     total: int = 0
     full: int = 0  # answers that revealed the whole distribution
     repeats: int = 0
@@ -162,12 +281,12 @@ class ClientState:
     recent_texts: dict[str, None] = field(default_factory=dict)  # an ordered set: oldest first
     bands: Counter = field(default_factory=Counter)
     band_order: deque = field(default_factory=deque)
-    sketches: np.ndarray = field(default_factory=lambda: np.zeros((HISTORY, SKETCH_DIM), np.float32))
-    labels: list[str] = field(default_factory=lambda: [""] * HISTORY)
-    sketched: int = 0
-    distances: deque = field(default_factory=lambda: deque(maxlen=DISTANCES))
-    mmd: deque = field(default_factory=lambda: deque(maxlen=3))
-    shapiro_w: float | None = None
+    # The lead tests' windows: (value, request id, unix time) of the last max(horizons) items.
+    windows: dict[str, deque] = field(default_factory=lambda: {kind: deque() for kind in LEAD_TESTS})
+    seen: dict[str, int] = field(default_factory=dict)  # items ever added per lead test
+    risk: float = -99.0
+    risk_tests: dict[str, float] = field(default_factory=dict)
+    findings: dict[str, DetectorFinding] = field(default_factory=dict)  # the strongest per lead test
     networks: set[str] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     alerted_score: float | None = None
@@ -185,10 +304,9 @@ class ClientState:
             "n_classes": self.n_classes, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
-            "sketches": base64.b64encode(np.round(self.sketches * 127).astype(np.int8).tobytes()).decode(),
-            "labels": self.labels, "sketched": self.sketched, "distances": list(self.distances),
-            "mmd": list(self.mmd), "shapiro_w": self.shapiro_w, "networks": sorted(self.networks),
-            "agents": sorted(self.agents), "alerted_score": self.alerted_score,
+            "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "risk": self.risk,
+            "risk_tests": self.risk_tests, "findings": {k: f.model_dump() for k, f in self.findings.items()},
+            "networks": sorted(self.networks), "agents": sorted(self.agents), "alerted_score": self.alerted_score,
             "alerted_severity": self.alerted_severity,
             "last_alert": self.last_alert.model_dump(mode="json") if self.last_alert else None}
 
@@ -202,30 +320,39 @@ class ClientState:
         for key in d["band_order"]:
             state.band_order.append(int(key))
             state.bands[int(key)] += 1
-        raw = np.frombuffer(base64.b64decode(d["sketches"]), dtype=np.int8).reshape(HISTORY, SKETCH_DIM)
-        state.sketches = raw.astype(np.float32) / 127.0
-        state.labels, state.sketched = list(d["labels"]), d["sketched"]
-        state.distances.extend(d["distances"])
-        state.mmd.extend(d["mmd"])
-        state.shapiro_w = d["shapiro_w"]
+        for kind, items in d["windows"].items():
+            state.windows[kind].extend((tuple(v) if isinstance(v, list) else v, r, t) for v, r, t in items)
+        state.seen, state.risk, state.risk_tests = dict(d["seen"]), d["risk"], dict(d["risk_tests"])
+        state.findings = {k: DetectorFinding.model_validate(f) for k, f in d["findings"].items()}
         state.networks, state.agents = set(d["networks"]), set(d["agents"])
         state.alerted_score, state.alerted_severity = d["alerted_score"], d["alerted_severity"]
         state.last_alert = AbuseAlert.model_validate(d["last_alert"]) if d["last_alert"] else None
         return state
 
 
+def _window_evidence(items: Iterable[tuple]) -> dict[str, float | int | str]:
+    items = list(items)
+    return {"window_first_request": items[0][1], "window_last_request": items[-1][1],
+            "window_from": datetime.fromtimestamp(items[0][2], UTC).isoformat(timespec="seconds"),
+            "window_to": datetime.fromtimestamp(items[-1][2], UTC).isoformat(timespec="seconds")}
+
+
 class ClientDetector:
     """Stage one: per client and model. `observe` returns (alert or None, profile or None)."""
 
-    def __init__(self, config: DetectorSettings,
-                 reference: Callable[[str], DomainReference | None] = lambda model: None, seed: int = 0) -> None:
+    def __init__(self, config: DetectorSettings) -> None:
         self.config = config
-        self.reference = reference
         self.clients: dict[tuple[str, str], ClientState] = {}
+        self.references: dict[str, BenignReference] = {}
         self._ended: list[ClientState] = []  # alerted windows that ended, to resolve at the next sweep
-        self._rng = np.random.default_rng(seed)
         self._medians: dict[str, tuple[int, float]] = {}  # model -> (at event, median queries per client)
         self._events = 0
+        self._keep = max(config.horizons)
+
+    def reference(self, model: str) -> BenignReference:
+        if model not in self.references:
+            self.references[model] = BenignReference(self.config)
+        return self.references[model]
 
     def observe(self, event: InferenceRequest) -> tuple[AbuseAlert | None, ClientProfile | None]:
         if event.client_id in self.config.allow_clients:
@@ -237,18 +364,16 @@ class ClientDetector:
                 self._ended.append(state)
             state = ClientState(window_start=event.time, last_seen=event.time, n_classes=event.n_classes)
             self.clients[key] = state
-        self._update(state, event)
+        tested = self._update(state, event)
+        alert = self._assess(event, state) if tested else None
         profile = self._profile(event, state) if state.total in (5, 10, 20) or \
             state.total % self.config.profile_every == 0 else None
-        if state.total < self.config.min_queries // 2:
-            return None, profile
-        return self._assess(event, state), profile
+        return alert, profile
 
-    def _update(self, state: ClientState, event: InferenceRequest) -> None:
+    def _update(self, state: ClientState, event: InferenceRequest) -> bool:
+        """Takes the event in; True when a lead test ran."""
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
-        if event.top_probability >= self.config.confident_probability:
-            state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
         if "PROBABILITIES" in event.outputs:
             state.full += 1
         if event.client_network and len(state.networks) < 8:
@@ -257,13 +382,13 @@ class ClientDetector:
             state.agents.add(event.user_agent)
         text_key = event.text_sha256[:16]
         if text_key in state.recent_texts:
-            state.repeats += 1  # a retry teaches nothing new: not counted as a near-duplicate
-            return
+            state.repeats += 1  # a retry teaches nothing new: not counted again
+            return False
         state.recent_texts[text_key] = None
         if len(state.recent_texts) > MAX_REPEAT_KEYS:
             del state.recent_texts[next(iter(state.recent_texts))]
-        if event.text_minhash:
-            keys = band_keys(event.text_minhash)
+        keys = band_keys(event.text_minhash) if event.text_minhash else []
+        if keys:
             if any(state.bands.get(k) for k in keys):
                 state.near_duplicates += 1
             for k in keys:
@@ -274,70 +399,94 @@ class ClientDetector:
                 state.bands[old] -= 1
                 if state.bands[old] <= 0:
                     del state.bands[old]
-        if event.text_sketch:
-            self._sketch(state, event)
+        stamp = event.time.timestamp()
+        items: dict[str, object] = {"harvesting": int("PROBABILITIES" in event.outputs)}
+        if keys:
+            items["probing"] = tuple(keys)
+        if event.top_probability >= self.config.confident_probability:
+            state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
+            items["coverage"] = event.top_class
+        if event.text_function_words is not None:
+            items["synthetic"] = int(event.text_function_words < UNNATURAL_SHARE)
+        tested = False
+        for kind, value in items.items():
+            tested |= self._add(state, event.model, kind, (value, event.request_id, stamp))
+        return tested
 
-    def _sketch(self, state: ClientState, event: InferenceRequest) -> None:
-        vector = np.frombuffer(bytes.fromhex(event.text_sketch), dtype=np.int8).astype(np.float32) / 127.0
-        filled = min(state.sketched, HISTORY)
-        if filled:
-            similarity = float((state.sketches[:filled] @ vector).max())
-            state.distances.append(math.sqrt(max(0.0, 2.0 - 2.0 * similarity)))
-        slot = state.sketched % HISTORY
-        state.sketches[slot] = vector
-        state.labels[slot] = event.top_class
-        state.sketched += 1
-        if state.sketched >= HISTORY and state.sketched % 32 == 0:
-            reference = self.reference(event.model)
-            if reference is not None:
-                state.mmd.append(self._class_conditional_mmd(state, reference))
-        if len(state.distances) >= 100 and state.sketched % 32 == 0:
-            state.shapiro_w = float(shapiro(np.fromiter(state.distances, np.float64)).statistic)
+    def _add(self, state: ClientState, model: str, kind: str, item: tuple) -> bool:
+        window = state.windows[kind]
+        window.append(item)
+        if len(window) > self._keep:
+            window.popleft()
+        seen = state.seen[kind] = state.seen.get(kind, 0) + 1
+        if seen % EVALUATE_EVERY:
+            return False
+        reference = self.reference(model)
+        for h in self.config.horizons:
+            if seen < h:
+                continue
+            items = list(window)[-h:]
+            value = self._statistic(kind, items, state.n_classes)
+            # A templated client (most of its queries near-duplicates) is compared with templated
+            # clients: a product's template over its niche, against a template filled from everywhere.
+            test = f"{kind}@{h}"
+            closed = seen % h == 0 and state.last_alert is None  # a closed window of a client nobody suspects
+            if kind in STRATIFIED and self._templated(state):
+                test += "/templated"
+                if not reference.calibrated(test):
+                    if closed:
+                        reference.add(test, value)
+                    if kind == "probing":
+                        continue  # every template clusters: compared with templated clients or not at all
+                    test = test.removesuffix("/templated")
+            calibration = reference.calibration(test)
+            p = calibration.p_value(value)
+            k = math.ceil(seen / h)  # this is the client's k-th independent window of h
+            budget = self.config.target_fpr * SPENDING / k ** 2 / (len(LEAD_TESTS) * len(self.config.horizons))
+            margin = math.log10(budget) - math.log10(max(p, 1e-300))
+            state.risk_tests[test] = round(margin, 3)
+            if closed and margin <= 0:
+                reference.add(test, value)
+            if margin > 0:
+                best = state.findings.get(kind)
+                if best is None or margin >= best.evidence["margin_log10"]:  # type: ignore[operator]
+                    state.findings[kind] = DetectorFinding(detector=kind, score=alert_score(margin), evidence={
+                        "statistic": round(value, 4), "reference_tail_from": round(calibration.centre, 4),
+                        "reference_tail_scale": round(calibration.scale, 4), "reference_windows": calibration.windows,
+                        "horizon": h, "window": k, "p_value": float(f"{p:.3g}"),
+                        "budget": float(f"{budget:.3g}"), "margin_log10": round(margin, 2),
+                        **_window_evidence(items)})
+        state.risk = max(state.risk_tests.values(), default=-99.0)
+        return True
 
-    def _class_conditional_mmd(self, state: ClientState, reference: DomainReference) -> float:
-        picks = []
-        for label in state.labels:
-            index = reference.class_index.get(label)
-            pool = reference.by_class[index] if index is not None else ()
-            picks.append(self._rng.choice(pool, 2) if len(pool) else self._rng.integers(0, len(reference.labels), 2))
-        return mmd2(state.sketches, reference.sketches[np.concatenate(picks)])
+    def _templated(self, state: ClientState) -> bool:
+        """Most of its queries near-duplicates, and one MinHash band (a template's fixed words) shared
+        by a good part of them: a product's template, unlike perturbations, which cluster around
+        many seeds."""
+        if state.distinct < min(self.config.horizons) // 2 or \
+                state.near_duplicates / state.distinct < self.config.duplicate_threshold:
+            return False
+        top = state.bands.most_common(1)
+        return bool(top) and top[0][1] >= TEMPLATE_SHARE * min(state.distinct, MAX_BANDS_KEPT // BANDS)
 
-    def findings(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
+    @staticmethod
+    def _statistic(kind: str, items: list[tuple], n_classes: int) -> float:
+        if kind == "coverage":  # how many classes the answers spread over, as a share of the model's
+            return effective_classes(Counter(item[0] for item in items)) / n_classes
+        if kind == "probing":  # near-duplicate clusters (MinHash bands shared by queries) per query
+            bands = Counter(k for item in items for k in item[0])
+            return sum(1 for n in bands.values() if n >= 2) / len(items)
+        return sum(item[0] for item in items) / len(items)  # shares: synthetic, harvesting
+
+    def supports(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
         c = self.config
-        found: list[DetectorFinding] = []
-        full_share = state.full / state.total if state.total else 0.0
-        harvesting = full_share >= c.full_distribution_share
-        needed = c.min_queries // 2 if harvesting else c.min_queries
-        if state.total >= needed:
-            spread, touched = coverage(state.counts, state.n_classes), len(state.counts)
-            if spread >= c.coverage_threshold and touched >= c.min_classes:
-                found.append(DetectorFinding(detector="coverage", score=round(min(1.0, spread), 4), evidence={
-                    "queries": state.total, "classes_touched": touched, "classes_served": state.n_classes,
-                    "normalised_entropy": round(spread, 4), "threshold": c.coverage_threshold,
-                    "min_classes": c.min_classes}))
-        if state.total >= c.min_queries and state.distinct >= c.min_queries // 2:
+        found = []
+        if self._templated(state):
             rate = state.near_duplicates / state.distinct
-            if rate >= c.duplicate_threshold:
-                found.append(DetectorFinding(detector="near_duplicates", score=round(
-                    0.5 + 0.45 * min(1.0, (rate - c.duplicate_threshold) / (1 - c.duplicate_threshold)), 4), evidence={
-                    "queries": state.total, "distinct": state.distinct, "near_duplicates": state.near_duplicates,
-                    "rate": round(rate, 4), "threshold": c.duplicate_threshold}))
-        if len(state.mmd) >= 2:
-            value = statistics.median(state.mmd)  # of two or three values: no numpy call per event
-            if value >= c.domain_threshold:
-                found.append(DetectorFinding(detector="domain", score=round(
-                    0.5 + 0.45 * min(1.0, (value - c.domain_threshold) / (2 * c.domain_threshold)), 4), evidence={
-                    "class_conditional_mmd2": round(value, 5), "threshold": c.domain_threshold,
-                    "window": HISTORY, "windows": len(state.mmd)}))
-        if state.shapiro_w is not None and state.shapiro_w < c.distance_threshold:
-            found.append(DetectorFinding(detector="distances", score=round(
-                0.5 + 0.45 * min(1.0, (c.distance_threshold - state.shapiro_w) / 0.2), 4), evidence={
-                "shapiro_wilk_w": round(state.shapiro_w, 4), "threshold": c.distance_threshold,
-                "distances": len(state.distances)}))
-        if found and harvesting:
-            found.append(DetectorFinding(detector="full_distribution", score=0.3, evidence={
-                "share": round(full_share, 4), "threshold": c.full_distribution_share}))
-        if found and model_median:
+            found.append(DetectorFinding(detector="templates", score=round(min(1.0, rate), 4), evidence={
+                "queries": state.total, "distinct": state.distinct, "near_duplicates": state.near_duplicates,
+                "rate": round(rate, 4), "threshold": c.duplicate_threshold}))
+        if model_median:
             ratio = state.total / model_median
             if ratio >= c.volume_ratio:
                 found.append(DetectorFinding(detector="volume", score=0.3, evidence={
@@ -345,30 +494,36 @@ class ClientDetector:
         return found
 
     def _assess(self, event: InferenceRequest, state: ClientState) -> AbuseAlert | None:
-        found = self.findings(state, self._median(event.model))
-        return self._alert(state, found, event.client_id, event.model) if found else None
+        leads = list(state.findings.values())
+        if not leads:
+            return None
+        supports = self.supports(state, self._median(event.model))
+        return self._alert(state, leads, supports, event.client_id, event.model)
 
     def _median(self, model: str) -> float:
-        """The median queries of the model's clients, recomputed every MEDIAN_EVERY events (it
+        """The median queries of the model's clients, recomputed every MEDIAN_EVERY tests (it
         moves slowly, and computing it reads every client)."""
         self._events += 1
         computed_at, median = self._medians.get(model, (-MEDIAN_EVERY, 0.0))
         if self._events - computed_at >= MEDIAN_EVERY:
             totals = [s.total for (_, m), s in self.clients.items() if m == model]
-            median = float(np.median(totals)) if totals else 0.0
+            median = float(statistics.median(totals)) if totals else 0.0
             self._medians[model] = (self._events, median)
         return median
 
-    def _alert(self, state: ClientState, found: list[DetectorFinding], client_id: str, model: str) -> AbuseAlert | None:
-        score = round(min(1.0, noisy_or([f.score for f in found])), 4)
+    def _alert(self, state: ClientState, leads: list[DetectorFinding], supports: list[DetectorFinding],
+               client_id: str, model: str) -> AbuseAlert | None:
+        score = max(f.score for f in leads)
         # An open alert's severity only rises: a score wobbling around a boundary must not flap the
         # severity (and with it what the inference service enforces) up and down.
-        severity = max(severity_of(score), state.alerted_severity or "low", key=SEVERITIES.index)
-        if state.alerted_score is not None and score < state.alerted_score + self.config.update_step \
+        severity = max(severity_for(leads, supports, self.config.strong_margin), state.alerted_severity or "low",
+                       key=SEVERITIES.index)
+        if state.alerted_score is not None and score < state.alerted_score + 0.05 \
                 and severity == state.alerted_severity:
             return None  # deduplicated: nothing new to say
         status = "open" if state.alerted_score is None else "update"
         state.alerted_score, state.alerted_severity = max(score, state.alerted_score or 0.0), severity
+        found = leads + supports
         state.last_alert = AbuseAlert(
             alert_id=alert_id([client_id], model, state.window_start), status=status, client_ids=[client_id],
             model=model, score=score, severity=severity, findings=found, window_start=state.window_start,
@@ -384,7 +539,28 @@ class ClientDetector:
             queries=state.total, n_classes=state.n_classes, class_counts=dict(state.counts),
             near_duplicate_rate=round(state.near_duplicates / state.distinct, 4) if state.distinct else 0.0,
             full_distribution_rate=round(state.full / state.total, 4), template_keys=templates,
-            networks=sorted(state.networks), user_agents=sorted(state.agents), alerted=state.last_alert is not None)
+            networks=sorted(state.networks), user_agents=sorted(state.agents), alerted=state.last_alert is not None,
+            risk=state.risk, risk_tests=dict(state.risk_tests), templated=self._templated(state),
+            spread=round(self._member_spread(state), 4))
+
+    def _member_spread(self, state: ClientState) -> float:
+        """Coverage of the client's last window of the smallest horizon (or fewer): comparable with
+        single clients' windows of that size, whatever its volume."""
+        horizon = min(self.config.horizons)
+        counts = Counter(item[0] for item in list(state.windows["coverage"])[-horizon:])
+        n, observed = sum(counts.values()), len(counts)
+        if n == 0:
+            return 0.0
+        # Fewer answers than a window show fewer classes: the plug-in entropy of n answers falls
+        # short by about (K-1)/2n (Miller and Madow); moved to what a full window would show.
+        entropy = math.log(effective_classes(counts)) + (observed - 1) / (2 * n) - (observed - 1) / (2 * horizon)
+        return math.exp(entropy) / state.n_classes
+
+    def risk_table(self, partition_clients: Callable[[tuple[str, str]], bool] = lambda key: True) -> list[dict]:
+        """Every client's risk, alerted or not: what `distillery detector risk` lists."""
+        return [{"client_id": c, "model": m, "risk": s.risk, "risk_tests": s.risk_tests, "queries": s.total,
+                 "last_seen": s.last_seen.isoformat(), "severity": s.alerted_severity}
+                for (c, m), s in self.clients.items() if partition_clients((c, m))]
 
     def sweep(self, now: datetime) -> list[AbuseAlert]:
         """Resolve the alerts of clients that went quiet for `resolve_after_s`, and of windows that
@@ -426,12 +602,15 @@ class Ring:
 
 
 class RingLinker:
-    """Links a model's clients whose profiles share a network or a template, and scores each
-    connected group of at least `ring_min_members` as one client: summed class histograms,
-    query-weighted near-duplicate rate. One alert names the whole ring and is updated as it grows."""
+    """Links a model's clients whose profiles share a network or a template, and tests each
+    connected group of at least `ring_min_members` as one client: its summed confident answers
+    against the same calibrated coverage test (horizon 256) as a single client's, provided its
+    members are themselves spread (a company's niche apps behind one NAT are not a ring). One
+    alert names the whole ring and is updated as it grows."""
 
-    def __init__(self, config: DetectorSettings) -> None:
+    def __init__(self, config: DetectorSettings, reference: Callable[[str], BenignReference]) -> None:
         self.config = config
+        self.reference = reference
         self.profiles: dict[str, dict[str, ClientProfile]] = {}  # model -> client -> latest profile
         self.index: dict[tuple[str, str], set[str]] = {}  # (model, "net:..." | "tpl:...") -> clients
         self.rings: dict[str, list[Ring]] = {}
@@ -471,43 +650,61 @@ class RingLinker:
                         todo.append(other)
         return seen
 
-    def findings(self, profiles: list[ClientProfile]) -> list[DetectorFinding]:
+    def findings(self, profiles: list[ClientProfile]) -> tuple[list[DetectorFinding], list[DetectorFinding]]:
+        """(lead, supporting) findings of a linked group."""
         c = self.config
-        total = sum(p.queries for p in profiles)
-        if total < c.min_queries:
-            return []
         counts: Counter = Counter()
         for p in profiles:
             counts.update(p.class_counts)
-        found = []
-        spread, touched = coverage(counts, profiles[0].n_classes), len(counts)
-        member_spread = float(np.median([coverage(p.class_counts, p.n_classes) for p in profiles]))
-        if total >= c.ring_min_queries and spread >= c.coverage_threshold and touched >= c.min_classes \
-                and member_spread >= c.ring_member_spread:
-            found.append(DetectorFinding(detector="ring_coverage", score=round(min(1.0, spread), 4), evidence={
-                "members": len(profiles), "queries": total, "classes_touched": touched,
-                "normalised_entropy": round(spread, 4), "median_member_coverage": round(member_spread, 4),
-                "threshold": c.coverage_threshold}))
-        rate = sum(p.near_duplicate_rate * p.queries for p in profiles) / total
+        answers = sum(counts.values())
+        reference = self.reference(profiles[0].model)
         shared = Counter(t for p in profiles for t in set(p.template_keys))
         sharing = max(shared.values(), default=0)
+        leads: list[DetectorFinding] = []
+        supports: list[DetectorFinding] = []
+        # Each member's coverage (its last window of the smallest horizon) against single clients'
+        # windows (a templated member against templated clients, where the reference has them).
+        # A ring is keys each spread out: at least half of them in the top RING_MEMBER_P of single
+        # clients, a count whose binomial tail under independent ordinary clients is the p-value.
+        # Pooled answers are no test (independent niche users pooled cover many classes), and
+        # neither is a sum of small deviations (many customers of one app, a little unlike the
+        # reference, add up to anything): the typical key must stand out on its own.
+        p_members = []
+        for member in profiles:
+            test = f"coverage@{min(c.horizons)}"
+            if member.templated and reference.calibrated(test + "/templated"):
+                test += "/templated"
+            p_members.append(reference.calibration(test).p_value(member.spread))
+        spread_out = sum(p <= RING_MEMBER_P for p in p_members)
+        p_ring = binomial_tail(len(p_members), spread_out, RING_MEMBER_P)
+        budget = c.target_fpr * SPENDING / (len(LEAD_TESTS) * len(c.horizons))
+        margin = math.log10(budget) - math.log10(max(p_ring, 1e-300))
+        if answers >= min(c.horizons) and 2 * spread_out >= len(p_members) and margin > 0:
+            leads.append(DetectorFinding(detector="ring_coverage", score=alert_score(margin), evidence={
+                "members": len(profiles), "answers": answers, "classes_touched": len(counts),
+                "members_spread_out": spread_out, "member_p_threshold": RING_MEMBER_P,
+                "median_member_p": float(f"{statistics.median(p_members):.3g}"), "p_value": float(f"{p_ring:.3g}"),
+                "margin_log10": round(margin, 2)}))
+        total = sum(p.queries for p in profiles)
+        rate = sum(p.near_duplicate_rate * p.queries for p in profiles) / max(1, total)
         if rate >= c.duplicate_threshold and sharing >= c.ring_min_members:
-            found.append(DetectorFinding(detector="ring_templates", score=round(
-                0.5 + 0.45 * min(1.0, (rate - c.duplicate_threshold) / (1 - c.duplicate_threshold)), 4), evidence={
+            supports.append(DetectorFinding(detector="ring_templates", score=round(min(1.0, rate), 4), evidence={
                 "members": len(profiles), "queries": total, "near_duplicate_rate": round(rate, 4),
                 "members_sharing_a_template": sharing, "threshold": c.duplicate_threshold}))
-        return found
+        networks = sorted({n for p in profiles for n in p.networks})
+        supports.append(DetectorFinding(detector="ring_links", score=0.5, evidence={
+            "members": len(profiles), "networks": len(networks), "first_network": networks[0] if networks else "",
+            "shared_templates": sharing}))
+        return leads, supports
 
     def _assess(self, model: str, members: set[str]) -> AbuseAlert | None:
         profiles = [self.profiles[model][m] for m in sorted(members)]
-        found = self.findings(profiles)
-        if not found:
+        leads, supports = self.findings(profiles)
+        if not leads:
             return None
-        networks = sorted({n for p in profiles for n in p.networks})
-        found.append(DetectorFinding(detector="ring_links", score=0.0, evidence={
-            "members": len(profiles), "networks": len(networks), "first_network": networks[0] if networks else ""}))
-        score = round(min(1.0, noisy_or([f.score for f in found])), 4)
-        severity = severity_of(score)
+        found = leads + supports
+        score = max(f.score for f in leads)
+        severity = severity_for(leads, supports, self.config.strong_margin)
         window_start = min(p.window_start for p in profiles)
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}
@@ -522,7 +719,7 @@ class RingLinker:
         grown = not members <= ring.members
         ring.last_seen = max(ring.last_seen, last_seen)
         severity = max(severity, ring.alert.severity, key=SEVERITIES.index)
-        if not grown and score < ring.alert.score + self.config.update_step and severity == ring.alert.severity:
+        if not grown and score < ring.alert.score + 0.05 and severity == ring.alert.severity:
             return None
         ring.members |= members
         ring.alert = ring.alert.model_copy(update={

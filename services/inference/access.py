@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 Action = Literal["none", "throttle", "block"]
 RANK = {"none": 0, "throttle": 1, "block": 2}
-DEFAULT_POLICY: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "block", "critical": "block"}
+# Throttle first: the detector rates an alert critical only when two independent lead tests back it.
+DEFAULT_POLICY: dict[str, Action] = {"low": "none", "medium": "throttle", "high": "throttle", "critical": "block"}
 
 
 class RequestError(Exception):
@@ -42,6 +43,7 @@ class RequestError(Exception):
 class Client:
     client_id: str
     rps: float | None  # the key's quota; None: the service's default
+    scopes: frozenset[str] = frozenset()  # shared.keys.SCOPES granted to the key
 
 
 class TokenBucket:
@@ -99,7 +101,8 @@ class AccessControl:
             client = cached[0]
         else:
             record = await self._blocking(self.keys.lookup, key.strip())
-            client = Client(record["client_id"], record.get("rps")) if record else None
+            client = Client(record["client_id"], record.get("rps"), frozenset(record.get("scopes", ()))) \
+                if record else None
             ttl = self.key_ttl_s if client else self.unknown_key_ttl_s
             self._keys[digest] = (client, time.monotonic() + ttl)
         if client is None:

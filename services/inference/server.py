@@ -37,6 +37,7 @@ from shared.fingerprint import fingerprints, network_of, peer_address
 from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
+    SCORE_OUTPUT,
     TEXT_INPUT,
     decode_bytes_tensor,
     encode_bytes_tensor,
@@ -50,7 +51,14 @@ from shared.textmodel import TextClassifier
 log = logging.getLogger(__name__)
 SERVER_NAME = "distillery-inference"
 SERVER_VERSION = "0.1.0"
-OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_OUTPUT)
+OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_OUTPUT, SCORE_OUTPUT)
+# Outputs a key sees without the "probabilities" scope: the label and its score, not the vector.
+PUBLIC_OUTPUTS = (LABEL_OUTPUT, SCORE_OUTPUT)
+
+
+def outputs_for(scopes: frozenset[str]) -> tuple[str, ...]:
+    """The outputs a key's model has: as the protocol says, the ones a request naming none gets."""
+    return OUTPUTS if "probabilities" in scopes else PUBLIC_OUTPUTS
 OUTPUT_PARAMETERS = ("classification",)
 
 
@@ -274,14 +282,21 @@ class RequestedOutput:
     class_count: int = 0  # > 0: Triton's classification extension, the top classes as "p:index:label"
 
 
-def _requested_outputs(request: pb.ModelInferRequest, n_classes: int) -> list[RequestedOutput]:
+def _requested_outputs(request: pb.ModelInferRequest, n_classes: int,
+                       scopes: frozenset[str] = frozenset({"probabilities"})) -> list[RequestedOutput]:
+    available = outputs_for(scopes)
     if not request.outputs:
-        return [RequestedOutput(name) for name in OUTPUTS]
+        return [RequestedOutput(name) for name in available]
     wanted = []
     for output in request.outputs:
         if output.name not in OUTPUTS:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f"model {request.model_name!r} has no output {output.name!r}; outputs: {', '.join(OUTPUTS)}")
+                               f"model {request.model_name!r} has no output {output.name!r}; outputs: {', '.join(available)}")
+        if output.name not in available:
+            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
+                               f"output {output.name!r} needs the 'probabilities' scope on your API key (an operator "
+                               f"grants it: `distillery keys create NAME --scope probabilities`); without it the "
+                               f"model answers {' and '.join(available)}")
         unknown = [k for k in output.parameters if k not in OUTPUT_PARAMETERS]
         if unknown:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
@@ -356,17 +371,19 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     async def ModelMetadata(self, request, context):
         try:
-            await self.access.authenticate(context.invocation_metadata())
+            client = await self.access.authenticate(context.invocation_metadata())
             model = self.repository.get(request.name, request.version)
         except RequestError as exc:
             await context.abort(exc.code, exc.message)
         meta = pb.ModelMetadataResponse(name=model.name, platform="onnxruntime_onnx",
                                         versions=sorted(self.repository.loaded[model.name], key=int))
         meta.inputs.add(name=TEXT_INPUT, datatype="BYTES", shape=[-1])
-        probabilities = meta.outputs.add(name=PROBABILITIES_OUTPUT, datatype="FP32",
-                                         shape=[-1, len(model.classifier.classes)])
-        probabilities.parameters["classes"].string_param = json.dumps(model.classifier.classes)
+        if PROBABILITIES_OUTPUT in outputs_for(client.scopes):
+            probabilities = meta.outputs.add(name=PROBABILITIES_OUTPUT, datatype="FP32",
+                                             shape=[-1, len(model.classifier.classes)])
+            probabilities.parameters["classes"].string_param = json.dumps(model.classifier.classes)
         meta.outputs.add(name=LABEL_OUTPUT, datatype="BYTES", shape=[-1])
+        meta.outputs.add(name=SCORE_OUTPUT, datatype="FP32", shape=[-1])
         return meta
 
     async def ModelInfer(self, request, context):
@@ -387,7 +404,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                     raise
                 model = self.repository.get(request.model_name, request.model_version)
                 texts = _texts_from_request(request, self.max_batch)
-                outputs = _requested_outputs(request, len(model.classifier.classes))
+                outputs = _requested_outputs(request, len(model.classifier.classes), client.scopes)
                 deadline = _queue_deadline(request, context, loop.time())
                 span.set_attributes({"model_version": model.version, "batch": len(texts)})
                 assert model.batcher is not None  # set before a version is swapped in, so before it is served
@@ -451,10 +468,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             elif output.name == PROBABILITIES_OUTPUT:
                 response.outputs.add(name=output.name, datatype="FP32", shape=list(probabilities.shape))
                 response.raw_output_contents.append(probabilities.tobytes())
+            elif output.name == SCORE_OUTPUT:
+                scores = np.ascontiguousarray(probabilities[np.arange(len(texts)), top], dtype="<f4")
+                response.outputs.add(name=output.name, datatype="FP32", shape=[len(texts)])
+                response.raw_output_contents.append(scores.tobytes())
             else:
                 response.outputs.add(name=output.name, datatype="BYTES", shape=[len(labels)])
                 response.raw_output_contents.append(encode_bytes_tensor([label.encode() for label in labels]))
-        # What the client saw of the distribution: all of it, the top k, or only the label.
+        # What the client saw of the distribution: all of it, the top k, or only the label and score.
         output_names = [f"{o.name}:top{o.class_count}" if o.class_count else o.name for o in outputs]
         clipped = np.clip(probabilities, 1e-12, 1.0)
         entropy = -(probabilities * np.log(clipped)).sum(axis=1)

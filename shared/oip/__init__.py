@@ -20,11 +20,13 @@ from shared.telemetry import grpc_trace_metadata
 
 TEXT_INPUT = "TEXT"
 PROBABILITIES_OUTPUT = "PROBABILITIES"
+SCORE_OUTPUT = "SCORE"
 LABEL_OUTPUT = "LABEL"
 
 __all__ = [
     "LABEL_OUTPUT",
     "PROBABILITIES_OUTPUT",
+    "SCORE_OUTPUT",
     "TEXT_INPUT",
     "OipClient",
     "decode_bytes_tensor",
@@ -33,6 +35,7 @@ __all__ = [
     "pb",
     "pb_grpc",
     "probabilities_from_response",
+    "scores_from_response",
     "text_infer_request",
 ]
 
@@ -86,6 +89,14 @@ def probabilities_from_response(response: pb.ModelInferResponse) -> np.ndarray:
     else:
         values = np.asarray(output.contents.fp32_contents, dtype=np.float32)
     return values.reshape(tuple(output.shape))
+
+
+def scores_from_response(response: pb.ModelInferResponse) -> np.ndarray:
+    """SCORE: each text's top probability, what a key without the probabilities scope sees."""
+    index, output = _output(response, SCORE_OUTPUT)
+    if response.raw_output_contents:
+        return np.frombuffer(response.raw_output_contents[index], dtype="<f4")
+    return np.asarray(output.contents.fp32_contents, dtype=np.float32)
 
 
 def labels_from_response(response: pb.ModelInferResponse) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 
 from services.teacher.adapters import Answer, TeacherAdapter, TeacherError
-from shared.oip import OipClient, probabilities_from_response
+from shared.oip import PROBABILITIES_OUTPUT, OipClient, probabilities_from_response
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL,
              grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED}
@@ -38,7 +38,8 @@ class Adapter(TeacherAdapter):
 
     async def request(self, texts: list[str]) -> list[Answer]:
         try:
-            response = await self.client.infer(self.spec.model, texts, self.spec.version)
+            # Named, so a key without the probabilities scope is refused with a status that says so.
+            response = await self.client.infer(self.spec.model, texts, self.spec.version, outputs=[PROBABILITIES_OUTPUT])
             probabilities = probabilities_from_response(response)
         except grpc.aio.AioRpcError as exc:
             raise _error(exc) from None

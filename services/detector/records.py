@@ -1,0 +1,42 @@
+"""What the detector keeps in the artifact store besides its checkpoints: each model's benign
+reference (`detector/reference/<model>.json`), which every replica adds to and an operator can
+seed from a sample of ordinary traffic, and every client's risk (`detector/risk/`), which
+`distillery detector risk` lists."""
+
+from __future__ import annotations
+
+import json
+
+from services.detector.detection import BenignReference
+from shared.store import ArtifactStore
+
+REFERENCE_KEY = "detector/reference/{model}.json"
+RISK_PREFIX = "detector/risk/"
+
+
+def load_reference(store: ArtifactStore, model: str, reference: BenignReference) -> int:
+    """Adds the stored reference of `model` to `reference`; returns the windows added."""
+    saved = store.get_optional(REFERENCE_KEY.format(model=model))
+    if not saved:
+        return 0
+    data = json.loads(saved)
+    reference.load_json(data)
+    return sum(len(v) for v in data.values())
+
+
+def save_reference(store: ArtifactStore, model: str, reference: BenignReference) -> None:
+    store.put_bytes(REFERENCE_KEY.format(model=model), json.dumps(reference.to_json()).encode(), "application/json")
+
+
+def save_risk(store: ArtifactStore, partition_name: str, table: list[dict]) -> None:
+    store.put_bytes(f"{RISK_PREFIX}{partition_name}.json", json.dumps(table).encode(), "application/json")
+
+
+def read_risk(store: ArtifactStore) -> list[dict]:
+    """Every client's latest risk, from every partition's table, highest first."""
+    rows = []
+    for key in store.list(RISK_PREFIX):
+        body = store.get_optional(key)
+        if body:
+            rows += json.loads(body)
+    return sorted(rows, key=lambda r: -r["risk"])

@@ -1,0 +1,215 @@
+"""The detector's logic, in process: its tests, calibration, severity, windows, rings, checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.detector.detection import (
+    BenignReference,
+    ClientDetector,
+    ClientState,
+    DetectorSettings,
+    RingLinker,
+    binomial_tail,
+    effective_classes,
+    reference_from_events,
+)
+from shared.events import ClientProfile, InferenceRequest
+from shared.fingerprint import function_word_share
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+CLASSES = [f"c{i}" for i in range(45)]
+
+
+def _event(client: str, i: int, top_class: str, *, probability: float = 0.9, function_words: float | None = 0.4,
+           minhash: list[int] | None = None, outputs: tuple[str, ...] = ("LABEL", "SCORE"), network: str = "",
+           model: str = "m") -> InferenceRequest:
+    return InferenceRequest(
+        request_id=f"{client}/r{i}", client_id=client, model=model, model_version="1",
+        time=START + timedelta(seconds=i), text_sha256=hashlib.sha256(f"{client}/{i}".encode()).hexdigest(),
+        text_simhash="0" * 16, text_chars=40, top_class=top_class, top_probability=probability, entropy=0.3,
+        n_classes=len(CLASSES), outputs=list(outputs), text_function_words=function_words,
+        text_minhash=minhash if minhash is not None else [(i * 8 + k) * 7919 % 2**32 for k in range(8)],
+        client_network=network)
+
+
+def _alerts(detector: ClientDetector, events) -> list:
+    return [a for a in (detector.observe(e)[0] for e in events) if a is not None]
+
+
+def test_function_word_share_tells_language_from_word_salad():
+    assert function_word_share("the part of footwear that provides a covering for the toes") > 0.3
+    assert function_word_share("gemstone irrevocably footwear rodent covering toes perch") == 0.0
+    assert function_word_share("decide irrevocably") is None  # too short to say
+
+
+def test_a_harvester_is_alerted_a_niche_user_and_an_allow_listed_client_are_not():
+    detector = ClientDetector(DetectorSettings(allow_clients=frozenset({"our-teacher"})))
+    alerts = []
+    for i in range(400):
+        alerts += _alerts(detector, [_event("niche", i, CLASSES[i % 3]), _event("thief", i, CLASSES[i % 45]),
+                                     _event("our-teacher", i, CLASSES[i % 45])])
+    assert [a.client_ids for a in alerts] == [["thief"]]  # opened once, deduplicated after
+    (finding,) = [f for f in alerts[0].findings if f.detector == "coverage"]
+    assert alerts[0].status == "open" and alerts[0].queries["thief"] == 64  # the smallest window, full
+    # It names the window that made it: which requests, from when to when.
+    assert finding.evidence["window_first_request"] == "thief/r0"
+    assert finding.evidence["window_last_request"] == "thief/r63"
+
+
+def test_a_templated_application_alone_is_never_alerted():
+    """Every query one template (a shared MinHash band) over a niche: templates are support only."""
+    detector = ClientDetector(DetectorSettings())
+    events = [_event("app", i, CLASSES[i % 2], minhash=[11, 12] + [i * 6 + k for k in range(6)]) for i in range(600)]
+    assert _alerts(detector, events) == []
+    state = detector.clients[("app", "m")]
+    assert detector.supports(state)[0].detector == "templates"
+
+
+def test_a_minority_of_synthetic_queries_inside_natural_traffic_is_found_in_its_window():
+    detector = ClientDetector(DetectorSettings())
+    events = [_event("mixer", i, CLASSES[i % 2]) for i in range(300)]
+    # Then a quarter of its queries are word salad, slipped in among the natural ones.
+    events += [_event("mixer", i, CLASSES[i % 2], function_words=0.0 if i % 4 == 0 else 0.4) for i in range(300, 600)]
+    alerts = _alerts(detector, events)
+    assert alerts and alerts[0].findings[0].detector == "synthetic"
+    first = int(str(alerts[0].findings[0].evidence["window_first_request"]).split("/r")[1])
+    assert first >= 300 - 64  # the window that fired holds the mixed part, not the clean start
+
+
+def _ordinary_stream(rng: random.Random, client: str, n: int) -> list[InferenceRequest]:
+    """An ordinary client of a noisy model: a topic of 2-4 classes, and a tenth of answers anywhere."""
+    topic = rng.sample(CLASSES, rng.randint(2, 4))
+    return [_event(client, i, rng.choice(CLASSES) if rng.random() < 0.1 else rng.choice(topic))
+            for i in range(n)]
+
+
+def test_a_client_like_the_reference_is_not_flagged_however_much_it_sends():
+    """The false-positive budget is spent over a client's windows: volume alone never alerts."""
+    rng = random.Random(3)
+    config = DetectorSettings()
+    sample = [e for c in range(300) for e in _ordinary_stream(rng, f"ref-{c}", 128)]
+    references = reference_from_events(sample, config)
+    assert references["m"].calibration("coverage@64").windows >= config.min_reference
+    detector = ClientDetector(config)
+    detector.references.update(references)
+    heavy = [e for c in range(20) for e in _ordinary_stream(rng, f"heavy-{c}", 3000)]
+    assert _alerts(detector, heavy) == []
+    assert all(s.risk < 0 for s in detector.clients.values())
+    # ... while a harvester against the same reference is named.
+    assert _alerts(detector, [_event("thief", i, CLASSES[i % 45]) for i in range(128)])
+
+
+def test_harvesting_the_whole_vector_with_coverage_is_two_signals_and_critical():
+    detector = ClientDetector(DetectorSettings())
+    alerts = _alerts(detector, [_event("thief", i, CLASSES[i % 45], outputs=("PROBABILITIES",)) for i in range(128)])
+    assert alerts[-1].severity == "critical"
+    assert {f.detector for f in alerts[-1].findings} >= {"coverage", "harvesting"}
+    # Coverage alone, however strong, is one signal: throttled (high at most), never blocked.
+    alone = _alerts(ClientDetector(DetectorSettings()), [_event("t2", i, CLASSES[i % 45]) for i in range(512)])
+    assert {a.severity for a in alone} <= {"low", "medium", "high"}
+
+
+def test_an_open_alerts_severity_never_falls():
+    detector = ClientDetector(DetectorSettings())
+    events = [_event("thief", i, CLASSES[i % 45], outputs=("PROBABILITIES",)) for i in range(128)]
+    events += [_event("thief", 128 + i, CLASSES[0]) for i in range(400)]  # then it narrows
+    alerts = _alerts(detector, events)
+    assert alerts[0].status == "open"
+    ranks = [("low", "medium", "high", "critical").index(a.severity) for a in alerts]
+    assert ranks == sorted(ranks)
+
+
+def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
+    detector = ClientDetector(DetectorSettings(resolve_after_s=900, window_s=3600))
+    opened = _alerts(detector, [_event("thief", i, CLASSES[i % 45]) for i in range(90)])
+    last_seen = START + timedelta(seconds=89)
+    assert detector.sweep(last_seen + timedelta(seconds=899)) == []
+    (resolved,) = detector.sweep(last_seen + timedelta(seconds=900))
+    assert resolved.status == "resolve" and resolved.alert_id == opened[0].alert_id
+    assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
+    later = _alerts(detector, [_event("thief", 5000 + i, CLASSES[i % 45]) for i in range(64)])
+    assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
+    detector.observe(_event("thief", 5000 + 3601, CLASSES[0]))  # its window ends while it goes on
+    assert [a.alert_id for a in detector.sweep(START + timedelta(seconds=8602))] == [later[0].alert_id]
+
+
+def test_calibration_is_empirical_in_the_body_and_an_exponential_tail_beyond():
+    config = DetectorSettings()
+    reference = BenignReference(config)
+    for i in range(1000):
+        reference.add("coverage@64", i / 1000)
+    calibration = reference.calibration("coverage@64")
+    assert calibration.windows == 1000 and calibration.centre == pytest.approx(0.899, abs=1e-3)
+    assert calibration.p_value(0.5) == pytest.approx(0.5, abs=0.01)
+    p = [calibration.p_value(x) for x in (0.95, 1.0, 1.2, 2.0)]
+    assert p == sorted(p, reverse=True) and p[0] < 0.1 and p[-1] < 1e-6
+    # Too few windows: the prior stands in.
+    assert BenignReference(config).calibration("coverage@64").windows == 0
+
+
+def test_effective_classes_and_the_binomial_tail():
+    assert effective_classes({"a": 10}) == pytest.approx(1.0)
+    assert effective_classes({c: 1 for c in CLASSES}) == pytest.approx(45.0)
+    assert binomial_tail(10, 0, 0.05) == pytest.approx(1.0)
+    assert binomial_tail(4, 4, 0.5) == pytest.approx(1 / 16)
+
+
+def test_a_ring_of_keys_each_under_the_per_client_tests_is_named_in_one_alert():
+    config = DetectorSettings()
+    detector = ClientDetector(config)
+    rings = RingLinker(config, detector.reference)
+    alerts = []
+    for member in range(6):  # 6 keys x 60 queries: each under the smallest window, together spread out
+        for i in range(60):
+            alert, profile = detector.observe(_event(f"key{member}", member * 1000 + i, CLASSES[(member * 7 + i) % 45],
+                                                     network="203.0.113.0/24"))
+            assert alert is None
+            if profile is not None and (ring_alert := rings.observe(profile)) is not None:
+                alerts.append(ring_alert)
+    assert alerts and alerts[0].status == "open" and alerts[0].ring
+    assert alerts[-1].client_ids == [f"key{m}" for m in range(6)]  # grew to the whole ring
+    assert {a.alert_id for a in alerts} == {alerts[0].alert_id}
+    assert "ring_coverage" in alerts[-1].explanation
+
+
+def test_niche_clients_behind_one_network_are_not_a_ring():
+    config = DetectorSettings()
+    detector = ClientDetector(config)
+    rings = RingLinker(config, detector.reference)
+    for member in range(12):  # a company's apps behind one NAT, each in its own niche
+        for i in range(200):
+            _, profile = detector.observe(_event(f"app{member}", member * 1000 + i, CLASSES[(member * 3 + i % 2) % 45],
+                                                 network="198.51.100.0/24"))
+            assert profile is None or rings.observe(profile) is None
+
+
+def test_detector_state_survives_a_checkpoint():
+    config = DetectorSettings()
+    detector = ClientDetector(config)
+    events = [_event("thief", i, CLASSES[i % 45], network="198.51.100.0/24") for i in range(120)]
+    for event in events[:50]:
+        detector.observe(event)
+    restored = ClientDetector(config)
+    restored.clients = {key: ClientState.from_json(state.to_json()) for key, state in detector.clients.items()}
+    # The restored detector goes on exactly as the original: the same alert at the same query.
+    for event in events[50:]:
+        a, _ = detector.observe(event)
+        b, _ = restored.observe(event)
+        assert (a is None) == (b is None)
+        assert a is None or a.model_dump(exclude={"time"}) == b.model_dump(exclude={"time"})
+    reference = BenignReference(config)
+    reference.load_json(detector.reference("m").to_json())
+    assert reference.values.keys() == detector.reference("m").values.keys()
+    linker = RingLinker(config, detector.reference)
+    profile = ClientProfile(client_id="x", model="m", window_start=START, time=START, queries=5, n_classes=45,
+                            class_counts={"c1": 5}, near_duplicate_rate=0.0, full_distribution_rate=0.0,
+                            networks=["10.0.0.0/24"])
+    linker.observe(profile)
+    other = RingLinker(config, detector.reference)
+    other.load_json(linker.to_json())
+    assert other.profiles == linker.profiles and other.index == linker.index
