@@ -304,7 +304,7 @@ class InferenceRequest(Event):
     n_classes: int  # how many classes the model answers with
     outputs: list[str] = Field(default_factory=list)  # outputs the client asked for
     # Added in schema 1 for the detector (empty from older producers):
-    text_sketch: str = ""  # 64 int8 (hex): the text's hashed features, shared.fingerprint.text_sketch
+    text_sketch: str = ""  # no longer sent: the detector stopped comparing queries with training texts
     text_minhash: list[int] = Field(default_factory=list)  # 8 x 32-bit MinHash of its word 3-shingles
     client_network: str = ""  # the caller's /24 (IPv4) or /48 (IPv6) network
     user_agent: str = ""  # the caller's gRPC user agent

@@ -1,6 +1,7 @@
-"""Text fingerprints that let the detector compare queries without keeping their text:
-SHA-256 of the normalised text (exact repeats) and a 64-bit SimHash of its word shingles (near
-duplicates and templates: texts that differ in a few words differ in a few bits)."""
+"""Text fingerprints that let the detector compare queries without keeping their text: SHA-256 of
+the normalised text (exact repeats), a 64-bit SimHash and an 8-value MinHash of its word shingles
+(near duplicates and templates: texts that differ in a few words agree on most of them), and the
+share of its words that are English function words (language-like or not)."""
 
 from __future__ import annotations
 
@@ -46,45 +47,11 @@ def hamming(a: int | str, b: int | str) -> int:
     return (a ^ b).bit_count()
 
 
-# ---- sketches for the detector ----------------------------------------------------------------
-# Computed by the inference service for every answered text, off the request path; the detector
-# never sees the text. Both use zlib.crc32 as the feature hash: fast, and the same in every process
-# (Python's hash() is salted per process).
-
-SKETCH_DIM = 64
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-_SHAPE = str.maketrans({**{c: "X" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
-                        **{c: "x" for c in "abcdefghijklmnopqrstuvwxyz"}, **{c: "d" for c in "0123456789"}})
-_RUNS = re.compile(r"(.)\1{2,}")
-
+# Feature hashing here uses zlib.crc32: fast, and the same in every process (Python's hash() is
+# salted per process).
 
 def _hashes(features: list[str]) -> np.ndarray:
     return np.fromiter((zlib.crc32(f.encode("utf-8")) for f in features), dtype=np.uint32, count=len(features))
-
-
-def text_sketch(text: str) -> bytes:
-    """64 signed int8s: feature hashing of the text's tokens, word bigrams and word shapes (Xxxx,
-    dd, x_x: what separates prose from code, numbers or word salad), L2-normalised. Similar texts
-    have nearby sketches; the detector compares a client's queries with the model's training data
-    in this space."""
-    tokens = _TOKEN.findall(text)
-    lowered = [t.casefold() for t in tokens]
-    features = lowered + [f"{a} {b}" for a, b in itertools.pairwise(lowered)] + \
-        ["\x00" + _RUNS.sub(r"\1\1", t.translate(_SHAPE)) for t in tokens]
-    if not features:
-        return bytes(SKETCH_DIM)
-    h = _hashes(features)
-    vector = np.bincount(h % SKETCH_DIM, weights=np.where(h & 0x10000, 1.0, -1.0), minlength=SKETCH_DIM)
-    norm = np.linalg.norm(vector)
-    if norm == 0:
-        return bytes(SKETCH_DIM)
-    return np.round(vector / norm * 127).astype(np.int8).tobytes()
-
-
-def sketch_vectors(sketches: list[bytes] | list[str]) -> np.ndarray:
-    """Sketches (bytes, or hex as in events) as float32 unit vectors, one per row."""
-    raw = b"".join(bytes.fromhex(s) if isinstance(s, str) else s for s in sketches)
-    return np.frombuffer(raw, dtype=np.int8).reshape(-1, SKETCH_DIM).astype(np.float32) / 127.0
 
 
 MINHASH_PERMUTATIONS = 8
@@ -153,5 +120,5 @@ def function_word_share(text: str) -> float | None:
 def fingerprints(text: str) -> dict:
     """Every fingerprint an `inference.requests` event carries of its text, by field name."""
     return {"text_sha256": text_sha256(text), "text_simhash": simhash_hex(text), "text_chars": len(text),
-            "text_sketch": text_sketch(text).hex(), "text_minhash": text_minhash(text),
+            "text_minhash": text_minhash(text),
             "text_function_words": function_word_share(text)}

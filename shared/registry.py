@@ -4,7 +4,6 @@
     models/<name>/<version>/tokenizer.json  its tokenizer (Hugging Face `tokenizers` format)
     models/<name>/<version>/model.json      classes, max_length, kind, and the SHA-256 of every other file
     models/<name>/<version>/card.json       metrics and lineage (model card)
-    models/<name>/<version>/domain.npz      sketches of its training texts, for the detector (shared.domain)
     models/<name>/promoted.json             {"version": ...}: what the inference service serves
 """
 
@@ -111,13 +110,6 @@ class ModelRegistry:
     def card(self, name: str, version: str) -> dict:
         body = self.read_checked(name, version, "card.json")
         return json.loads(body) if body else {}
-
-    def domain(self, name: str, version: str):
-        """The version's domain reference (shared.domain.DomainReference), or None if it has none."""
-        from shared.domain import DOMAIN_FILE, DomainReference
-
-        body = self.read_checked(name, version, DOMAIN_FILE)
-        return DomainReference.from_bytes(body) if body else None
 
     def download(self, name: str, version: str, dest: Path) -> Path:
         """Fetch one version into `dest` (replaced whole, so a partial copy is never used)."""

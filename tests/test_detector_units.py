@@ -109,9 +109,10 @@ def test_harvesting_the_whole_vector_with_coverage_is_two_signals_and_critical()
     alerts = _alerts(detector, [_event("thief", i, CLASSES[i % 45], outputs=("PROBABILITIES",)) for i in range(128)])
     assert alerts[-1].severity == "critical"
     assert {f.detector for f in alerts[-1].findings} >= {"coverage", "harvesting"}
-    # Coverage alone, however strong, is one signal: throttled (high at most), never blocked.
+    # Coverage alone, however strong, is one signal: throttled (high at most), never blocked; over
+    # budget in one window it is watched, in two it is throttled.
     alone = _alerts(ClientDetector(DetectorSettings()), [_event("t2", i, CLASSES[i % 45]) for i in range(512)])
-    assert {a.severity for a in alone} <= {"low", "medium", "high"}
+    assert {a.severity for a in alone} <= {"low", "medium", "high"} and alone[-1].severity != "low"
 
 
 def test_an_open_alerts_severity_never_falls():

@@ -38,8 +38,9 @@ A client's risk is log10(budget / p) of its strongest test: above 0 it alerts.
 
 Severity, and with it what the inference service enforces (watch, throttle, block), counts
 independent signals: one lead test is low (watch); a strong one (p a thousand times under its
-budget) or one with support medium (throttle); two leads, or a strong lead with support, high
-(throttle); only two leads with one of them strong are critical (block).
+budget, or over budget in two independent windows) or one with support medium (throttle); two
+leads, or a strong lead with support, high (throttle); only two leads with one of them strong are
+critical (block).
 
 Every few queries stage one publishes a `ClientProfile` with the client's risk; stage two,
 `RingLinker`, links clients whose traffic shares a network or templates and tests the ring's
@@ -169,7 +170,10 @@ def normal_p(z: float) -> float:
 
 
 def severity_for(leads: list[DetectorFinding], supports: list[DetectorFinding], strong_margin: float) -> str:
-    strong = any(f.evidence.get("margin_log10", 0.0) >= strong_margin for f in leads)  # type: ignore[operator]
+    """A lead is strong when its p-value is 10^strong_margin under budget, or when it went over
+    budget in two independent windows: evidence that repeats is not a fluke of one window."""
+    strong = any(f.evidence.get("margin_log10", 0.0) >= strong_margin  # type: ignore[operator]
+                 or f.evidence.get("windows_over_budget", 0) >= 2 for f in leads)  # type: ignore[operator]
     if len(leads) >= 2 and strong:
         return "critical"
     if len(leads) >= 2 or (strong and supports):
@@ -284,6 +288,7 @@ class ClientState:
     # The lead tests' windows: (value, request id, unix time) of the last max(horizons) items.
     windows: dict[str, deque] = field(default_factory=lambda: {kind: deque() for kind in LEAD_TESTS})
     seen: dict[str, int] = field(default_factory=dict)  # items ever added per lead test
+    over: dict[str, int] = field(default_factory=dict)  # per lead test, closed windows over budget
     risk: float = -99.0
     risk_tests: dict[str, float] = field(default_factory=dict)
     findings: dict[str, DetectorFinding] = field(default_factory=dict)  # the strongest per lead test
@@ -304,7 +309,7 @@ class ClientState:
             "n_classes": self.n_classes, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
-            "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "risk": self.risk,
+            "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
             "risk_tests": self.risk_tests, "findings": {k: f.model_dump() for k, f in self.findings.items()},
             "networks": sorted(self.networks), "agents": sorted(self.agents), "alerted_score": self.alerted_score,
             "alerted_severity": self.alerted_severity,
@@ -322,7 +327,8 @@ class ClientState:
             state.bands[int(key)] += 1
         for kind, items in d["windows"].items():
             state.windows[kind].extend((tuple(v) if isinstance(v, list) else v, r, t) for v, r, t in items)
-        state.seen, state.risk, state.risk_tests = dict(d["seen"]), d["risk"], dict(d["risk_tests"])
+        state.seen, state.over, state.risk, state.risk_tests = dict(d["seen"]), dict(d["over"]), d["risk"], \
+            dict(d["risk_tests"])
         state.findings = {k: DetectorFinding.model_validate(f) for k, f in d["findings"].items()}
         state.networks, state.agents = set(d["networks"]), set(d["agents"])
         state.alerted_score, state.alerted_severity = d["alerted_score"], d["alerted_severity"]
@@ -447,15 +453,20 @@ class ClientDetector:
             state.risk_tests[test] = round(margin, 3)
             if closed and margin <= 0:
                 reference.add(test, value)
+            if closed and margin > 0:
+                state.over[kind] = state.over.get(kind, 0) + 1
             if margin > 0:
                 best = state.findings.get(kind)
+                if best is not None and state.over.get(kind, 0) > best.evidence.get("windows_over_budget", 0):  # type: ignore[operator]
+                    best = state.findings[kind] = best.model_copy(
+                        update={"evidence": {**best.evidence, "windows_over_budget": state.over[kind]}})
                 if best is None or margin >= best.evidence["margin_log10"]:  # type: ignore[operator]
                     state.findings[kind] = DetectorFinding(detector=kind, score=alert_score(margin), evidence={
                         "statistic": round(value, 4), "reference_tail_from": round(calibration.centre, 4),
                         "reference_tail_scale": round(calibration.scale, 4), "reference_windows": calibration.windows,
                         "horizon": h, "window": k, "p_value": float(f"{p:.3g}"),
                         "budget": float(f"{budget:.3g}"), "margin_log10": round(margin, 2),
-                        **_window_evidence(items)})
+                        "windows_over_budget": state.over.get(kind, 0), **_window_evidence(items)})
         state.risk = max(state.risk_tests.values(), default=-99.0)
         return True
 

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.domain import DOMAIN_FILE, write_domain_reference
-
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,20 +42,12 @@ def ensure_teacher_model(cache_root: Path, eval_rows: int = 2000) -> Path:
     """The teacher's model folder, built if the cache lacks it."""
     target = cache_root / f"teacher-{cache_key()}"
     if (target / "model.json").exists():
-        if not (target / DOMAIN_FILE).exists():  # a cache from before domain references
-            write_teacher_domain(target)
         return target
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     build_teacher_model(tmp, eval_rows=eval_rows)
     tmp.rename(target)
     return target
-
-
-def write_teacher_domain(model_dir: Path) -> None:
-    train = read_jsonl(DATA / "teacher-train.jsonl.gz")
-    classes = json.loads((model_dir / "model.json").read_text())["classes"]
-    write_domain_reference(model_dir, [r["text"] for r in train], [r["label"] for r in train], classes)
 
 
 def build_teacher_model(out: Path, eval_rows: int = 2000) -> dict:
@@ -164,7 +154,6 @@ def build_teacher_model(out: Path, eval_rows: int = 2000) -> dict:
             "gold_accuracy": gold_acc, "parity_max_abs_diff": parity,
             "data": "WordNet 3.0 glosses labeled with their lexicographer files (supersenses)"}
     (out / "card.json").write_text(json.dumps(card, indent=2))
-    write_teacher_domain(out)
     return card
 
 

@@ -25,7 +25,6 @@ from services.trainer import checkpoint
 from services.trainer.export import INT8_MIN_TOP1_MATCH, ParityError, export_onnx, parity_check, quantize_int8
 from services.trainer.report import write_card, write_curves
 from services.trainer.students import Student, make_student
-from shared.domain import write_domain_reference
 from shared.events import GateSpec, ModelMetrics, StudentSpec
 from shared.textmodel import TextClassifier, speed
 
@@ -275,8 +274,6 @@ def build_student(spec: StudentSpec, classes: list[str], vectors: torch.Tensor, 
     (out / "model.json").write_text(json.dumps({
         "name": spec.name, "kind": "text-classifier" if classes else "text-embedder", "student_kind": spec.kind,
         "classes": classes, "max_length": spec.max_length, "output": output_name}, indent=2))
-    if classes:  # what the detector compares clients' queries with: the texts it learned from
-        write_domain_reference(out, train.texts, [classes[i] for i in train.targets.argmax(axis=1)], classes)
     ids, mask = encode(load_tokenizer(tokenizer_path, spec.max_length), test.texts[:64])
     export_onnx(model, ids, mask, out / "model.onnx", output_name=output_name)
     parity = parity_check(model, out, test.texts)
