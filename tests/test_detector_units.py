@@ -214,3 +214,16 @@ def test_detector_state_survives_a_checkpoint():
     other = RingLinker(config, detector.reference)
     other.load_json(linker.to_json())
     assert other.profiles == linker.profiles and other.index == linker.index
+
+
+def test_answers_off_the_topic_are_measured_against_how_ordinary_topics_spread():
+    rng = random.Random(5)
+    references = reference_from_events([e for c in range(300) for e in _ordinary_stream(rng, f"ref-{c}", 128)],
+                                       DetectorSettings())
+    reference = references["m"]
+    ordinary = [e.top_class for e in _ordinary_stream(rng, "someone", 64)]
+    everywhere = [rng.choice(CLASSES) for _ in range(64)]
+    mixed = [c if i % 2 else rng.choice(CLASSES) for i, c in enumerate(ordinary)]  # half of it anywhere
+    shares = [reference.off_topic_share(classes, len(CLASSES)) for classes in (ordinary, mixed, everywhere)]
+    assert shares[0] < 0.01 < 0.1 < shares[1] < shares[2], shares
+    assert BenignReference(DetectorSettings()).off_topic_share(ordinary, len(CLASSES)) is None  # no reference yet

@@ -8,6 +8,9 @@ Lead tests (each can alert), each on windows of a client's last h items, h in `h
 - coverage: how many classes its confident answers spread over (exp of their entropy, as a share
   of the model's classes). Ordinary use stays in a topic, with the model's confusions around it; a
   harvester spreads over the whole output space.
+- off_topic: the share of its answers that its topic does not explain (BenignReference.
+  off_topic_share): the mixing weight of "anywhere in the domain" against "around these classes, as
+  ordinary clients with them answer". A mixer's coverage queries, a template filled from everywhere.
 - synthetic: the share of its longer queries that are not language-like (fewer than one word in
   ten an English function word, shared.fingerprint.function_word_share): word salad, random tokens.
 - probing: near-duplicate clusters per query (MinHash bands shared within the window): seeds and
@@ -67,7 +70,7 @@ from shared.events import AbuseAlert, ClientProfile, DetectorFinding, InferenceR
 from shared.settings import group
 
 SEVERITIES = ("low", "medium", "high", "critical")
-LEAD_TESTS = ("coverage", "synthetic", "probing", "harvesting")
+LEAD_TESTS = ("coverage", "off_topic", "synthetic", "probing", "harvesting")
 UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not language-like
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
@@ -77,7 +80,9 @@ EVALUATE_EVERY = 16
 REFERENCE_SIZE = 4000  # windows kept per test and horizon, per model
 SPENDING = 6 / math.pi ** 2  # sum over k >= 1 of SPENDING / k^2 is 1
 TEMPLATE_SHARE = 0.05  # of a client's queries sharing one band, for it to count as templated
-STRATIFIED = ("coverage", "probing")  # a templated client is compared with templated clients
+STRATIFIED = ("coverage", "off_topic", "probing")  # a templated client is compared with templated clients
+TOPIC_CLASSES = 3  # a window's topic: its most answered classes
+PAIR_PRIOR = 20.0  # pseudo-answers smoothing a topic's neighbours towards the domain's answers
 TAIL_QUANTILE = 0.9  # above it, a reference's p-values come from an exponential tail
 TAIL_WINDOWS = 10  # windows, at least, in that tail
 RING_MEMBER_P = 0.05  # a ring's typical key is in the top 5% of single clients' coverage
@@ -102,7 +107,8 @@ class DetectorSettings(BaseSettings):
     """Coverage counts only answers the model was this sure of: unsure answers scatter over classes for any
     client, confident ones only for a client whose queries do."""
     priors: dict[str, tuple[float, float, float]] = {
-        "coverage": (0.15, 0.06, 0.01), "synthetic": (0.0, 0.05, 0.02), "probing": (0.05, 0.06, 0.02),
+        "coverage": (0.15, 0.06, 0.01), "off_topic": (0.1, 0.1, 0.02), "synthetic": (0.0, 0.05, 0.02),
+        "probing": (0.05, 0.06, 0.02),
         "harvesting": (0.0, 0.25, 0.1)}
     """Per lead test: the centre and scale that stand in for the reference until it is calibrated, and the least
     scale after (however alike the reference's clients, the smallest difference that counts)."""
@@ -227,6 +233,42 @@ class BenignReference:
         self.values: dict[str, deque[float]] = {}
         self._cached: dict[str, tuple[int, Calibration]] = {}
         self._added: Counter = Counter()
+        # How ordinary clients' answers spread around their topics: for a topic class a, the
+        # classes answered in the same windows (a model's confusions, a niche's neighbours).
+        self.pairs: dict[str, Counter] = {}
+        self.marginal: Counter = Counter()
+        self.pair_windows = 0
+
+    def add_pairs(self, classes: list[str]) -> None:
+        counts = Counter(classes)
+        for topic, _ in counts.most_common(TOPIC_CLASSES):
+            self.pairs.setdefault(topic, Counter()).update(counts)
+        self.marginal.update(counts)
+        self.pair_windows += 1
+
+    def off_topic_share(self, classes: list[str], n_classes: int) -> float | None:
+        """The share of a window's answers that its topic does not explain: the mixing weight of
+        'anywhere in the domain' (the reference's marginal answers) against 'around this topic' (the
+        reference's answers beside the window's TOPIC_CLASSES classes), fitted by EM. A niche user's
+        confusions are explained by its topic; a mixer's coverage queries are not."""
+        if self.pair_windows < self.config.min_reference:
+            return None
+        counts = Counter(classes)
+        total = sum(self.marginal.values())
+        anywhere = {b: (self.marginal[b] + 1) / (total + n_classes) for b in counts}
+        topic = counts.most_common(TOPIC_CLASSES)
+        weight = sum(n for _, n in topic)
+        around = dict.fromkeys(counts, 0.0)
+        for a, n in topic:
+            beside = self.pairs.get(a, Counter())
+            size = sum(beside.values())
+            for b in counts:  # smoothed towards anywhere: a rare topic explains little
+                around[b] += n / weight * (beside[b] + PAIR_PRIOR * anywhere[b]) / (size + PAIR_PRIOR)
+        share = 0.5
+        for _ in range(30):
+            responsibility = {b: share * anywhere[b] / (share * anywhere[b] + (1 - share) * around[b]) for b in counts}
+            share = sum(counts[b] * responsibility[b] for b in counts) / len(classes)
+        return share
 
     def add(self, test: str, value: float) -> None:
         self.values.setdefault(test, deque(maxlen=REFERENCE_SIZE)).append(value)
@@ -252,12 +294,17 @@ class BenignReference:
         return calibration
 
     def to_json(self) -> dict:
-        return {test: [round(v, 5) for v in values] for test, values in self.values.items()}
+        return {"values": {test: [round(v, 5) for v in values] for test, values in self.values.items()},
+                "pairs": self.pairs, "marginal": self.marginal, "pair_windows": self.pair_windows}
 
     def load_json(self, data: dict) -> None:
-        for test, values in data.items():
+        for test, values in data.get("values", {}).items():
             for value in values:
                 self.add(test, float(value))
+        for topic, beside in data.get("pairs", {}).items():
+            self.pairs.setdefault(topic, Counter()).update(beside)
+        self.marginal.update(data.get("marginal", {}))
+        self.pair_windows += data.get("pair_windows", 0)
 
 
 def reference_from_events(events: Iterable[InferenceRequest], config: DetectorSettings) -> dict[str, BenignReference]:
@@ -411,7 +458,7 @@ class ClientDetector:
             items["probing"] = tuple(keys)
         if event.top_probability >= self.config.confident_probability:
             state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
-            items["coverage"] = event.top_class
+            items["coverage"] = items["off_topic"] = event.top_class
         if event.text_function_words is not None:
             items["synthetic"] = int(event.text_function_words < UNNATURAL_SHARE)
         tested = False
@@ -432,7 +479,9 @@ class ClientDetector:
             if seen < h:
                 continue
             items = list(window)[-h:]
-            value = self._statistic(kind, items, state.n_classes)
+            value = self._statistic(kind, items, state.n_classes, reference)
+            if value is None:
+                continue
             # A templated client (most of its queries near-duplicates) is compared with templated
             # clients: a product's template over its niche, against a template filled from everywhere.
             test = f"{kind}@{h}"
@@ -453,6 +502,8 @@ class ClientDetector:
             state.risk_tests[test] = round(margin, 3)
             if closed and margin <= 0:
                 reference.add(test, value)
+                if kind == "coverage" and h == min(self.config.horizons):
+                    reference.add_pairs([item[0] for item in items])
             if closed and margin > 0:
                 state.over[kind] = state.over.get(kind, 0) + 1
             if margin > 0:
@@ -481,7 +532,9 @@ class ClientDetector:
         return bool(top) and top[0][1] >= TEMPLATE_SHARE * min(state.distinct, MAX_BANDS_KEPT // BANDS)
 
     @staticmethod
-    def _statistic(kind: str, items: list[tuple], n_classes: int) -> float:
+    def _statistic(kind: str, items: list[tuple], n_classes: int, reference: BenignReference) -> float | None:
+        if kind == "off_topic":
+            return reference.off_topic_share([item[0] for item in items], n_classes)
         if kind == "coverage":  # how many classes the answers spread over, as a share of the model's
             return effective_classes(Counter(item[0] for item in items)) / n_classes
         if kind == "probing":  # near-duplicate clusters (MinHash bands shared by queries) per query

@@ -21,7 +21,7 @@ def load_reference(store: ArtifactStore, model: str, reference: BenignReference)
         return 0
     data = json.loads(saved)
     reference.load_json(data)
-    return sum(len(v) for v in data.values())
+    return sum(len(v) for v in data.get("values", {}).values())
 
 
 def save_reference(store: ArtifactStore, model: str, reference: BenignReference) -> None:
