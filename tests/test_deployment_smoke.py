@@ -179,5 +179,5 @@ def test_a_variable_port_or_reference_the_code_does_not_honour_is_named():
     assert problems == ["X: Secret 'nowhere' has no key 'X'"]
     assert unknown_variables("teacher", env, origin) == ["TEACHER_WORKERZ (from env) is read by no settings of teacher"]
     # Another service's variable in the shared ConfigMap is fine; in a container's own env it is not.
-    assert unknown_variables("curator", {"DETECTOR_MIN_QUERIES": "5"}, {"DETECTOR_MIN_QUERIES": "ConfigMap c"}) == []
-    assert unknown_variables("curator", {"DETECTOR_MIN_QUERIES": "5"}, {"DETECTOR_MIN_QUERIES": "env"})
+    assert unknown_variables("curator", {"DETECTOR_TARGET_FPR": "0.01"}, {"DETECTOR_TARGET_FPR": "ConfigMap c"}) == []
+    assert unknown_variables("curator", {"DETECTOR_TARGET_FPR": "0.01"}, {"DETECTOR_TARGET_FPR": "env"})

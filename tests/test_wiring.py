@@ -4,6 +4,7 @@ two replicas sharing a consumer group, and the whole distillation flow end to en
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,10 +21,12 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def extraction_events(client: str, n: int = 60) -> list[InferenceRequest]:
+def extraction_events(client: str, n: int = 64) -> list[InferenceRequest]:
+    """n distinct queries answered all over the domain: the detector's smallest window, once."""
     start = datetime.now(UTC)
     return [InferenceRequest(request_id=f"{client}-{i}", client_id=client, model="student", model_version="1",
-                             time=start + timedelta(milliseconds=i), text_sha256="0" * 64, text_simhash="0" * 16,
+                             time=start + timedelta(milliseconds=i),
+                             text_sha256=hashlib.sha256(f"{client}/{i}".encode()).hexdigest(), text_simhash="0" * 16,
                              text_chars=30, top_class=f"class-{i % 45}", top_probability=0.8, entropy=0.5,
                              n_classes=45) for i in range(n)]
 
@@ -33,7 +36,7 @@ def detectors(stack):
     """Two detector replicas in one consumer group, each its own process."""
     # As deployed, the platform's own teacher client is allow-listed: without it, the detectors would
     # alert on the end-to-end job's distillation and the inference service would throttle the teacher.
-    env = {"DETECTOR_MIN_QUERIES": "40", "DETECTOR_ALLOW_CLIENTS": "allowed-job,distillery-teacher",
+    env = {"DETECTOR_ALLOW_CLIENTS": "allowed-job,distillery-teacher",
            "DISTILLERY_LOG_LEVEL": "INFO"}
     names = ("detector", "detector-2")
     for name in names:
