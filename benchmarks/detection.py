@@ -24,7 +24,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,22 +63,6 @@ async def wait_for_consumers(kafka, timeout_s: float = 600.0) -> None:
             await consumer.stop()
 
 
-def seed_reference(store, model_dir: Path, ordinary: int = 600, seed: int = 11) -> int:
-    """The operator's sample of ordinary traffic, as `distillery detector reference` takes it:
-    ordinary clients of the tuning simulator (another seed than either harness), answered by the
-    served model, replayed into the benign reference of MODEL in the store. Returns its windows."""
-    from cli.simulator import population
-    from services.detector.detection import DetectorSettings, reference_from_events
-    from services.detector.records import save_reference
-    from shared.events import InferenceRequest
-
-    events = (InferenceRequest.model_validate_json(b)
-              for b in answered_events(population(ordinary, 0, seed=seed), model_dir, seed))
-    reference = reference_from_events(events, DetectorSettings())[MODEL]
-    save_reference(store, MODEL, reference)
-    return sum(len(v) for v in reference.values.values())
-
-
 async def run_harness(stack, store, plans, concurrency: int = 48):
     """Drives `plans` (cli.simulator.population or cli.holdout.holdout_population) against the
     stack's inference service and scores what its detector said. Returns (evaluation, alerts,
@@ -110,42 +93,6 @@ async def run_harness(stack, store, plans, concurrency: int = 48):
     return evaluate(plans, alerts, risks), alerts, seconds
 
 
-def answered_events(plans, model_dir: Path, seed: int = 3, limit: int | None = None) -> list[bytes]:
-    """The `inference.requests` events the plans' traffic makes, encoded as the inference service
-    publishes them: fingerprints computed as it computes them, answers from the served model, each
-    client's queries in order, clients interleaved at random."""
-    import numpy as np
-
-    from shared.events import InferenceRequest, utcnow
-    from shared.fingerprint import fingerprints, network_of
-    from shared.textmodel import TextClassifier
-
-    classifier = TextClassifier(model_dir, device="cpu")
-    texts = sorted({t for p in plans for t in p.texts})
-    probabilities = classifier.predict_batched(texts)
-    answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
-    outputs = {"label": ["LABEL"], "top3": ["PROBABILITIES:top3"], "full": ["PROBABILITIES"]}
-    rng = random.Random(seed)
-    cursors = [[p, 0] for p in plans]
-    now = utcnow()
-    payloads: list[bytes] = []
-    while cursors and (limit is None or len(payloads) < limit):
-        i = rng.randrange(len(cursors))
-        plan, at = cursors[i]
-        for text in plan.texts[at:at + plan.batch]:
-            top, probability = answer[text]
-            payloads.append(InferenceRequest(
-                request_id=f"r{len(payloads)}", client_id=plan.name, model=MODEL, model_version="1",
-                time=now + timedelta(milliseconds=len(payloads)), top_class=top, top_probability=probability,
-                entropy=0.5, n_classes=len(classifier.classes), outputs=outputs[plan.outputs],
-                client_network=network_of(plan.network), user_agent=plan.user_agent,
-                **fingerprints(text)).model_dump_json().encode())
-        cursors[i][1] += plan.batch
-        if cursors[i][1] >= len(plan.texts):
-            cursors.pop(i)
-    return payloads
-
-
 def replay(payloads: list[bytes], config=None, references=None):
     """Both detector stages over the events, in process: (alerts, each client's highest risk).
     `references`: benign references to start from (reference_from_events)."""
@@ -173,10 +120,11 @@ def detector_throughput(events: int = 60_000, seed: int = 3) -> dict:
     """Events per second through JSON decoding and both detector stages, one core, in process.
     The events are the simulator's population with fingerprints computed as the inference service
     computes them, and answers from the served model."""
-    from cli.simulator import population
+    from cli.simulator import answered_events, population
     from services.trainer.teacher_model import ensure_gold_student
 
-    payloads = answered_events(population(300, 3, seed=seed), ensure_gold_student(ROOT / ".cache"), seed, events)
+    payloads = answered_events(population(300, 3, seed=seed), ensure_gold_student(ROOT / ".cache"), MODEL, seed,
+                               events)
     started, cpu = time.perf_counter(), time.process_time()
     replay(payloads)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -234,7 +182,7 @@ def main() -> None:
           flush=True)
     if args.throughput_only:
         return
-    from cli.simulator import evaluate, plot_roc
+    from cli.simulator import answered_events, evaluate, plot_roc, seed_reference
     from services.trainer.teacher_model import ensure_gold_student
 
     volumes = [float(v) for v in args.volumes.split(",")]
@@ -259,10 +207,10 @@ def main() -> None:
                 references = {}
                 if args.reference:
                     from cli.simulator import population
-                    sample = answered_events(population(args.reference, 0, seed=11), model_dir, 11)
+                    sample = answered_events(population(args.reference, 0, seed=11), model_dir, MODEL, 11)
                     references = reference_from_events(
                         (InferenceRequest.model_validate_json(b) for b in sample), DetectorSettings())
-                alerts, risks = replay(answered_events(plans, model_dir), references=references)
+                alerts, risks = replay(answered_events(plans, model_dir, MODEL), references=references)
                 report(name, volume, plans, evaluate(plans, alerts, risks), alerts, "in process")
     else:
         from cli.stack import EmbeddedStack, StackConfig
@@ -275,7 +223,8 @@ def main() -> None:
                 store = ArtifactStore(stack.config.s3())
                 register_model(store)
                 if args.reference:
-                    print(f"benign reference seeded with {seed_reference(store, model_dir, args.reference)} windows "
+                    windows = seed_reference(store, MODEL, model_dir, args.reference)
+                    print(f"benign reference seeded with {windows} windows "
                           f"of {args.reference} ordinary clients", flush=True)
                 with stack.services_up(("inference", "detector"), {
                         "INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import tempfile
 import time
 from pathlib import Path
 
+from cli.simulator import seed_reference
 from shared.keys import EnforcementStore, KeyStore
 from shared.oip import OipClient, labels_from_response, scores_from_response
+from shared.registry import ModelRegistry
 from shared.settings import S3Settings
 from shared.store import ArtifactStore
 
@@ -68,6 +71,17 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     print(f"promoted:               {trained.model_name} version {trained.version} ({trained.uri}); "
           f"model card: {trained.uri}/card.md, training curves: {trained.uri}/training.png")
 
+    # What an operator does once per model (`distillery detector reference FILE`): vouch for a sample
+    # of ordinary traffic, so that the detector's tests are calibrated from the start. Here the
+    # sample is the traffic simulator's ordinary clients, answered by the promoted student.
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ArtifactStore(S3Settings())
+        folder = await asyncio.to_thread(ModelRegistry(store).download, trained.model_name, trained.version,
+                                         Path(tmp) / "student")
+        windows = await asyncio.to_thread(seed_reference, store, trained.model_name, folder, 300)
+    print(f"detector reference:     {windows} windows of 300 ordinary clients' traffic seed the benign reference "
+          f"of {trained.model_name}")
+
     heading("4. the promoted student answering over gRPC")
     key = await asyncio.to_thread(KeyStore(ArtifactStore(S3Settings())).create, "demo-user")
     texts = ["a large cat of the Old World with a tawny mane", "to move quickly on foot across the ground"]
@@ -91,8 +105,9 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     for line in await run_traffic(url, model=trained.model_name, extractor_name=extractor):
         print(f"  {line}")
     heading("6. abuse.alerts")
+    # Until the extractor is named at a severity the policy enforces (watch first, then throttle).
     alerts = await read_alerts(idle_timeout_s=30.0, printer=None,
-                               until=lambda seen: any(extractor in a.client_ids for a in seen))
+                               until=lambda seen: any(extractor in a.client_ids and a.severity != "low" for a in seen))
     for alert in alerts:
         print(f"  {format_alert(alert)}")
     named = [a for a in alerts if extractor in a.client_ids]

@@ -30,6 +30,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -226,6 +227,58 @@ def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: f
                 plans.append(plan)
     rng.shuffle(plans)
     return plans
+
+
+def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: int = 3,
+                    limit: int | None = None) -> list[bytes]:
+    """The `inference.requests` events the plans' traffic makes, encoded as the inference service
+    publishes them: fingerprints computed as it computes them, answers from the served model, each
+    client's queries in order, clients interleaved at random."""
+    import numpy as np
+
+    from shared.events import InferenceRequest, utcnow
+    from shared.fingerprint import fingerprints, network_of
+    from shared.textmodel import TextClassifier
+
+    classifier = TextClassifier(model_dir, device="cpu")
+    texts = sorted({t for p in plans for t in p.texts})
+    probabilities = classifier.predict_batched(texts)
+    answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
+    outputs = {"label": ["LABEL"], "top3": ["PROBABILITIES:top3"], "full": ["PROBABILITIES"]}
+    rng = random.Random(seed)
+    cursors: list[tuple[ClientPlan, list[int]]] = [(p, [0]) for p in plans]
+    now = utcnow()
+    payloads: list[bytes] = []
+    while cursors and (limit is None or len(payloads) < limit):
+        i = rng.randrange(len(cursors))
+        plan, position = cursors[i]
+        for text in plan.texts[position[0]:position[0] + plan.batch]:
+            top, probability = answer[text]
+            payloads.append(InferenceRequest(
+                request_id=f"r{len(payloads)}", client_id=plan.name, model=model, model_version="1",
+                time=now + timedelta(milliseconds=len(payloads)), top_class=top, top_probability=probability,
+                entropy=0.5, n_classes=len(classifier.classes), outputs=outputs[plan.outputs],
+                client_network=network_of(plan.network), user_agent=plan.user_agent,
+                **fingerprints(text)).model_dump_json().encode())
+        position[0] += plan.batch
+        if position[0] >= len(plan.texts):
+            cursors.pop(i)
+    return payloads
+
+
+def seed_reference(store, model: str, model_dir: Path, ordinary: int = 600, seed: int = 11) -> int:
+    """What an operator does with `distillery detector reference`, from a sample of ordinary
+    traffic: here the simulator's ordinary clients (another seed than the harnesses'), answered by
+    the served model, replayed into the model's benign reference in the store. Returns its windows."""
+    from services.detector.detection import DetectorSettings, reference_from_events
+    from services.detector.records import save_reference
+    from shared.events import InferenceRequest
+
+    events = (InferenceRequest.model_validate_json(b)
+              for b in answered_events(population(ordinary, 0, seed=seed), model_dir, model, seed))
+    reference = reference_from_events(events, DetectorSettings())[model]
+    save_reference(store, model, reference)
+    return sum(len(v) for v in reference.values.values())
 
 
 async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, str], concurrency: int = 48) -> float:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from benchmarks.detection import ROOT, register_model, run_harness, seed_reference
+from benchmarks.detection import MODEL, ROOT, register_model, run_harness
 from cli.holdout import holdout_population
-from cli.simulator import plot_roc, population
+from cli.simulator import plot_roc, population, seed_reference
 from services.detector.records import read_risk
 from shared.events import InferenceRequest
 
@@ -28,7 +28,7 @@ def detection_stack(stack, store, tmp_path_factory):
     from services.trainer.teacher_model import ensure_gold_student
 
     register_model(store)
-    seed_reference(store, ensure_gold_student(ROOT / ".cache"))
+    seed_reference(store, MODEL, ensure_gold_student(ROOT / ".cache"))
     with stack.services_up(("inference", "detector"), {
             "INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
             "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models")),
