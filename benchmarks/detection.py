@@ -199,17 +199,16 @@ def main() -> None:
             panels.append((f"{name} harness", evaluation, plans))
 
     if args.in_process:
+        from cli.simulator import population
         from services.detector.detection import DetectorSettings, reference_from_events
         from shared.events import InferenceRequest
 
+        # The operator's sample, answered once; each run starts from a reference of it alone.
+        sample = [InferenceRequest.model_validate_json(b)
+                  for b in answered_events(population(args.reference, 0, seed=11), model_dir, MODEL, 11)]
         for volume in volumes:
             for name, plans in harnesses(args, volume):
-                references = {}
-                if args.reference:
-                    from cli.simulator import population
-                    sample = answered_events(population(args.reference, 0, seed=11), model_dir, MODEL, 11)
-                    references = reference_from_events(
-                        (InferenceRequest.model_validate_json(b) for b in sample), DetectorSettings())
+                references = reference_from_events(sample, DetectorSettings())
                 alerts, risks = replay(answered_events(plans, model_dir, MODEL), references=references)
                 report(name, volume, plans, evaluate(plans, alerts, risks), alerts, "in process")
     else:

@@ -167,20 +167,14 @@ def cmd_enforcement_lift(args) -> None:
 
 
 def cmd_detector_reference(args) -> None:
-    from services.detector.detection import DetectorSettings, reference_from_events
-    from services.detector.records import load_reference, save_reference
+    from services.detector.records import add_sample
     from shared.events import InferenceRequest
 
     _use_stack_env(_stack())
     with open(args.file, encoding="utf-8") as f:
         events = [InferenceRequest.model_validate_json(line) for line in f if line.strip()]
-    store = _store()
-    for model, sample in reference_from_events(events, DetectorSettings()).items():
-        stored = load_reference(store, model, sample)  # the sample goes first; the rolling window keeps the newest
-        save_reference(store, model, sample)
-        windows = {test: len(v) for test, v in sample.values.items()}
-        print(f"{model}: {sum(windows.values()) - stored} windows from {args.file} added to {stored} stored; "
-              f"now {', '.join(f'{t} {n}' for t, n in sorted(windows.items()))}")
+    for model, (added, stored) in add_sample(_store(), events).items():
+        print(f"{model}: {added} windows from {args.file} added to {stored} stored")
     print("detector replicas read the reference when they first see a model: restart them to use it now")
 
 

@@ -269,16 +269,13 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
 def seed_reference(store, model: str, model_dir: Path, ordinary: int = 600, seed: int = 11) -> int:
     """What an operator does with `distillery detector reference`, from a sample of ordinary
     traffic: here the simulator's ordinary clients (another seed than the harnesses'), answered by
-    the served model, replayed into the model's benign reference in the store. Returns its windows."""
-    from services.detector.detection import DetectorSettings, reference_from_events
-    from services.detector.records import save_reference
+    the served model, added to the model's benign reference in the store. Returns the windows added."""
+    from services.detector.records import add_sample
     from shared.events import InferenceRequest
 
     events = (InferenceRequest.model_validate_json(b)
               for b in answered_events(population(ordinary, 0, seed=seed), model_dir, model, seed))
-    reference = reference_from_events(events, DetectorSettings())[model]
-    save_reference(store, model, reference)
-    return sum(len(v) for v in reference.values.values())
+    return add_sample(store, events)[model][0]
 
 
 async def drive(url: str, model: str, plans: list[ClientPlan], keys: dict[str, str], concurrency: int = 48) -> float:

@@ -139,6 +139,11 @@ class DetectorSettings(BaseSettings):
             return frozenset(c.strip() for c in value.split(",") if c.strip())
         return value
 
+    def budget(self, window: int = 1) -> float:
+        """The false-positive budget of one lead test on a client's window-th independent window:
+        target_fpr split over the tests, and spent over windows as SPENDING / window^2."""
+        return self.target_fpr * SPENDING / window ** 2 / (len(LEAD_TESTS) * len(self.horizons))
+
     @field_validator("horizons", mode="before")
     @classmethod
     def _integers(cls, value: object) -> object:
@@ -148,15 +153,6 @@ class DetectorSettings(BaseSettings):
 
 
 # ---- statistics -----------------------------------------------------------------------------------
-
-def coverage(counts: dict[str, int], n_classes: int) -> float:
-    """Normalised entropy of a class histogram (0: one class, 1: all evenly)."""
-    total = sum(counts.values())
-    if total == 0 or n_classes < 2:
-        return 0.0
-    entropy = -sum(c / total * math.log(c / total) for c in counts.values() if c)
-    return entropy / math.log(n_classes)
-
 
 def effective_classes(counts: dict[str, int] | Counter) -> float:
     """exp(entropy) of a class histogram: how many classes, evenly used, would give its spread."""
@@ -497,7 +493,7 @@ class ClientDetector:
             calibration = reference.calibration(test)
             p = calibration.p_value(value)
             k = math.ceil(seen / h)  # this is the client's k-th independent window of h
-            budget = self.config.target_fpr * SPENDING / k ** 2 / (len(LEAD_TESTS) * len(self.config.horizons))
+            budget = self.config.budget(k)
             margin = math.log10(budget) - math.log10(max(p, 1e-300))
             state.risk_tests[test] = round(margin, 3)
             if closed and margin <= 0:
@@ -741,7 +737,7 @@ class RingLinker:
             p_members.append(reference.calibration(test).p_value(member.spread))
         spread_out = sum(p <= RING_MEMBER_P for p in p_members)
         p_ring = binomial_tail(len(p_members), spread_out, RING_MEMBER_P)
-        budget = c.target_fpr * SPENDING / (len(LEAD_TESTS) * len(c.horizons))
+        budget = c.budget()
         margin = math.log10(budget) - math.log10(max(p_ring, 1e-300))
         if answers >= min(c.horizons) and 2 * spread_out >= len(p_members) and margin > 0:
             leads.append(DetectorFinding(detector="ring_coverage", score=alert_score(margin), evidence={

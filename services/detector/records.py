@@ -6,8 +6,10 @@ seed from a sample of ordinary traffic, and every client's risk (`detector/risk/
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
-from services.detector.detection import BenignReference
+from services.detector.detection import BenignReference, DetectorSettings, reference_from_events
+from shared.events import InferenceRequest
 from shared.store import ArtifactStore
 
 REFERENCE_KEY = "detector/reference/{model}.json"
@@ -26,6 +28,18 @@ def load_reference(store: ArtifactStore, model: str, reference: BenignReference)
 
 def save_reference(store: ArtifactStore, model: str, reference: BenignReference) -> None:
     store.put_bytes(REFERENCE_KEY.format(model=model), json.dumps(reference.to_json()).encode(), "application/json")
+
+
+def add_sample(store: ArtifactStore, events: Iterable[InferenceRequest]) -> dict[str, tuple[int, int]]:
+    """An operator's sample of ordinary traffic, replayed through the detector's first stage, added
+    to each model's stored reference. Returns, per model, (windows added, windows stored before)."""
+    added = {}
+    for model, sample in reference_from_events(events, DetectorSettings()).items():
+        windows = sum(len(v) for v in sample.values.values())
+        stored = load_reference(store, model, sample)  # the sample goes first; the rolling window keeps the newest
+        save_reference(store, model, sample)
+        added[model] = (windows, stored)
+    return added
 
 
 def save_risk(store: ArtifactStore, partition_name: str, table: list[dict]) -> None:
