@@ -365,7 +365,8 @@ class ClientProfile(Event):
     # Added in schema 1: the client's risk, published for every client, alerted or not.
     risk: float = 0.0  # log10 of how far its strongest lead test is past its false-positive budget; > 0 alerts
     risk_tests: dict[str, float] = Field(default_factory=dict)  # the same, per lead test ("coverage@64", ...)
-    spread: float = 0.0  # exp(entropy) of its last 64 confident answers' classes / the classes (for rings)
+    spread: float = 0.0  # exp(entropy) of its last confident answers' classes / the classes (for rings)
+    spread_window: int = 0  # how many answers `spread` is of (8, 16, 32 or 64; 0: too few to say)
     templated: bool = False  # most of its queries fill one template
 
 

@@ -27,14 +27,14 @@ CLASSES = [f"c{i}" for i in range(45)]
 
 def _event(client: str, i: int, top_class: str, *, probability: float = 0.9, function_words: float | None = 0.4,
            minhash: list[int] | None = None, outputs: tuple[str, ...] = ("LABEL", "SCORE"), network: str = "",
-           model: str = "m") -> InferenceRequest:
+           model: str = "m", agent: str = "") -> InferenceRequest:
     return InferenceRequest(
         request_id=f"{client}/r{i}", client_id=client, model=model, model_version="1",
         time=START + timedelta(seconds=i), text_sha256=hashlib.sha256(f"{client}/{i}".encode()).hexdigest(),
         text_simhash="0" * 16, text_chars=40, top_class=top_class, top_probability=probability, entropy=0.3,
         n_classes=len(CLASSES), outputs=list(outputs), text_function_words=function_words,
         text_minhash=minhash if minhash is not None else [(i * 8 + k) * 7919 % 2**32 for k in range(8)],
-        client_network=network)
+        client_network=network, user_agent=agent)
 
 
 def _alerts(detector: ClientDetector, events) -> list:
@@ -165,7 +165,7 @@ def test_a_ring_of_keys_each_under_the_per_client_tests_is_named_in_one_alert():
     detector = ClientDetector(config)
     rings = RingLinker(config, detector.reference)
     alerts = []
-    for member in range(6):  # 6 keys x 60 queries: each under the smallest window, together spread out
+    for member in range(8):  # 8 keys x 60 queries: each under the smallest window, each spread out
         for i in range(60):
             alert, profile = detector.observe(_event(f"key{member}", member * 1000 + i, CLASSES[(member * 7 + i) % 45],
                                                      network="203.0.113.0/24"))
@@ -173,9 +173,44 @@ def test_a_ring_of_keys_each_under_the_per_client_tests_is_named_in_one_alert():
             if profile is not None and (ring_alert := rings.observe(profile)) is not None:
                 alerts.append(ring_alert)
     assert alerts and alerts[0].status == "open" and alerts[0].ring
-    assert alerts[-1].client_ids == [f"key{m}" for m in range(6)]  # grew to the whole ring
+    assert alerts[-1].client_ids == [f"key{m}" for m in range(8)]  # grew to the whole ring
     assert {a.alert_id for a in alerts} == {alerts[0].alert_id}
     assert "ring_coverage" in alerts[-1].explanation
+
+
+def _ordinary_reference(detector: ClientDetector) -> None:
+    """Single clients the reference learns from: niche users, and a few who look all over the domain."""
+    for member in range(60):
+        spread = 45 if member % 10 == 0 else 2
+        for i in range(64):
+            detector.observe(_event(f"user{member}", 100_000 + member * 1000 + i,
+                                    CLASSES[(member * 5 + (i * 7 if spread == 45 else i % 2)) % 45],
+                                    network=f"10.{member}.0.0/24"))
+
+
+@pytest.mark.parametrize(("keys", "ring"), [(25, True), (4, False)])
+def test_keys_too_small_for_any_window_are_a_ring_only_when_many_are_linked(keys: int, ring: bool):
+    """A low-and-slow ring: each key asks 12 questions all over the domain, from five /24s of one
+    provider's block and one script (user agent). Each key is like an ordinary browsing user; what
+    gives them away is how many such keys are linked. A few users of one app in one block are not."""
+    config = DetectorSettings()
+    detector = ClientDetector(config)
+    _ordinary_reference(detector)
+    rings = RingLinker(config, detector.reference)
+    alerts = []
+    for i in range(12):
+        for member in range(keys):
+            alert, profile = detector.observe(_event(
+                f"key{member:02d}", member * 1000 + i, CLASSES[(member * 11 + i * 7) % 45],
+                network=f"100.100.{member % 5}.0/24", agent="python-httpx/0.27"))
+            assert alert is None  # no key alone
+            if profile is not None and (ring_alert := rings.observe(profile)) is not None:
+                alerts.append(ring_alert)
+    if ring:
+        assert alerts and alerts[-1].client_ids == [f"key{m:02d}" for m in range(keys)]
+        assert {a.alert_id for a in alerts} == {alerts[0].alert_id}
+    else:
+        assert alerts == []
 
 
 def test_niche_clients_behind_one_network_are_not_a_ring():

@@ -46,9 +46,10 @@ leads, or a strong lead with support, high (throttle); only two leads with one o
 critical (block).
 
 Every few queries stage one publishes a `ClientProfile` with the client's risk; stage two,
-`RingLinker`, links clients whose traffic shares a network or templates and tests the ring's
-summed answers as one client's: low-and-slow rings keep every key under the per-client tests, but
-not their sum.
+`RingLinker`, links clients whose traffic shares a /24, a template, or one user agent within one
+/16, and asks how many of the linked keys are each spread over the domain, against single clients'
+windows of the same (small) size. Low-and-slow rings keep every key under the per-client tests;
+one broad key is an ordinary browsing user, seven or more linked ones are not.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ TOPIC_CLASSES = 3  # a window's topic: its most answered classes
 PAIR_PRIOR = 20.0  # pseudo-answers smoothing a topic's neighbours towards the domain's answers
 TAIL_QUANTILE = 0.9  # above it, a reference's p-values come from an exponential tail
 TAIL_WINDOWS = 10  # windows, at least, in that tail
-RING_MEMBER_P = 0.05  # a ring's typical key is in the top 5% of single clients' coverage
+RING_MEMBER_P = 0.25  # a ring's typical key is in the top quarter of single clients' coverage
+MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calibrated at these sizes too
 
 
 class DetectorSettings(BaseSettings):
@@ -124,7 +126,7 @@ class DetectorSettings(BaseSettings):
     """A ClientProfile every this many queries (and at 5, 10, 20)."""
     ring_min_members: int = 3
     """Linked clients that make a ring."""
-    ring_crowd: int = 100
+    ring_crowd: int = 250
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
     sweep_s: float = 30.0
@@ -468,9 +470,15 @@ class ClientDetector:
         if len(window) > self._keep:
             window.popleft()
         seen = state.seen[kind] = state.seen.get(kind, 0) + 1
+        reference = self.reference(model)
+        if kind == "coverage" and state.last_alert is None:
+            # A ring's keys ask too little for the lead tests: the reference holds ordinary
+            # clients' coverage at the sizes of such keys, for RingLinker (never alerted on alone).
+            for size in MEMBER_WINDOWS:
+                if seen % size == 0:
+                    reference.add(self._member_test(state, size), self._coverage(list(window)[-size:], state.n_classes))
         if seen % EVALUATE_EVERY:
             return False
-        reference = self.reference(model)
         for h in self.config.horizons:
             if seen < h:
                 continue
@@ -531,12 +539,20 @@ class ClientDetector:
     def _statistic(kind: str, items: list[tuple], n_classes: int, reference: BenignReference) -> float | None:
         if kind == "off_topic":
             return reference.off_topic_share([item[0] for item in items], n_classes)
-        if kind == "coverage":  # how many classes the answers spread over, as a share of the model's
-            return effective_classes(Counter(item[0] for item in items)) / n_classes
+        if kind == "coverage":
+            return ClientDetector._coverage(items, n_classes)
         if kind == "probing":  # near-duplicate clusters (MinHash bands shared by queries) per query
             bands = Counter(k for item in items for k in item[0])
             return sum(1 for n in bands.values() if n >= 2) / len(items)
         return sum(item[0] for item in items) / len(items)  # shares: synthetic, harvesting
+
+    @staticmethod
+    def _coverage(items: list[tuple], n_classes: int) -> float:
+        """How many classes the answers spread over, as a share of the model's."""
+        return effective_classes(Counter(item[0] for item in items)) / n_classes
+
+    def _member_test(self, state: ClientState, size: int) -> str:
+        return f"coverage@{size}" + ("/templated" if self._templated(state) else "")
 
     def supports(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
         c = self.config
@@ -593,7 +609,8 @@ class ClientDetector:
     def _profile(self, event: InferenceRequest, state: ClientState) -> ClientProfile:
         # A template is a band shared by a good part of the client's distinct queries; identical
         # texts (two users of one niche asking the same thing) share bands too, but only once each.
-        templates = [f"{k:x}" for k, n in state.bands.most_common(4) if n >= max(5, 0.05 * state.distinct)]
+        templates = [f"{k:x}" for k, n in state.bands.most_common(4) if n >= max(3, 0.05 * state.distinct)]
+        spread, size = self._member_spread(state)
         return ClientProfile(
             client_id=event.client_id, model=event.model, window_start=state.window_start, time=state.last_seen,
             queries=state.total, n_classes=state.n_classes, class_counts=dict(state.counts),
@@ -601,20 +618,17 @@ class ClientDetector:
             full_distribution_rate=round(state.full / state.total, 4), template_keys=templates,
             networks=sorted(state.networks), user_agents=sorted(state.agents), alerted=state.last_alert is not None,
             risk=state.risk, risk_tests=dict(state.risk_tests), templated=self._templated(state),
-            spread=round(self._member_spread(state), 4))
+            spread=round(spread, 4), spread_window=size)
 
-    def _member_spread(self, state: ClientState) -> float:
-        """Coverage of the client's last window of the smallest horizon (or fewer): comparable with
-        single clients' windows of that size, whatever its volume."""
-        horizon = min(self.config.horizons)
-        counts = Counter(item[0] for item in list(state.windows["coverage"])[-horizon:])
-        n, observed = sum(counts.values()), len(counts)
-        if n == 0:
-            return 0.0
-        # Fewer answers than a window show fewer classes: the plug-in entropy of n answers falls
-        # short by about (K-1)/2n (Miller and Madow); moved to what a full window would show.
-        entropy = math.log(effective_classes(counts)) + (observed - 1) / (2 * n) - (observed - 1) / (2 * horizon)
-        return math.exp(entropy) / state.n_classes
+    def _member_spread(self, state: ClientState) -> tuple[float, int]:
+        """Coverage of the client's last window of the largest size it has answers for (one of
+        MEMBER_WINDOWS or the smallest horizon), and that size: comparable with single clients'
+        windows of the same size, however little the key asked."""
+        answers = state.seen.get("coverage", 0)
+        size = max((s for s in (*MEMBER_WINDOWS, min(self.config.horizons)) if s <= answers), default=0)
+        if not size:
+            return 0.0, 0
+        return self._coverage(list(state.windows["coverage"])[-size:], state.n_classes), size
 
     def risk_table(self, partition_clients: Callable[[tuple[str, str]], bool] = lambda key: True) -> list[dict]:
         """Every client's risk, alerted or not: what `distillery detector risk` lists."""
@@ -662,11 +676,12 @@ class Ring:
 
 
 class RingLinker:
-    """Links a model's clients whose profiles share a network or a template, and tests each
-    connected group of at least `ring_min_members` as one client: its summed confident answers
-    against the same calibrated coverage test (horizon 256) as a single client's, provided its
-    members are themselves spread (a company's niche apps behind one NAT are not a ring). One
-    alert names the whole ring and is updated as it grows."""
+    """Links a model's clients whose profiles share a /24, a template, or a user agent within one
+    /16, and tests each connected group of at least `ring_min_members` keys: how many of them are
+    each spread over the domain (their coverage in the top RING_MEMBER_P of single clients' windows
+    of the same size), a count whose binomial tail must be under the budget. Pooled answers are no
+    test: a company's niche apps behind one NAT pool to many classes, but each stays in its niche.
+    One alert names the whole ring, keys too new to test included, and is updated as it grows."""
 
     def __init__(self, config: DetectorSettings, reference: Callable[[str], BenignReference]) -> None:
         self.config = config
@@ -677,7 +692,11 @@ class RingLinker:
 
     @staticmethod
     def _links(profile: ClientProfile) -> list[str]:
-        return [f"net:{n}" for n in profile.networks] + [f"tpl:{t}" for t in profile.template_keys]
+        # A shared /24 or template; or one program (user agent) run from one provider's block (the
+        # /16): a ring rents its addresses from one cloud and runs one script on all of them.
+        blocks = {".".join(n.split(".")[:2]) for n in profile.networks if n.count(".") == 3}
+        return [f"net:{n}" for n in profile.networks] + [f"tpl:{t}" for t in profile.template_keys] + \
+            [f"agent:{a}@{b}" for a in profile.user_agents for b in sorted(blocks)]
 
     def observe(self, profile: ClientProfile) -> AbuseAlert | None:
         if profile.client_id in self.config.allow_clients:
@@ -722,16 +741,17 @@ class RingLinker:
         sharing = max(shared.values(), default=0)
         leads: list[DetectorFinding] = []
         supports: list[DetectorFinding] = []
-        # Each member's coverage (its last window of the smallest horizon) against single clients'
-        # windows (a templated member against templated clients, where the reference has them).
-        # A ring is keys each spread out: at least half of them in the top RING_MEMBER_P of single
-        # clients, a count whose binomial tail under independent ordinary clients is the p-value.
+        # Each member's coverage (its last window of the largest size it has) against single
+        # clients' windows of that size (a templated member against templated clients, where the
+        # reference has them). A ring is keys each spread out: at least half of them in the top
+        # RING_MEMBER_P of single clients, a count whose binomial tail under independent ordinary
+        # clients is the p-value (so at least seven keys: 0.25^7 is under the budget, 0.25^6 not).
         # Pooled answers are no test (independent niche users pooled cover many classes), and
         # neither is a sum of small deviations (many customers of one app, a little unlike the
         # reference, add up to anything): the typical key must stand out on its own.
         p_members = []
         for member in profiles:
-            test = f"coverage@{min(c.horizons)}"
+            test = f"coverage@{member.spread_window}"
             if member.templated and reference.calibrated(test + "/templated"):
                 test += "/templated"
             p_members.append(reference.calibration(test).p_value(member.spread))
@@ -758,8 +778,13 @@ class RingLinker:
         return leads, supports
 
     def _assess(self, model: str, members: set[str]) -> AbuseAlert | None:
+        # Keys too new to have a window of answers are no evidence, but they are named with the
+        # ring: a hydra's fresh keys are throttled as they appear, not once each has asked enough.
         profiles = [self.profiles[model][m] for m in sorted(members)]
-        leads, supports = self.findings(profiles)
+        tested = [p for p in profiles if p.spread_window]
+        if len(tested) < self.config.ring_min_members:
+            return None
+        leads, supports = self.findings(tested)
         if not leads:
             return None
         found = leads + supports
