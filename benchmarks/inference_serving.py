@@ -1,9 +1,11 @@
-"""The inference service under load, like perf_analyzer: a concurrency sweep of one-text requests
-against the service as its own process (on an embedded stack started here, on free ports), with
-throughput and p50/p99 latency, beside raw onnxruntime throughput on the same texts in the same run
-(batches of the service's max batch size, no gRPC, no queue). For the teacher and for a fast
-static student (trained here with the trainer's own code), and with dynamic batching on (max batch
-size 64) and off (1).
+"""What a client gets through the API against what the model does alone, measured side by side in
+one run. For the teacher and a fast static student (trained here with the trainer's own code):
+- direct: onnxruntime in this process (TextClassifier.predict), 64 texts a call and 1 text a call;
+- served: the inference service as its own process tree on an embedded stack started here, called
+  over gRPC (Open Inference Protocol) with 64 texts a request and with 1 text a request (concurrent
+  callers, which dynamic batching runs together), with 1 serving process and with one per CPU.
+served / direct is the share of the model's speed a client gets. Also p50/p99 latency and the
+service's own CPU time per text.
 
     .venv/bin/python -m benchmarks.inference_serving         # about 5 minutes on 2 CPUs
 
@@ -24,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli.stack import EmbeddedStack, StackConfig, free_port
+from cli.stack import EmbeddedStack, StackConfig
 from shared.keys import KeyStore
 from shared.oip import OipClient
 from shared.registry import ModelRegistry
@@ -39,50 +41,64 @@ def heldout_texts(n: int) -> list[str]:
         return [json.loads(line)["text"] for line in f][:n]
 
 
-def running_pid(stack: EmbeddedStack, name: str) -> int:
-    pid = stack._running_pid(name)
-    assert pid is not None, f"{name} is not running"
-    return pid
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process and its descendants (the serving processes) have used."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def direct_throughput(model_dir: Path, texts: list[str], per_call: int, seconds: float) -> float:
+    return speed(TextClassifier(model_dir, device="cpu"), texts, per_call, seconds)[0]
 
 
-def raw_throughput(model_dir: Path, texts: list[str], batch: int, seconds: float) -> float:
-    return speed(TextClassifier(model_dir, device="cpu"), texts, batch, seconds)[0]
-
-
-async def sweep_point(url: str, key: str, model: str, texts: list[str], concurrency: int, seconds: float,
-                      channels: int = 1) -> dict:
+async def served_point(url: str, key: str, model: str, texts: list[str], per_request: int, concurrency: int,
+                       seconds: float, channels: int) -> dict:
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
-    async def client_loop(client: OipClient, offset: int) -> None:
-        i = offset
+    async def caller(client: OipClient, offset: int) -> None:
+        i = offset * per_request
         while time.perf_counter() < stop_at:
+            batch = [texts[(i + k) % len(texts)] for k in range(per_request)]
             t = time.perf_counter()
-            await client.infer(model, [texts[i % len(texts)]], outputs=["PROBABILITIES"])
+            await client.infer(model, batch)
             latencies.append(time.perf_counter() - t)
-            i += concurrency
+            i += concurrency * per_request
 
-    # Each channel is one TCP connection; the kernel spreads connections (not requests) over
-    # server processes sharing the port.
+    # Each channel is one TCP connection; the kernel spreads connections (not requests) over the
+    # serving processes sharing the port.
     clients = [OipClient(url, key) for _ in range(max(1, min(channels, concurrency)))]
     try:
         for client in clients:
             await client.infer(model, texts[:1])
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(clients[c % len(clients)], c) for c in range(concurrency)))
+        await asyncio.gather(*(caller(clients[c % len(clients)], c) for c in range(concurrency)))
         elapsed = time.perf_counter() - started
     finally:
         for client in clients:
             await client.close()
     ms = sorted(x * 1000 for x in latencies)
-    return {"concurrency": concurrency, "requests": len(ms), "texts_per_s": len(ms) / elapsed, "p50_ms": statistics.median(ms),
+    return {"requests": len(ms), "texts_per_s": len(ms) * per_request / elapsed, "p50_ms": statistics.median(ms),
             "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
+
+
+def wait_processes(stack: EmbeddedStack, processes: int, timeout_s: float = 180.0) -> None:
+    """Until every serving process has logged that it is up."""
+    log = stack.log_dir / "inference.log"
+    deadline = time.monotonic() + timeout_s
+    while log.read_text(errors="replace").count("FastStream app started successfully") < processes:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{processes} serving processes not up after {timeout_s:.0f} s; see {log}")
+        time.sleep(0.5)
 
 
 def fast_student(teacher_dir: Path, work: Path) -> Path:
@@ -108,76 +124,83 @@ async def main() -> None:
     from services.trainer.teacher_model import ensure_teacher_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per sweep point")
-    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32, 64])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per point")
     parser.add_argument("--models", nargs="*", default=["teacher", "student"])
-    parser.add_argument("--replicas", type=int, default=1,
-                        help="inference processes sharing the port (SO_REUSEPORT), as replicas behind a Service")
-    parser.add_argument("--channels", type=int, default=1, help="gRPC connections the load generator opens")
-    parser.add_argument("--max-batch-sizes", type=int, nargs="*", default=[64, 1],
-                        help="dynamic batching on (64) and off (1)")
+    parser.add_argument("--processes", type=int, nargs="*", default=sorted({1, cpu_limit()}),
+                        help="serving processes (INFERENCE_PROCESSES) to measure")
+    parser.add_argument("--points", nargs="*", default=["64x4", "1x64"],
+                        help="texts per request x concurrent callers")
     args = parser.parse_args()
+    points = [tuple(int(v) for v in p.split("x")) for p in args.points]
     texts = heldout_texts(2000)[-1000:]
     teacher_dir = ensure_teacher_model(ROOT / ".cache")
     with tempfile.TemporaryDirectory() as home:
-        student_dir = fast_student(teacher_dir, Path(home))
+        folders = {"teacher": teacher_dir}
+        if "student" in args.models:
+            folders["student"] = fast_student(teacher_dir, Path(home))
+        direct = {(m, n): direct_throughput(folders[m], texts, n, args.seconds)
+                  for m in args.models for n in sorted({n for n, _ in points})}
         stack = EmbeddedStack(StackConfig.on_free_ports(Path(home) / "stack"))
         stack.start_infra()
         os.environ.update(stack.env())
+        rows = []
         try:
             store = ArtifactStore(stack.config.s3())
             registry = ModelRegistry(store)
-            for name, folder in (("teacher", teacher_dir), ("student", student_dir)):
-                version, _ = registry.register(name, folder)
+            for name in args.models:
+                version, _ = registry.register(name, folders[name])
                 registry.promote(name, version)
             key = KeyStore(store).create("benchmark", scopes=("probabilities",))
             url = f"127.0.0.1:{stack.config.inference_port}"
-            rows = []
-            for batching in args.max_batch_sizes:
-                replicas = ["inference"] + [f"inference-{i + 1}" for i in range(1, args.replicas)]
-                for name in replicas:
-                    stack._spawn(name, [sys.executable, "-m", "services.inference"],
-                                 {**stack.env(), "INFERENCE_MAX_BATCH_SIZE": str(batching),
-                                  "DISTILLERY_METRICS_PORT": str(free_port()),
-                                  "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{batching}-{name}")})
-                stack.wait_services(timeout_s=120, names=tuple(replicas))
-                for model, folder in (("teacher", teacher_dir), ("student", student_dir)):
-                    if model not in args.models:
-                        continue
-                    raw = raw_throughput(folder, texts, 64, args.seconds)
-                    for concurrency in args.concurrency if batching > 1 else [max(args.concurrency)]:
-                        pids = [running_pid(stack, name) for name in replicas]
-                        cpu_before = [cpu_seconds(pid) for pid in pids]
-                        point = await sweep_point(url, key, model, texts, concurrency, args.seconds, args.channels)
-                        # The service's own CPU per request: steadier on a shared machine than throughput.
-                        used = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)]
-                        point["server_cpu_us"] = sum(used) / point["requests"] * 1e6
-                        if len(used) > 1:
-                            print(f"  CPU seconds per replica: {', '.join(f'{u:.1f}' for u in used)}")
-                        rows.append({"model": model, "max_batch_size": batching, "raw_texts_per_s": raw, **point})
-                        print(f"{model:8s} batching {batching:3d} concurrency {concurrency:3d}: "
-                              f"{point['texts_per_s']:8.0f} texts/s ({point['texts_per_s'] / raw:.2f} of raw "
-                              f"onnxruntime {raw:.0f}), p50 {point['p50_ms']:.2f} ms, p99 {point['p99_ms']:.2f} ms, "
-                              f"server CPU {point['server_cpu_us']:.0f} us a request",
-                              flush=True)
-                for name in replicas:
-                    stack.stop(name)
+            for processes in args.processes:
+                stack._spawn("inference", [sys.executable, "-m", "services.inference"],
+                             {**stack.env(), "INFERENCE_PROCESSES": str(processes),
+                              "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{processes}")})
+                stack.wait_services(timeout_s=180, names=("inference",))
+                wait_processes(stack, processes)
+                pid = stack._running_pid("inference")
+                assert pid is not None
+                for model in args.models:
+                    for per_request, concurrency in points:
+                        before = tree_cpu_seconds(pid)
+                        point = await served_point(url, key, model, texts, per_request, concurrency, args.seconds,
+                                                   channels=2 * processes)
+                        # The service's own CPU per text: steadier on a shared machine than throughput.
+                        point["server_cpu_us"] = (tree_cpu_seconds(pid) - before) / (point["texts_per_s"] * args.seconds) * 1e6
+                        row = {"model": model, "processes": processes, "per_request": per_request,
+                               "concurrency": concurrency, "direct": direct[model, per_request], **point}
+                        rows.append(row)
+                        print(f"{model:8s} {processes} process(es), {per_request:2d} texts/request x {concurrency:2d}: "
+                              f"{row['texts_per_s']:7.0f} texts/s served, {row['direct']:7.0f} direct "
+                              f"({row['texts_per_s'] / row['direct']:.2f}), p50 {row['p50_ms']:.2f} ms, "
+                              f"p99 {row['p99_ms']:.2f} ms, server CPU {row['server_cpu_us']:.0f} us a text", flush=True)
+                stack.stop("inference")
         finally:
             stack.down()
-    print(f"\n{cpu_limit()} CPUs, one-text requests, {args.seconds:.0f} s a point; raw = onnxruntime at batch 64 in this process\n")
-    print("| model | max batch size | concurrency | texts/s | of raw onnxruntime | p50 | p99 | server CPU a request |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\n{cpu_limit()} CPUs, {args.seconds:.0f} s a point; direct = onnxruntime in this process, the same "
+          f"texts per call\n")
+    print("| model | serving processes | texts/request x callers | served texts/s | direct texts/s | served/direct "
+          "| p50 | p99 | server CPU a text |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['max_batch_size']} | {r['concurrency']} | {r['texts_per_s']:.0f} | "
-              f"{r['texts_per_s'] / r['raw_texts_per_s']:.2f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
+        print(f"| {r['model']} | {r['processes']} | {r['per_request']} x {r['concurrency']} | {r['texts_per_s']:.0f} | "
+              f"{r['direct']:.0f} | {r['texts_per_s'] / r['direct']:.2f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
               f"{r['server_cpu_us']:.0f} us |")
-    top = max(args.concurrency)
-    for model in args.models:
-        on = next((r for r in rows if r["model"] == model and r["max_batch_size"] > 1 and r["concurrency"] == top), None)
-        off = next((r for r in rows if r["model"] == model and r["max_batch_size"] == 1), None)
-        if on and off:
-            print(f"{model}: dynamic batching gives {on['texts_per_s'] / off['texts_per_s']:.2f}x the throughput of "
-                  f"batch size 1 at concurrency {top}")
+    best: dict[tuple[str, int], dict] = {}
+    for r in rows:
+        k = (r["model"], r["per_request"])
+        if k not in best or r["texts_per_s"] > best[k]["texts_per_s"]:
+            best[k] = r
+    print()
+    for (model, per_request), r in sorted(best.items()):
+        print(f"{model}: served/direct {r['texts_per_s'] / r['direct']:.2f} at {per_request} text(s) per request "
+              f"({r['processes']} serving process(es))")
+    if {"teacher", "student"} <= set(args.models):
+        for per_request in sorted({n for n, _ in points}, reverse=True):
+            s, t = best["student", per_request], best["teacher", per_request]
+            print(f"student / teacher at {per_request} text(s) per request: served {s['texts_per_s'] / t['texts_per_s']:.1f}x, "
+                  f"model alone {s['direct'] / t['direct']:.1f}x")
+    print(json.dumps({"rows": rows}))
 
 
 if __name__ == "__main__":

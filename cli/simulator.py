@@ -234,6 +234,7 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
     """The `inference.requests` events the plans' traffic makes, encoded as the inference service
     publishes them: fingerprints computed as it computes them, answers from the served model, each
     client's queries in order, clients interleaved at random."""
+    import grpc
     import numpy as np
 
     from shared.events import InferenceRequest, utcnow
@@ -241,6 +242,8 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
     from shared.textmodel import TextClassifier
 
     classifier = TextClassifier(model_dir, device="cpu")
+    # The user agent as gRPC sends it: the caller's own (grpc.primary_user_agent), then the library's.
+    library_agent = f"grpc-python-asyncio/{grpc.__version__}"
     texts = sorted({t for p in plans for t in p.texts})
     probabilities = classifier.predict_batched(texts)
     answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
@@ -258,7 +261,7 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
                 request_id=f"r{len(payloads)}", client_id=plan.name, model=model, model_version="1",
                 time=now + timedelta(milliseconds=len(payloads)), top_class=top, top_probability=probability,
                 entropy=0.5, n_classes=len(classifier.classes), outputs=outputs[plan.outputs],
-                client_network=network_of(plan.network), user_agent=plan.user_agent,
+                client_network=network_of(plan.network), user_agent=f"{plan.user_agent} {library_agent}".strip(),
                 **fingerprints(text)).model_dump_json().encode())
         position[0] += plan.batch
         if position[0] >= len(plan.texts):

@@ -13,6 +13,7 @@ The services run one at a time: each Deployment's ports are fixed by its manifes
 from __future__ import annotations
 
 import base64
+import math
 import os
 import signal
 import subprocess
@@ -51,6 +52,11 @@ def _source(kind: str, name: str) -> dict[str, str] | None:
     return dict(doc.get("data") or {})
 
 
+def _cpus(quantity: str | int | float) -> float:
+    text = str(quantity)
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
 def container_env(container: dict) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """(variable -> value, variable -> where it came from, problems), as the kubelet resolves them."""
     env: dict[str, str] = {}
@@ -71,6 +77,15 @@ def container_env(container: dict) -> tuple[dict[str, str], dict[str, str], list
             env[name], origin[name] = str(item["value"]), "env"
             continue
         source = item.get("valueFrom", {})
+        if "resourceFieldRef" in source:  # the kubelet rounds the quantity / divisor up
+            field = source["resourceFieldRef"]
+            section, resource = field["resource"].split(".")
+            quantity = container.get("resources", {}).get(section, {}).get(resource)
+            if quantity is None:
+                problems.append(f"{name}: the container has no resources.{field['resource']}")
+                continue
+            env[name], origin[name] = str(math.ceil(_cpus(quantity) / _cpus(field.get("divisor", "1")))), "env"
+            continue
         kind, ref = (("Secret", source["secretKeyRef"]) if "secretKeyRef" in source
                      else ("ConfigMap", source.get("configMapKeyRef", {})))
         data = _source(kind, ref.get("name", ""))
@@ -163,7 +178,10 @@ def test_a_deployment_starts_as_written_and_answers_its_probes(name, stack, tmp_
         answers = {}
         for port_name, port in ports.items():
             if port_name == "metrics":
-                answers[port_name] = "# HELP" in metrics_answer(port)
+                text = metrics_answer(port)
+                answers[port_name] = "# HELP" in text
+                if int(env.get("INFERENCE_PROCESSES", "1")) > 1:  # every serving process, in one scrape
+                    answers["metrics of every process"] = f'process="{int(env["INFERENCE_PROCESSES"]) - 1}"' in text
             else:
                 answers[port_name] = health_status(port) == "SERVING"
         assert all(answers.values()), f"{name}: ports that did not answer: {[p for p, ok in answers.items() if not ok]}"

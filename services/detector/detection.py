@@ -86,7 +86,8 @@ TOPIC_CLASSES = 3  # a window's topic: its most answered classes
 PAIR_PRIOR = 20.0  # pseudo-answers smoothing a topic's neighbours towards the domain's answers
 TAIL_QUANTILE = 0.9  # above it, a reference's p-values come from an exponential tail
 TAIL_WINDOWS = 10  # windows, at least, in that tail
-RING_MEMBER_P = 0.25  # a ring's typical key is in the top quarter of single clients' coverage
+RING_MEMBER_P = (0.25,)  # a ring's typical key is in the top quarter of single clients' coverage
+RING_CORRELATION = 0.02  # keys of one link resemble each other (an office's, an app's users): the null's overdispersion
 MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calibrated at these sizes too
 
 
@@ -167,6 +168,20 @@ def effective_classes(counts: dict[str, int] | Counter) -> float:
 def binomial_tail(n: int, k: int, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p)."""
     return min(1.0, sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def beta_binomial_tail(n: int, k: int, p: float, rho: float) -> float:
+    """P(X >= k) for X ~ BetaBinomial(n) with mean n p and intra-class correlation rho: a binomial
+    whose trials are alike (rho 0 is the binomial)."""
+    if rho <= 0:
+        return binomial_tail(n, k, p)
+    a, b = p * (1 / rho - 1), (1 - p) * (1 / rho - 1)
+
+    def log_beta(x: float, y: float) -> float:
+        return math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)
+
+    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                                 + log_beta(i + a, n - i + b) - log_beta(a, b)) for i in range(k, n + 1)))
 
 
 def normal_p(z: float) -> float:
@@ -471,12 +486,12 @@ class ClientDetector:
             window.popleft()
         seen = state.seen[kind] = state.seen.get(kind, 0) + 1
         reference = self.reference(model)
-        if kind == "coverage" and state.last_alert is None:
+        if kind == "coverage" and seen in MEMBER_WINDOWS and state.last_alert is None:
             # A ring's keys ask too little for the lead tests: the reference holds ordinary
             # clients' coverage at the sizes of such keys, for RingLinker (never alerted on alone).
-            for size in MEMBER_WINDOWS:
-                if seen % size == 0:
-                    reference.add(self._member_test(state, size), self._coverage(list(window)[-size:], state.n_classes))
+            # One window per client (its first): a ring's keys are compared with clients, not with
+            # the many windows of a few heavy ones.
+            reference.add(f"coverage@{seen}", self._coverage(list(window)[-seen:], state.n_classes))
         if seen % EVALUATE_EVERY:
             return False
         for h in self.config.horizons:
@@ -550,9 +565,6 @@ class ClientDetector:
     def _coverage(items: list[tuple], n_classes: int) -> float:
         """How many classes the answers spread over, as a share of the model's."""
         return effective_classes(Counter(item[0] for item in items)) / n_classes
-
-    def _member_test(self, state: ClientState, size: int) -> str:
-        return f"coverage@{size}" + ("/templated" if self._templated(state) else "")
 
     def supports(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
         c = self.config
@@ -677,7 +689,7 @@ class Ring:
 
 class RingLinker:
     """Links a model's clients whose profiles share a /24, a template, or a user agent within one
-    /16, and tests each connected group of at least `ring_min_members` keys: how many of them are
+    /16, and tests each link's group of at least `ring_min_members` keys: how many of them are
     each spread over the domain (their coverage in the top RING_MEMBER_P of single clients' windows
     of the same size), a count whose binomial tail must be under the budget. Pooled answers are no
     test: a company's niche apps behind one NAT pool to many classes, but each stays in its niche.
@@ -710,24 +722,15 @@ class RingLinker:
         clients[profile.client_id] = profile
         for link in self._links(profile):
             self.index.setdefault((model, link), set()).add(profile.client_id)
-        members = self._component(model, profile.client_id)
-        if len(members) < self.config.ring_min_members:
-            return None
-        return self._assess(model, members)
-
-    def _component(self, model: str, start: str, limit: int = 500) -> set[str]:
-        seen, todo = {start}, [start]
-        while todo and len(seen) < limit:
-            client = todo.pop()
-            for link in self._links(self.profiles[model][client]):
-                sharing = self.index.get((model, link), ())
-                if len(sharing) > self.config.ring_crowd:
-                    continue
-                for other in sharing:
-                    if other not in seen:
-                        seen.add(other)
-                        todo.append(other)
-        return seen
+        # Each link's group is a candidate ring on its own. Not their connected whole: weak links
+        # (a common template band, a popular client library) chain a ring to hundreds of ordinary
+        # clients, and then no test can see it.
+        alert = None
+        for link in self._links(profile):
+            members = self.index.get((model, link), set())
+            if self.config.ring_min_members <= len(members) <= self.config.ring_crowd:
+                alert = self._assess(model, set(members)) or alert
+        return alert  # every group here shares this client: the last alert is the ring's whole
 
     def findings(self, profiles: list[ClientProfile]) -> tuple[list[DetectorFinding], list[DetectorFinding]]:
         """(lead, supporting) findings of a linked group."""
@@ -751,18 +754,17 @@ class RingLinker:
         # reference, add up to anything): the typical key must stand out on its own.
         p_members = []
         for member in profiles:
-            test = f"coverage@{member.spread_window}"
-            if member.templated and reference.calibrated(test + "/templated"):
-                test += "/templated"
-            p_members.append(reference.calibration(test).p_value(member.spread))
-        spread_out = sum(p <= RING_MEMBER_P for p in p_members)
-        p_ring = binomial_tail(len(p_members), spread_out, RING_MEMBER_P)
+            p_members.append(reference.calibration(f"coverage@{member.spread_window}").p_value(member.spread))
+        p_ring, threshold, spread_out = min(
+            ((len(RING_MEMBER_P) * beta_binomial_tail(len(p_members), k, t, RING_CORRELATION), t, k)
+             for t in RING_MEMBER_P if 2 * (k := sum(p <= t for p in p_members)) >= len(p_members)),
+            default=(1.0, RING_MEMBER_P[-1], 0))
         budget = c.budget()
         margin = math.log10(budget) - math.log10(max(p_ring, 1e-300))
         if answers >= min(c.horizons) and 2 * spread_out >= len(p_members) and margin > 0:
             leads.append(DetectorFinding(detector="ring_coverage", score=alert_score(margin), evidence={
                 "members": len(profiles), "answers": answers, "classes_touched": len(counts),
-                "members_spread_out": spread_out, "member_p_threshold": RING_MEMBER_P,
+                "members_spread_out": spread_out, "member_p_threshold": threshold,
                 "median_member_p": float(f"{statistics.median(p_members):.3g}"), "p_value": float(f"{p_ring:.3g}"),
                 "margin_log10": round(margin, 2)}))
         total = sum(p.queries for p in profiles)

@@ -42,10 +42,12 @@ events = RequestEventBuffer(KeyedBatchPublisher(request_events, settings.kafka, 
 watermark_keys = parse_keys(settings.watermark.keys.get_secret_value())
 watermarking = Watermarking(watermark_keys, config.watermark_fraction, config.watermark_alerted_fraction,
                             frozenset(c.strip() for c in config.watermark_allow_clients.split(",") if c.strip()))
-ledger = LedgerWriter(store, executor, config.watermark_ledger_flush_s)
+ledger = LedgerWriter(store, executor, config.watermark_ledger_flush_s,
+                      process=str(config.process_index) if config.process_index >= 0 else "")
 metrics.watch_events(events, ledger)
+# A key's quota is split over every serving process of every replica.
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=config.default_rps,
-                       replicas=config.replicas, policy=config.enforcement, throttle_rps=config.throttle_rps,
+                       replicas=config.replicas * config.serving_processes(), policy=config.enforcement, throttle_rps=config.throttle_rps,
                        key_ttl_s=config.key_ttl_s)
 servicer = InferenceServicer(repository, access, events, executor, config.max_batch, config.client_address_header,
                              watermarking, ledger)

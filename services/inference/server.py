@@ -2,9 +2,10 @@
 
 A model has load / predict / ready (KServe's model shape): `ModelRepository` downloads a promoted
 version from the registry, warms it up, then swaps it in; requests in flight finish on the version
-they started with. Every answered text is offered to a bounded buffer that publishes
-`inference.requests` off the request path: a slow or absent broker drops events (counted), never
-replies. Answers to clients off the watermark allow-list are watermarked (services.inference.watermarking).
+they started with. Every answered request is offered, whole, to a bounded buffer that publishes
+one `inference.requests` event per text off the request path: the texts' fingerprints are
+computed there, vectorised over many requests, and a slow or absent broker drops events (counted),
+never replies. Answers to clients off the watermark allow-list are watermarked (services.inference.watermarking).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import functools
 import json
 import logging
-import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +33,7 @@ from services.inference.metrics import InferenceMetrics
 from services.inference.settings import InferenceSettings
 from services.inference.watermarking import LedgerWriter, Watermarking
 from shared.events import InferenceRequest, utcnow
-from shared.fingerprint import fingerprints, network_of, peer_address
+from shared.fingerprint import batch_fingerprints, network_of, peer_address
 from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
@@ -124,7 +124,7 @@ class ModelRepository:
         target = self.cache_dir / name / version
         target.parent.mkdir(parents=True, exist_ok=True)
         self.registry.download(name, version, target)
-        classifier = TextClassifier(target, device=self.device)
+        classifier = TextClassifier(target, device=self.device, threads=self.batching.threads_per_process())
         classifier.predict(["warm-up text", "a second, longer warm-up text for the batch"])
         return LoadedModel(name, version, classifier)
 
@@ -164,25 +164,58 @@ class ModelRepository:
 
 # ---- request events --------------------------------------------------------------------------
 
+@dataclass
+class AnsweredRequest:
+    """What the request path hands over: one request's texts and answers, as they were. Nothing
+    per text is computed on the request path; the buffer makes the events."""
+
+    request_id: str
+    client_id: str
+    model: str
+    model_version: str
+    time: Any
+    texts: list[str]
+    labels: list[str]
+    top_probability: np.ndarray
+    entropy: np.ndarray
+    outputs: list[str]
+    n_classes: int
+    client_network: str = ""
+    user_agent: str = ""
+
+    def events(self, fingerprints: list[dict]) -> list[InferenceRequest]:
+        many = len(self.texts) > 1
+        common = {"client_id": self.client_id, "model": self.model, "model_version": self.model_version,
+                  "time": self.time, "outputs": self.outputs, "n_classes": self.n_classes,
+                  "client_network": self.client_network, "user_agent": self.user_agent}
+        return [InferenceRequest(
+            request_id=f"{self.request_id}/{i}" if many else self.request_id, top_class=self.labels[i],
+            top_probability=float(self.top_probability[i]), entropy=float(self.entropy[i]), **common, **fingerprint)
+            for i, fingerprint in enumerate(fingerprints)]
+
+
 class RequestEventBuffer:
-    """A bounded buffer between the request path and the broker. `publish` takes a list of
-    (key, event) pairs and returns (delivery future, events) pairs (shared.kafka.KeyedBatchPublisher):
+    """A bounded buffer (in texts) between the request path and the broker. `publish` takes a list
+    of (key, event) pairs and returns (delivery future, events) pairs (shared.kafka.KeyedBatchPublisher):
     events go out in batches, their delivery counted when the broker confirms it."""
 
     def __init__(self, publish, maxsize: int = 10_000, publish_timeout_s: float = 5.0, batch: int = 256) -> None:
         self.publish = publish
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
+        self.maxsize = maxsize
+        self.queue: asyncio.Queue[AnsweredRequest] = asyncio.Queue()
+        self.queued = 0  # texts waiting
         self.publish_timeout_s = publish_timeout_s
         self.batch = batch
         self.dropped = 0
         self.published = 0
         self._task: asyncio.Task | None = None
 
-    def offer(self, record: dict[str, Any]) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except asyncio.QueueFull:
-            self.dropped += 1
+    def offer(self, request: AnsweredRequest) -> None:
+        if self.queued + len(request.texts) > self.maxsize:
+            self.dropped += len(request.texts)
+            return
+        self.queued += len(request.texts)
+        self.queue.put_nowait(request)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inference-request-events")
@@ -196,15 +229,16 @@ class RequestEventBuffer:
 
     async def _run(self) -> None:
         while True:
-            records = [await self.queue.get()]
-            while len(records) < self.batch and not self.queue.empty():
-                records.append(self.queue.get_nowait())
-            keyed = []
-            for record in records:
-                # Fingerprints are computed here, after the reply has gone.
-                text = record.pop("text")
-                event = InferenceRequest(**fingerprints(text), **record)
-                keyed.append((event.client_id.encode(), event))
+            requests = [await self.queue.get()]
+            texts = len(requests[0].texts)
+            while texts < self.batch and not self.queue.empty():
+                requests.append(self.queue.get_nowait())
+                texts += len(requests[-1].texts)
+            self.queued -= texts
+            # Fingerprints are computed here, after the replies have gone, for the whole batch at once.
+            fingerprints = iter(batch_fingerprints([t for r in requests for t in r.texts]))
+            keyed = [(event.client_id.encode(), event) for r in requests
+                     for event in r.events([next(fingerprints) for _ in r.texts])]
             try:
                 # The producer's buffer is bounded: when it is full this waits, and the queue fills.
                 deliveries = await asyncio.wait_for(self.publish(keyed), self.publish_timeout_s)
@@ -477,17 +511,13 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 response.raw_output_contents.append(encode_bytes_tensor([label.encode() for label in labels]))
         # What the client saw of the distribution: all of it, the top k, or only the label and score.
         output_names = [f"{o.name}:top{o.class_count}" if o.class_count else o.name for o in outputs]
-        clipped = np.clip(probabilities, 1e-12, 1.0)
-        entropy = -(probabilities * np.log(clipped)).sum(axis=1)
-        now = utcnow()
-        for i, text in enumerate(texts):
-            self.events.offer({
-                "request_id": f"{response.id}/{i}" if len(texts) > 1 else response.id,
-                "client_id": client_id, "model": model.name, "model_version": model.version, "time": now,
-                "text": text, "top_class": labels[i], "top_probability": float(probabilities[i, top[i]]),
-                "entropy": float(entropy[i]) if math.isfinite(entropy[i]) else 0.0, "outputs": output_names,
-                "n_classes": probabilities.shape[1], "client_network": caller[0], "user_agent": caller[1],
-            })
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = np.nan_to_num(-(probabilities * np.log(np.clip(probabilities, 1e-12, 1.0))).sum(axis=1))
+        self.events.offer(AnsweredRequest(
+            request_id=response.id, client_id=client_id, model=model.name, model_version=model.version,
+            time=utcnow(), texts=texts, labels=labels, top_probability=probabilities[np.arange(len(texts)), top],
+            entropy=entropy, outputs=output_names, n_classes=probabilities.shape[1], client_network=caller[0],
+            user_agent=caller[1]))
         return response
 
 

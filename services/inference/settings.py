@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings
 
 from services.inference.access import DEFAULT_POLICY, Action
 from shared.settings import Settings, group
+from shared.textmodel import cpu_limit
 from shared.watermark import WatermarkKeySettings
 
 
@@ -38,6 +39,13 @@ class InferenceSettings(BaseSettings):
     """How often the registry is re-read, in case a promotion event was missed."""
     workers: int = 4
     """Threads for model runs and store calls."""
+    processes: int = 1
+    """Serving processes sharing the gRPC port (SO_REUSEPORT: the kernel spreads connections over them), each
+    with its own event loop; 0: one per CPU this container may use. The Deployment sets it from its CPU request."""
+    model_threads: int = 0
+    """onnxruntime intra-op threads per process; 0: the CPUs this container may use / processes."""
+    process_index: int = -1
+    """Set by the supervisor on each serving process it starts (-1: not started by one)."""
     default_rps: float = 0.0
     """A key's quota when it has no `rps` of its own (0: none); split over `replicas`."""
     replicas: int = 1
@@ -59,6 +67,13 @@ class InferenceSettings(BaseSettings):
     """Comma-separated client ids answered truthfully (our own services)."""
     watermark_ledger_flush_s: float = 5.0
     """How often the watermark ledger is written to S3."""
+
+
+    def serving_processes(self) -> int:
+        return self.processes if self.processes > 0 else cpu_limit()
+
+    def threads_per_process(self) -> int:
+        return self.model_threads or max(1, cpu_limit() // self.serving_processes())
 
 
 class InferenceServiceSettings(Settings):

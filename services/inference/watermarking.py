@@ -71,7 +71,7 @@ class LedgerWriter:
     watermark/ledger/<client>/<model>/<date>/<time>-<replica>-<seq>.jsonl."""
 
     def __init__(self, store, executor: Executor, flush_s: float = 5.0, max_pending: int = 100_000,
-                 remember: int = 100_000) -> None:
+                 remember: int = 100_000, process: str = "") -> None:
         self.store = store
         self.executor = executor
         self.flush_s = flush_s
@@ -81,7 +81,8 @@ class LedgerWriter:
         # same text adds nothing to the proof.
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._remember = remember
-        self.replica = socket.gethostname()[:40] or "replica"
+        # The serving processes of one pod share its host name: each adds its index.
+        self.replica = (socket.gethostname()[:40] or "replica") + (f"-p{process}" if process else "")
         self.written = 0
         self.dropped = 0
         self._seq = 0
