@@ -92,10 +92,10 @@ async def served_point(url: str, key: str, model: str, texts: list[str], per_req
 
 
 def wait_processes(stack: EmbeddedStack, processes: int, timeout_s: float = 180.0) -> None:
-    """Until every serving process has logged that it is up."""
+    """Until every serving process has logged that it is serving its models."""
     log = stack.log_dir / "inference.log"
     deadline = time.monotonic() + timeout_s
-    while log.read_text(errors="replace").count("FastStream app started successfully") < processes:
+    while log.read_text(errors="replace").count("ready, serving") < processes:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{processes} serving processes not up after {timeout_s:.0f} s; see {log}")
         time.sleep(0.5)

@@ -288,7 +288,7 @@ class ModelPromoted(Event):
 
 class InferenceRequest(Event):
     """topic `inference.requests`, key: client_id. One per text answered; no raw text, only its
-    fingerprints: `text_sha256` for exact repeats, `text_simhash` (64-bit) for near-duplicates."""
+    fingerprints: `text_sha256` for exact repeats, `text_minhash` for near-duplicates and templates."""
 
     request_id: str
     client_id: str
@@ -296,7 +296,7 @@ class InferenceRequest(Event):
     model_version: str
     time: datetime
     text_sha256: str
-    text_simhash: str  # 16 hex digits
+    text_simhash: str = ""  # no longer sent (schema 1 had it): text_minhash finds near-duplicates
     text_chars: int
     top_class: str
     top_probability: float

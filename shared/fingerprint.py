@@ -1,7 +1,7 @@
 """Text fingerprints that let the detector compare queries without keeping their text: SHA-256 of
-the normalised text (exact repeats), a 64-bit SimHash and an 8-value MinHash of its word shingles
-(near duplicates and templates: texts that differ in a few words agree on most of them), and the
-share of its words that are English function words (language-like or not).
+the normalised text (exact repeats), an 8-value MinHash of its word shingles (near duplicates and
+templates: texts that differ in a few words agree on most of them), and the share of its words
+that are English function words (language-like or not).
 
 `batch_fingerprints` computes them for many texts at once: the words of each text are found once,
 and every text's features are hashed together and reduced per text with numpy, so the inference
@@ -9,9 +9,9 @@ service pays a few microseconds a text, off its request path, in the batches it 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
-import itertools
 import re
 import zlib
 
@@ -26,48 +26,6 @@ def normalise(text: str) -> str:
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
-
-
-def _hash64(features: list[str]) -> np.ndarray:
-    """A 64-bit hash per feature: two CRC-32s (the second of the reversed bytes), C-speed."""
-    encoded = [f.encode("utf-8") for f in features]
-    high = np.fromiter((zlib.crc32(b) for b in encoded), dtype=np.uint64, count=len(encoded))
-    low = np.fromiter((zlib.crc32(b[::-1], 0x5BD1E995) for b in encoded), dtype=np.uint64, count=len(encoded))
-    return (high << np.uint64(32)) | low
-
-
-def _simhashes(word_lists: list[list[str]]) -> list[int]:
-    """SimHash of each text's words and word pairs: bit k is the majority vote of bit k of its
-    features' hashes. All texts' features are hashed together and summed per text."""
-    features: list[str] = []
-    offsets = []
-    for words in word_lists:
-        offsets.append(len(features))
-        features += words
-        features += [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    if not features:
-        return [0] * len(word_lists)
-    bits = np.unpackbits(_hash64(features).astype("<u8").view(np.uint8), bitorder="little").reshape(len(features), 64)
-    counts = np.diff([*offsets, len(features)])
-    votes = np.add.reduceat(bits.astype(np.int32), np.minimum(offsets, len(features) - 1), axis=0)
-    majority = (2 * votes - counts[:, None]) > 0
-    majority[counts == 0] = False
-    packed = np.packbits(majority, axis=1, bitorder="little")
-    return [int.from_bytes(row.tobytes(), "little") for row in packed]
-
-
-def simhash64(text: str) -> int:
-    return _simhashes([_WORD.findall(text.casefold())])[0]
-
-
-def simhash_hex(text: str) -> str:
-    return f"{simhash64(text):016x}"
-
-
-def hamming(a: int | str, b: int | str) -> int:
-    a = int(a, 16) if isinstance(a, str) else a
-    b = int(b, 16) if isinstance(b, str) else b
-    return (a ^ b).bit_count()
 
 
 # Feature hashing here uses zlib.crc32: fast, and the same in every process (Python's hash() is
@@ -114,6 +72,7 @@ def peer_address(peer: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=65536)  # per request on the serving path; callers' addresses repeat
 def network_of(address: str) -> str:
     """The network an address belongs to, as accounts behind one NAT or one cloud subnet share it:
     its /24 for IPv4, its /48 for IPv6; "" when it is not an address."""
@@ -155,11 +114,10 @@ def function_word_share(text: str) -> float | None:
 def batch_fingerprints(texts: list[str]) -> list[dict]:
     """Every fingerprint an `inference.requests` event carries of each text, by field name."""
     word_lists = [_WORD.findall(text.casefold()) for text in texts]
-    simhashes = _simhashes(word_lists)
     minhashes = _minhashes(word_lists) if texts else []
-    return [{"text_sha256": text_sha256(text), "text_simhash": f"{simhash:016x}", "text_chars": len(text),
-             "text_minhash": minhash, "text_function_words": _function_word_share(words)}
-            for text, words, simhash, minhash in zip(texts, word_lists, simhashes, minhashes)]
+    return [{"text_sha256": text_sha256(text), "text_chars": len(text), "text_minhash": minhash,
+             "text_function_words": _function_word_share(words)}
+            for text, words, minhash in zip(texts, word_lists, minhashes)]
 
 
 def fingerprints(text: str) -> dict:

@@ -12,7 +12,7 @@ from shared.events import (
     TeacherResponse,
     all_topic_names,
 )
-from shared.fingerprint import hamming, simhash64, text_sha256
+from shared.fingerprint import batch_fingerprints, function_word_share, text_minhash, text_sha256
 from shared.oip import decode_bytes_tensor, encode_bytes_tensor
 
 
@@ -36,10 +36,18 @@ def test_bytes_tensor_round_trip_and_truncation():
 
 def test_fingerprints_see_exact_and_near_duplicates():
     assert text_sha256("Hello   World") == text_sha256("hello world")
-    a = simhash64("translate the following sentence into French: the cat sat on the mat")
-    b = simhash64("translate the following sentence into French: the dog sat on the mat")
-    c = simhash64("a small domesticated carnivorous mammal with soft fur")
-    assert hamming(a, b) < hamming(a, c)
+    a = text_minhash("translate the following sentence into French: the cat sat on the mat")
+    b = text_minhash("translate the following sentence into French: the dog sat on the mat")
+    c = text_minhash("a small domesticated carnivorous mammal with soft fur")
+    assert sum(x == y for x, y in zip(a, b)) > sum(x == y for x, y in zip(a, c))
+
+
+def test_fingerprints_of_a_batch_are_those_of_each_text():
+    texts = ["the cat sat on the mat", "", "a", "Gemstone irrevocably footwear rodent covering toes perch",
+             "the part of footwear that provides a covering for the toes"]
+    assert batch_fingerprints(texts) == [batch_fingerprints([t])[0] for t in texts]
+    assert [f["text_minhash"] for f in batch_fingerprints(texts)] == [text_minhash(t) for t in texts]
+    assert [f["text_function_words"] for f in batch_fingerprints(texts)] == [function_word_share(t) for t in texts]
 
 
 def test_curation_drops_by_reason_and_keeps_the_rest():

@@ -50,7 +50,7 @@ access = AccessControl(KeyStore(store), EnforcementStore(store), executor, defau
                        replicas=config.replicas * config.serving_processes(), policy=config.enforcement, throttle_rps=config.throttle_rps,
                        key_ttl_s=config.key_ttl_s)
 servicer = InferenceServicer(repository, access, events, executor, config.max_batch, config.client_address_header,
-                             watermarking, ledger)
+                             watermarking, ledger, trace_requests=settings.otel.traces_exporter.strip() != "none")
 server = InferenceServer(servicer, f"{config.host}:{config.port}")
 
 
@@ -101,9 +101,16 @@ async def start_serving() -> None:
     else:
         log.warning("watermarking is off: %s", "INFERENCE_WATERMARK_FRACTION is 0" if watermark_keys
                     else "no WATERMARK_KEYS (`distillery watermark new-key` makes one)")
-    await server.start()
+    if config.process_index >= 0:
+        # One of several processes sharing the port: the kernel hands it connections as soon as it
+        # listens, so it listens only once its models are loaded.
+        loaded = await repository.load_promoted()
+        await server.start()
+    else:
+        # Alone: listen first, so that probes hear NOT_SERVING while the models load.
+        await server.start()
+        loaded = await repository.load_promoted()
     log.info("gRPC (Open Inference Protocol) listening on %s:%d", config.host, server.port)
-    loaded = await repository.load_promoted()
     await server.set_serving(True)
     log.info("ready, serving %s", ", ".join(f"{n} v{v}" for n, v in loaded) or "no model yet")
     app_tasks.append(asyncio.create_task(reconcile(), name="registry-reconcile"))

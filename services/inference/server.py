@@ -11,7 +11,9 @@ never replies. Answers to clients off the watermark allow-list are watermarked (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import itertools
 import json
 import logging
 import time
@@ -176,8 +178,8 @@ class AnsweredRequest:
     time: Any
     texts: list[str]
     labels: list[str]
-    top_probability: np.ndarray
-    entropy: np.ndarray
+    top: np.ndarray  # the answered class per text
+    probabilities: np.ndarray  # what the client's answers were made from
     outputs: list[str]
     n_classes: int
     client_network: str = ""
@@ -185,12 +187,17 @@ class AnsweredRequest:
 
     def events(self, fingerprints: list[dict]) -> list[InferenceRequest]:
         many = len(self.texts) > 1
+        p = self.probabilities
+        top_probability = p[np.arange(len(p)), self.top]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = np.nan_to_num(-(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1))
         common = {"client_id": self.client_id, "model": self.model, "model_version": self.model_version,
                   "time": self.time, "outputs": self.outputs, "n_classes": self.n_classes,
                   "client_network": self.client_network, "user_agent": self.user_agent}
-        return [InferenceRequest(
+        # Built from values of known types, so not validated again: thousands a second go through here.
+        return [InferenceRequest.model_construct(
             request_id=f"{self.request_id}/{i}" if many else self.request_id, top_class=self.labels[i],
-            top_probability=float(self.top_probability[i]), entropy=float(self.entropy[i]), **common, **fingerprint)
+            top_probability=float(top_probability[i]), entropy=float(entropy[i]), **common, **fingerprint)
             for i, fingerprint in enumerate(fingerprints)]
 
 
@@ -370,8 +377,14 @@ def _queue_deadline(request: pb.ModelInferRequest, context: grpc.aio.ServicerCon
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, repository: ModelRepository, access: AccessControl, events: RequestEventBuffer,
                  executor: ThreadPoolExecutor, max_batch: int, client_address_header: str = "",
-                 watermarking: Watermarking | None = None, ledger: LedgerWriter | None = None) -> None:
+                 watermarking: Watermarking | None = None, ledger: LedgerWriter | None = None,
+                 trace_requests: bool = True) -> None:
         self.repository = repository
+        # Without an exporter a span is work nobody sees: then only requests that carry their
+        # caller's trace context (traceparent) are traced, as part of the caller's trace.
+        self.trace_requests = trace_requests
+        # Response ids where the caller sent none: unique per process, without a uuid4 per request.
+        self._id_prefix, self._ids = uuid.uuid4().hex[:16], itertools.count(1)
         self.watermarking = watermarking or Watermarking([])
         self.ledger = ledger
         # Behind a proxy the peer is the proxy: the caller's address is in this header (e.g.
@@ -423,13 +436,17 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelInfer(self, request, context):
         arrived = time.perf_counter()
         loop = asyncio.get_running_loop()
+        metadata = context.invocation_metadata()
+        traced = self.trace_requests or any(key == "traceparent" for key, _ in metadata)
         with self.tracer.start_as_current_span(
-            "ModelInfer", context=context_from_grpc_metadata(context.invocation_metadata()),
-            kind=trace.SpanKind.SERVER, attributes={"model": request.model_name},
-        ) as span:
+            "ModelInfer", context=context_from_grpc_metadata(metadata), kind=trace.SpanKind.SERVER,
+            attributes={"model": request.model_name},
+        ) if traced else contextlib.nullcontext(trace.INVALID_SPAN) as span:
             model = None
             try:
-                client = await self.access.authenticate(context.invocation_metadata())
+                if not self.ready:  # a retry finds a replica, or this one, ready
+                    raise RequestError(grpc.StatusCode.UNAVAILABLE, "the server is loading its models: retry shortly")
+                client = await self.access.authenticate(metadata)
                 span.set_attribute("client_id", client.client_id)
                 try:
                     self.access.admit(client)
@@ -491,7 +508,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         classes = model.classifier.classes
         labels = [classes[i] for i in top]
         response = pb.ModelInferResponse(model_name=model.name, model_version=model.version,
-                                         id=request.id or uuid.uuid4().hex)
+                                         id=request.id or f"{self._id_prefix}-{next(self._ids)}")
         for output in outputs:
             if output.class_count:
                 # Triton's classification format: "<probability>:<class index>:<label>", best first.
@@ -511,13 +528,10 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 response.raw_output_contents.append(encode_bytes_tensor([label.encode() for label in labels]))
         # What the client saw of the distribution: all of it, the top k, or only the label and score.
         output_names = [f"{o.name}:top{o.class_count}" if o.class_count else o.name for o in outputs]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = np.nan_to_num(-(probabilities * np.log(np.clip(probabilities, 1e-12, 1.0))).sum(axis=1))
         self.events.offer(AnsweredRequest(
             request_id=response.id, client_id=client_id, model=model.name, model_version=model.version,
-            time=utcnow(), texts=texts, labels=labels, top_probability=probabilities[np.arange(len(texts)), top],
-            entropy=entropy, outputs=output_names, n_classes=probabilities.shape[1], client_network=caller[0],
-            user_agent=caller[1]))
+            time=utcnow(), texts=texts, labels=labels, top=top, probabilities=probabilities, outputs=output_names,
+            n_classes=probabilities.shape[1], client_network=caller[0], user_agent=caller[1]))
         return response
 
 
