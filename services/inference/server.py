@@ -185,12 +185,9 @@ class AnsweredRequest:
     client_network: str = ""
     user_agent: str = ""
 
-    def events(self, fingerprints: list[dict]) -> list[InferenceRequest]:
+    def events(self, fingerprints: list[dict], top_probability: np.ndarray, entropy: np.ndarray,
+               ) -> list[InferenceRequest]:
         many = len(self.texts) > 1
-        p = self.probabilities
-        top_probability = p[np.arange(len(p)), self.top]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = np.nan_to_num(-(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1))
         common = {"client_id": self.client_id, "model": self.model, "model_version": self.model_version,
                   "time": self.time, "outputs": self.outputs, "n_classes": self.n_classes,
                   "client_network": self.client_network, "user_agent": self.user_agent}
@@ -199,6 +196,23 @@ class AnsweredRequest:
             request_id=f"{self.request_id}/{i}" if many else self.request_id, top_class=self.labels[i],
             top_probability=float(top_probability[i]), entropy=float(entropy[i]), **common, **fingerprint)
             for i, fingerprint in enumerate(fingerprints)]
+
+
+def answer_statistics(requests: list[AnsweredRequest]) -> tuple[np.ndarray, np.ndarray]:
+    """Each answered text's top probability and entropy (nats), in order: one numpy pass per
+    number of classes, not one per request."""
+    top_probability = np.zeros(sum(len(r.texts) for r in requests))
+    entropy = np.zeros_like(top_probability)
+    offsets = np.cumsum([0] + [len(r.texts) for r in requests])
+    for n_classes in {r.n_classes for r in requests}:
+        chosen = [i for i, r in enumerate(requests) if r.n_classes == n_classes]
+        p = np.concatenate([requests[i].probabilities for i in chosen])
+        rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
+        top = np.concatenate([requests[i].top for i in chosen])
+        top_probability[rows] = p[np.arange(len(p)), top]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy[rows] = np.nan_to_num(-(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1))
+    return top_probability, entropy
 
 
 class RequestEventBuffer:
@@ -242,10 +256,16 @@ class RequestEventBuffer:
                 requests.append(self.queue.get_nowait())
                 texts += len(requests[-1].texts)
             self.queued -= texts
-            # Fingerprints are computed here, after the replies have gone, for the whole batch at once.
-            fingerprints = iter(batch_fingerprints([t for r in requests for t in r.texts]))
-            keyed = [(event.client_id.encode(), event) for r in requests
-                     for event in r.events([next(fingerprints) for _ in r.texts])]
+            # Fingerprints and answer statistics are computed here, after the replies have gone, for
+            # the whole batch at once.
+            fingerprints = batch_fingerprints([t for r in requests for t in r.texts])
+            top_probability, entropy = answer_statistics(requests)
+            keyed, start = [], 0
+            for r in requests:
+                end = start + len(r.texts)
+                keyed += [(event.client_id.encode(), event) for event in
+                          r.events(fingerprints[start:end], top_probability[start:end], entropy[start:end])]
+                start = end
             try:
                 # The producer's buffer is bounded: when it is full this waits, and the queue fills.
                 deliveries = await asyncio.wait_for(self.publish(keyed), self.publish_timeout_s)
