@@ -17,28 +17,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from cli.served import direct_throughput, heldout_texts, served_point
 from cli.stack import EmbeddedStack, StackConfig
 from shared.keys import KeyStore
-from shared.oip import OipClient
 from shared.registry import ModelRegistry
 from shared.store import ArtifactStore
-from shared.textmodel import TextClassifier, cpu_limit, speed
+from shared.textmodel import TextClassifier, cpu_limit
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def heldout_texts(n: int) -> list[str]:
-    with gzip.open(ROOT / "data" / "wordnet" / "heldout.jsonl.gz", "rt") as f:
-        return [json.loads(line)["text"] for line in f][:n]
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -54,41 +47,6 @@ def tree_cpu_seconds(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return total
-
-
-def direct_throughput(model_dir: Path, texts: list[str], per_call: int, seconds: float) -> float:
-    return speed(TextClassifier(model_dir, device="cpu"), texts, per_call, seconds)[0]
-
-
-async def served_point(url: str, key: str, model: str, texts: list[str], per_request: int, concurrency: int,
-                       seconds: float, channels: int) -> dict:
-    latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
-
-    async def caller(client: OipClient, offset: int) -> None:
-        i = offset * per_request
-        while time.perf_counter() < stop_at:
-            batch = [texts[(i + k) % len(texts)] for k in range(per_request)]
-            t = time.perf_counter()
-            await client.infer(model, batch)
-            latencies.append(time.perf_counter() - t)
-            i += concurrency * per_request
-
-    # Each channel is one TCP connection; the kernel spreads connections (not requests) over the
-    # serving processes sharing the port.
-    clients = [OipClient(url, key) for _ in range(max(1, min(channels, concurrency)))]
-    try:
-        for client in clients:
-            await client.infer(model, texts[:1])
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(clients[c % len(clients)], c) for c in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    finally:
-        for client in clients:
-            await client.close()
-    ms = sorted(x * 1000 for x in latencies)
-    return {"requests": len(ms), "texts_per_s": len(ms) * per_request / elapsed, "p50_ms": statistics.median(ms),
-            "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
 
 
 def wait_processes(stack: EmbeddedStack, processes: int, timeout_s: float = 180.0) -> None:

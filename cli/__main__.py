@@ -45,8 +45,9 @@ def cmd_stack_up(args) -> None:
         key = ensure_service_key(stack)
         if args.infra_only:
             return
+        # One serving process per CPU, as the Deployment runs one per CPU it requests.
         stack.start_services(extra_env={"TEACHER_API_KEY": key, "TEACHER_URL": f"127.0.0.1:{stack.config.inference_port}",
-                                        "DETECTOR_ALLOW_CLIENTS": TEACHER_CLIENT})
+                                        "DETECTOR_ALLOW_CLIENTS": TEACHER_CLIENT, "INFERENCE_PROCESSES": "0"})
         stack.wait_services()
     except StackError as exc:
         sys.exit(f"distillery: {exc}")
