@@ -163,8 +163,8 @@ def main() -> None:
     parser.add_argument("--holdout-ordinary", type=int, default=420, help="ordinary clients of the validation harness")
     parser.add_argument("--attackers", type=int, default=5, help="per attack family (a ring counts once)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--holdout-seed", type=int, default=99,
-                        help="99 was never looked at before the recorded run; 20261203 was, in development")
+    parser.add_argument("--holdout-seed", type=int, default=2031,
+                        help="2031 was never looked at before the recorded run; 99 and 20261203 were, in development")
     parser.add_argument("--volumes", default="1.0,0.5", help="traffic volumes to run each harness at")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference (0: none)")
