@@ -82,9 +82,9 @@ async def run_harness(stack, store, plans, concurrency: int = 48):
     await wait_for_consumers(stack.config.kafka())
     alerts = [a for a in await read_alerts(idle_timeout_s=3.0, printer=None, kafka=stack.config.kafka())
               if any(c.startswith(run) for c in a.client_ids)]
-    for alert in alerts:  # names as the simulator knows them
-        alert.client_ids = [c[len(run):] for c in alert.client_ids]
-        alert.queries = {c[len(run):]: n for c, n in alert.queries.items()}
+    for alert in alerts:  # names as the simulator knows them; keys of earlier runs are not this run's
+        alert.client_ids = [c[len(run):] for c in alert.client_ids if c.startswith(run)]
+        alert.queries = {c[len(run):]: n for c, n in alert.queries.items() if c.startswith(run)}
     risks: dict[str, float] = {}
     for profile in await read_topic("detector.profiles", ClientProfile, idle_timeout_s=3.0, kafka=stack.config.kafka()):
         if profile.client_id.startswith(run):

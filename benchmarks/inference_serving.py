@@ -78,6 +78,35 @@ def fast_student(teacher_dir: Path, work: Path) -> Path:
     return work / "student"
 
 
+# Where a served request's time goes, by part of the service (cProfile's cumulative seconds, which
+# include the profiler's own overhead: compare the parts, not the totals with unprofiled runs).
+PROFILE_PARTS = {
+    "gRPC handler (all of it)": "server.py:*(ModelInfer)",
+    "  reply (outputs, request event handed over)": "server.py:*(_respond)",
+    "  watermark decision": "server.py:*(_watermark)",
+    "  authentication": "access.py:*(authenticate)",
+    "  caller's network and agent": "server.py:*(_caller)",
+    "  input decoding and checks": "server.py:*(_texts_from_request)",
+    "request events (after the reply)": "server.py:*(_run)",
+    "  fingerprints": "fingerprint.py:*(batch_fingerprints)",
+    "  publishing to Kafka": "kafka.py:*(publish)",
+    "event loop and gRPC machinery (own time)": "~:0(<method 'run' of '_contextvars.Context' objects>)",
+}
+
+
+def print_profile(path: Path, requests: int) -> None:
+    import fnmatch
+    import pstats
+
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    print(f"  per request, of {requests} (cProfile, one serving process):")
+    for part, pattern in PROFILE_PARTS.items():
+        file_pattern, _, function = pattern.partition("(")
+        seconds = sum((s[2] if "own time" in part else s[3]) for (file, line, name), s in stats.items()
+                      if f"({name})" == f"({function}" and fnmatch.fnmatch(f"{Path(file).name}:{line}", file_pattern))
+        print(f"    {part:48s} {seconds / requests * 1e6:8.0f} us")
+
+
 async def main() -> None:
     from services.trainer.teacher_model import ensure_teacher_model
 
@@ -88,7 +117,11 @@ async def main() -> None:
                         help="serving processes (INFERENCE_PROCESSES) to measure")
     parser.add_argument("--points", nargs="*", default=["64x4", "1x64"],
                         help="texts per request x concurrent callers")
+    parser.add_argument("--profile", action="store_true",
+                        help="run one serving process under cProfile, one point per run, and say where its time went")
     args = parser.parse_args()
+    if args.profile:
+        args.processes = [1]
     points = [tuple(int(v) for v in p.split("x")) for p in args.points]
     texts = heldout_texts(2000)[-1000:]
     teacher_dir = ensure_teacher_model(ROOT / ".cache")
@@ -110,16 +143,19 @@ async def main() -> None:
                 registry.promote(name, version)
             key = KeyStore(store).create("benchmark", scopes=("probabilities",))
             url = f"127.0.0.1:{stack.config.inference_port}"
-            for processes in args.processes:
-                stack._spawn("inference", [sys.executable, "-m", "services.inference"],
+            runs = [(p, args.models, points, None) for p in args.processes] if not args.profile else \
+                [(1, [m], [pt], Path(home) / f"{m}-{pt[0]}x{pt[1]}.prof") for m in args.models for pt in points]
+            for processes, models, run_points, profile in runs:
+                profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+                stack._spawn("inference", [sys.executable, *profiler, "-m", "services.inference"],
                              {**stack.env(), "INFERENCE_PROCESSES": str(processes),
                               "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{processes}")})
                 stack.wait_services(timeout_s=180, names=("inference",))
                 wait_processes(stack, processes)
                 pid = stack._running_pid("inference")
                 assert pid is not None
-                for model in args.models:
-                    for per_request, concurrency in points:
+                for model in models:
+                    for per_request, concurrency in run_points:
                         before = tree_cpu_seconds(pid)
                         point = await served_point(url, key, model, texts, per_request, concurrency, args.seconds,
                                                    channels=2 * processes)
@@ -133,6 +169,8 @@ async def main() -> None:
                               f"({row['texts_per_s'] / row['direct']:.2f}), p50 {row['p50_ms']:.2f} ms, "
                               f"p99 {row['p99_ms']:.2f} ms, server CPU {row['server_cpu_us']:.0f} us a text", flush=True)
                 stack.stop("inference")
+                if profile:
+                    print_profile(profile, rows[-1]["requests"] + len(models))
         finally:
             stack.down()
     print(f"\n{cpu_limit()} CPUs, {args.seconds:.0f} s a point; direct = onnxruntime in this process, the same "
