@@ -338,11 +338,12 @@ class Evaluation:
         return medians[len(medians) // 2] if medians else None
 
     def lines(self) -> list[str]:
-        out = [f"{'family':<18}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"]
+        out = [f"{'family':<18}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"
+               f"{'caught alone':>14}"]
         for family, f in self.families.items():
             median = f["median_queries_to_detection"]
             out.append(f"{family:<18}{f['clients']:>8}{f['caught']:>8}{f['rate']:>7.2f}"
-                       f"{'-' if median is None else median:>30}")
+                       f"{'-' if median is None else median:>30}{f['caught_alone']:>14}")
         out.append(f"{'ordinary profile':<18}{'clients':>8}{'flagged':>8}{'blocked':>8}")
         for profile, f in self.profiles.items():
             out.append(f"{profile:<18}{f['clients']:>8}{f['flagged']:>8}{f['blocked']:>8}")
@@ -359,6 +360,8 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str,
     blocked ones those named at critical severity or refused with PERMISSION_DENIED. `risks`: each
     client's highest published risk (ClientProfile.risk); a ring alert's margin counts for its keys."""
     first: dict[str, AbuseAlert] = {}
+    # Named by an alert on the client alone (not only as a key of a linked group).
+    alone = {c for a in alerts if a.status != "resolve" and not a.ring for c in a.client_ids}
     best: dict[str, float] = defaultdict(lambda: -99.0, risks or {})
     critical: set[str] = set()
     for alert in sorted((a for a in alerts if a.status != "resolve"), key=lambda a: a.time):
@@ -380,6 +383,7 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str,
         counts = sorted(sum(first[p.name].queries.values()) if p.ring else
                         first[p.name].queries.get(p.name, 0) for p in caught)
         result.families[family] = {"clients": len(members), "caught": len(caught),
+                                   "caught_alone": sum(p.name in alone for p in members),
                                    "rate": len(caught) / len(members),
                                    "median_queries_to_detection": counts[len(counts) // 2] if counts else None}
     ordinary = [p for p in plans if not p.attacker]
