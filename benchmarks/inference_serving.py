@@ -49,11 +49,11 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def wait_processes(stack: EmbeddedStack, processes: int, timeout_s: float = 180.0) -> None:
-    """Until every serving process has logged that it is serving its models."""
+def wait_processes(stack: EmbeddedStack, processes: int, since: int = 0, timeout_s: float = 180.0) -> None:
+    """Until every serving process has logged (past `since` characters of the log) that it is serving."""
     log = stack.log_dir / "inference.log"
     deadline = time.monotonic() + timeout_s
-    while log.read_text(errors="replace").count("ready, serving") < processes:
+    while log.read_text(errors="replace")[since:].count("ready, serving") < processes:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{processes} serving processes not up after {timeout_s:.0f} s; see {log}")
         time.sleep(0.5)
@@ -147,11 +147,13 @@ async def main() -> None:
                 [(1, [m], [pt], Path(home) / f"{m}-{pt[0]}x{pt[1]}.prof") for m in args.models for pt in points]
             for processes, models, run_points, profile in runs:
                 profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+                log = stack.log_dir / "inference.log"
+                since = len(log.read_text(errors="replace")) if log.exists() else 0
                 stack._spawn("inference", [sys.executable, *profiler, "-m", "services.inference"],
                              {**stack.env(), "INFERENCE_PROCESSES": str(processes),
                               "INFERENCE_MODEL_CACHE": str(Path(home) / f"models-{processes}")})
                 stack.wait_services(timeout_s=180, names=("inference",))
-                wait_processes(stack, processes)
+                wait_processes(stack, processes, since)
                 pid = stack._running_pid("inference")
                 assert pid is not None
                 for model in models:
