@@ -787,15 +787,22 @@ class RingLinker:
         if len(tested) < self.config.ring_min_members:
             return None
         leads, supports = self.findings(tested)
-        if not leads:
+        ring = next((r for r in self.rings.get(model, []) if r.members & members), None)
+        if leads:
+            found = leads + supports
+            score = max(f.score for f in leads)
+            severity = severity_for(leads, supports, self.config.strong_margin)
+        elif ring is not None and 2 * len(ring.members & members) >= len(members) > len(ring.members & members):
+            # The group's own count falls short (its newest keys have shown little), but most of it
+            # is a ring already found: that evidence stands, and the keys linked to it join it.
+            # Not a group the ring is a minority of: a template band shared with many ordinary
+            # clients must not pull them in.
+            found, score, severity = ring.alert.findings, ring.alert.score, ring.alert.severity
+        else:
             return None
-        found = leads + supports
-        score = max(f.score for f in leads)
-        severity = severity_for(leads, supports, self.config.strong_margin)
         window_start = min(p.window_start for p in profiles)
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}
-        ring = next((r for r in self.rings.get(model, []) if r.members & members), None)
         if ring is None:
             alert = AbuseAlert(alert_id=alert_id(sorted(members), model, window_start), status="open",
                                client_ids=sorted(members), model=model, score=score, severity=severity,
@@ -811,7 +818,7 @@ class RingLinker:
         ring.members |= members
         ring.alert = ring.alert.model_copy(update={
             "status": "update", "client_ids": sorted(ring.members), "score": max(score, ring.alert.score),
-            "severity": severity, "findings": found, "window_end": ring.last_seen, "queries": queries,
+            "severity": severity, "findings": found, "window_end": ring.last_seen, "queries": {**ring.alert.queries, **queries},
             "explanation": explain(found), "time": last_seen})
         return ring.alert
 
