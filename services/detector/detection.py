@@ -86,7 +86,7 @@ TOPIC_CLASSES = 3  # a window's topic: its most answered classes
 PAIR_PRIOR = 20.0  # pseudo-answers smoothing a topic's neighbours towards the domain's answers
 TAIL_QUANTILE = 0.9  # above it, a reference's p-values come from an exponential tail
 TAIL_WINDOWS = 10  # windows, at least, in that tail
-RING_MEMBER_P = (0.25,)  # a ring's typical key is in the top quarter of single clients' coverage
+RING_MEMBER_P = 0.25  # a ring's typical key is in the top quarter of single clients' coverage
 RING_CORRELATION = 0.02  # keys of one link resemble each other (an office's, an app's users): the null's overdispersion
 MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calibrated at these sizes too
 
@@ -755,16 +755,14 @@ class RingLinker:
         p_members = []
         for member in profiles:
             p_members.append(reference.calibration(f"coverage@{member.spread_window}").p_value(member.spread))
-        p_ring, threshold, spread_out = min(
-            ((len(RING_MEMBER_P) * beta_binomial_tail(len(p_members), k, t, RING_CORRELATION), t, k)
-             for t in RING_MEMBER_P if 2 * (k := sum(p <= t for p in p_members)) >= len(p_members)),
-            default=(1.0, RING_MEMBER_P[-1], 0))
+        spread_out = sum(p <= RING_MEMBER_P for p in p_members)
+        p_ring = beta_binomial_tail(len(p_members), spread_out, RING_MEMBER_P, RING_CORRELATION)
         budget = c.budget()
         margin = math.log10(budget) - math.log10(max(p_ring, 1e-300))
         if answers >= min(c.horizons) and 2 * spread_out >= len(p_members) and margin > 0:
             leads.append(DetectorFinding(detector="ring_coverage", score=alert_score(margin), evidence={
                 "members": len(profiles), "answers": answers, "classes_touched": len(counts),
-                "members_spread_out": spread_out, "member_p_threshold": threshold,
+                "members_spread_out": spread_out, "member_p_threshold": RING_MEMBER_P,
                 "median_member_p": float(f"{statistics.median(p_members):.3g}"), "p_value": float(f"{p_ring:.3g}"),
                 "margin_log10": round(margin, 2)}))
         total = sum(p.queries for p in profiles)
