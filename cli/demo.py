@@ -111,7 +111,8 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     teacher_model = job.teacher.model if job.teacher.kind == "oip" else None
     if teacher_model:
         texts = heldout_texts(2000)
-        served = {name: (await served_point(url, own_key, name, texts, 64, 4, seconds=4.0))["texts_per_s"]
+        # 4 connections, as a client with several would spread over the serving processes.
+        served = {name: (await served_point(url, own_key, name, texts, 64, 4, seconds=4.0, channels=4))["texts_per_s"]
                   for name in (trained.model_name, teacher_model)}
         with tempfile.TemporaryDirectory() as tmp:
             registry = ModelRegistry(ArtifactStore(S3Settings()))
@@ -161,5 +162,47 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     print(f"  {extractor} got {len(entries)} watermarked answers (0.5% of inputs, 5% once alerted), recorded in "
           f"the store under watermark/ledger/{extractor}/.\n  A model distilled from its answers would be named by "
           f"`distillery verify --onnx MODEL_FOLDER --client {extractor}` (see the README).")
+    heading("9. teacher-lm: a chat model through the OpenAI SDK")
+    if not await chat_through_openai_sdk(key):
+        return 1
     print(f"demo finished in {time.monotonic() - started:.0f} s; the stack is still up (`make down` stops it)")
     return 0
+
+
+async def chat_through_openai_sdk(key: str) -> bool:
+    """A streamed chat with `teacher-lm`, as any OpenAI SDK user writes it, with its usage."""
+    import openai
+
+    from cli.stack import EmbeddedStack
+
+    base_url = f"http://127.0.0.1:{EmbeddedStack().config.inference_http_port}/v1"
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
+    question = "Define the word 'harbor' in one sentence."
+    print(f"  openai.AsyncOpenAI(base_url={base_url!r}).chat.completions.create(model='teacher-lm', stream=True)")
+    print(f"  user: {question}\n  teacher-lm: ", end="", flush=True)
+    sent = time.perf_counter()
+    first = None
+    usage = None
+    try:
+        stream = await client.chat.completions.create(
+            model="teacher-lm", messages=[{"role": "user", "content": question}], max_tokens=80, temperature=0,
+            stream=True, stream_options={"include_usage": True})
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first = first or time.perf_counter()
+                print(chunk.choices[0].delta.content, end="", flush=True)
+            usage = chunk.usage or usage
+    except openai.APIError as exc:
+        print(f"\nthe OpenAI-compatible API failed: {exc}")
+        return False
+    finally:
+        await client.close()
+    took = time.perf_counter() - sent
+    print()
+    if usage is None or first is None:
+        print("no usage or no tokens came back")
+        return False
+    rate = (usage.completion_tokens - 1) / max(1e-9, took - (first - sent))
+    print(f"  usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion = {usage.total_tokens} tokens; "
+          f"first token after {1000 * (first - sent):.0f} ms, then {rate:.1f} tokens/s")
+    return True

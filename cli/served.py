@@ -10,6 +10,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from shared.oip import OipClient
 from shared.textmodel import TextClassifier, speed
@@ -58,3 +59,94 @@ async def served_point(url: str, key: str, model: str, texts: list[str], per_req
     ms = sorted(x * 1000 for x in latencies)
     return {"requests": len(ms), "texts_per_s": len(ms) * per_request / elapsed, "p50_ms": statistics.median(ms),
             "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))]}
+
+
+# ---- generative models ----------------------------------------------------------------------------
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def _load_summary(started: float, ttfts: list[float], tokens: int, requests: int) -> dict:
+    elapsed = time.perf_counter() - started
+    return {"requests": requests, "output_tokens": tokens, "seconds": elapsed, "tokens_per_s": tokens / elapsed,
+            "ttft_p50_ms": 1000 * _percentile(ttfts, 0.5), "ttft_p95_ms": 1000 * _percentile(ttfts, 0.95)}
+
+
+async def chat_load(base_url: str, key: str, model: str, prompts: list[list[Any]], concurrency: int,
+                    requests: int, max_tokens: int) -> dict:
+    """`concurrency` OpenAI SDK callers streaming chats of exactly `max_tokens` new tokens (vLLM's
+    ignore_eos) until `requests` are answered: output tokens/s and time to first token."""
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0)
+    ttfts: list[float] = []
+    tokens = 0
+    counter = iter(range(requests))
+
+    async def caller() -> None:
+        nonlocal tokens
+        for i in counter:
+            sent = time.perf_counter()
+            stream = await client.chat.completions.create(
+                model=model, messages=prompts[i % len(prompts)], max_tokens=max_tokens, temperature=0, stream=True,
+                stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+            first = None
+            async for chunk in stream:
+                if first is None and chunk.choices and chunk.choices[0].delta.content:
+                    first = time.perf_counter()
+                    ttfts.append(first - sent)
+                if chunk.usage:
+                    tokens += chunk.usage.completion_tokens
+
+    try:
+        await client.chat.completions.create(model=model, messages=prompts[0], max_tokens=2)  # warm
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        return _load_summary(started, ttfts, tokens, requests)
+    finally:
+        await client.close()
+
+
+def engine_load(engine, prompts: list[list[dict]], concurrency: int, requests: int, max_tokens: int) -> dict:
+    """The same load on the engine called directly (in this process, no API): the model's own speed."""
+    import threading
+
+    from shared.generation import SamplingParams, Sequence
+
+    lm = engine.model
+    ids = [lm.encode(lm.render_chat(p)) for p in prompts]
+    params = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
+    lock = threading.Lock()
+    next_request = iter(range(requests))
+    ttfts: list[float] = []
+    tokens = [0]
+    done = threading.Semaphore(0)
+
+    def submit() -> bool:
+        with lock:
+            i = next(next_request, None)
+        if i is None:
+            done.release()
+            return False
+        sent = time.perf_counter()
+        state = {"first": False}
+
+        def emit(step) -> None:
+            if not state["first"]:
+                state["first"] = True
+                ttfts.append(time.perf_counter() - sent)
+            if step.finish_reason:
+                tokens[0] += step.completion_tokens
+                submit()  # this caller's next request, as a client would send it
+
+        engine.submit(Sequence(ids[i % len(ids)], params, emit))
+        return True
+
+    started = time.perf_counter()
+    for _ in range(concurrency):
+        submit()
+    for _ in range(concurrency):
+        done.acquire()
+    return _load_summary(started, ttfts, tokens[0], requests)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -61,18 +62,19 @@ class StackConfig(BaseSettings):
     """The inference service's gRPC port (its INFERENCE_PORT)."""
     inference_metrics_port: int = 8002
     """The inference service's metrics port (its DISTILLERY_METRICS_PORT)."""
+    inference_http_port: int = 8000
+    """The inference service's OpenAI-compatible HTTP port (its INFERENCE_HTTP_PORT)."""
 
     @classmethod
     def on_free_ports(cls, home: Path) -> StackConfig:
-        """A stack beside any other: every port free, and SeaweedFS's twin ports (+10000) too."""
-        ports: list[int] = []
-        while len(ports) < 5:
-            port = free_port()
-            if port + 10000 < 65536 and port not in ports and not port_in_use("127.0.0.1", port + 10000):
-                ports.append(port)
-        return cls(home=home, kafka_port=ports[0], s3_port=ports[1], weed_master_port=ports[2],
-                   weed_volume_port=ports[3], weed_filer_port=ports[4], inference_port=free_port(),
-                   inference_metrics_port=free_port())
+        """A stack beside any other: every port free, and SeaweedFS's twin ports (+10000) too, all
+        distinct, and below the kernel's range for outgoing connections, so that none is handed to a
+        client socket between now and the moment its server binds it (a filer once failed so)."""
+        taken: set[int] = set()
+        weed = [listen_port(taken, twin=True) for _ in range(5)]
+        return cls(home=home, kafka_port=weed[0], s3_port=weed[1], weed_master_port=weed[2],
+                   weed_volume_port=weed[3], weed_filer_port=weed[4], inference_port=listen_port(taken),
+                   inference_metrics_port=listen_port(taken), inference_http_port=listen_port(taken))
 
     def ports(self, names: tuple[str, ...] = INFRA) -> dict[str, int]:
         """Every port the stack (or just tansu, or just weed) opens; SeaweedFS adds a gRPC port at each
@@ -101,6 +103,19 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def listen_port(taken: set[int], twin: bool = False, host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, from 20000-29999 (below Linux's ephemeral range, 32768-60999),
+    and not in `taken` (which it joins); with `twin`, port + 10000 too (still below that range)."""
+    rng = random.Random()
+    for _ in range(10_000):
+        port = rng.randint(20000, 22700 if twin else 29999)
+        wanted = {port, port + 10000} if twin else {port}
+        if not wanted & taken and not any(port_in_use(host, p) for p in wanted):
+            taken |= wanted
+            return port
+    raise StackError("no free port below 30000 for the embedded stack")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -407,6 +422,7 @@ class EmbeddedStack:
             "S3_SECRET_KEY": s3.secret_key.get_secret_value(),
             "S3_BUCKET": s3.bucket,
             "INFERENCE_PORT": str(self.config.inference_port),
+            "INFERENCE_HTTP_PORT": str(self.config.inference_http_port),
             "WATERMARK_KEYS": self.watermark_keys(),
             "INFERENCE_WATERMARK_ALLOW_CLIENTS": TEACHER_CLIENT,
             # The trainer's token vectors are computed once and kept with the project's other caches.
@@ -424,6 +440,9 @@ class EmbeddedStack:
             if name == "inference" and port_in_use(self.config.host, self.config.inference_port):
                 raise StackError(f"port {self.config.inference_port} (inference gRPC) already in use: "
                                  "set DISTILLERY_INFERENCE_PORT")
+            if name == "inference" and port_in_use(self.config.host, self.config.inference_http_port):
+                raise StackError(f"port {self.config.inference_http_port} (inference HTTP, OpenAI-compatible) already "
+                                 "in use: set DISTILLERY_INFERENCE_HTTP_PORT")
             if name == "inference" and port_in_use(self.config.host, self.config.inference_metrics_port):
                 raise StackError(f"port {self.config.inference_metrics_port} (inference metrics) already in use: "
                                  "set DISTILLERY_INFERENCE_METRICS_PORT")

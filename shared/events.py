@@ -312,6 +312,41 @@ class InferenceRequest(Event):
     text_function_words: float | None = None  # share of its words that are English function words
 
 
+class InferenceGeneration(Event):
+    """topic `inference.generations`, key: client_id. One per generation request answered by a
+    generative model (its `n` choices together), streamed or not, finished or abandoned. No raw
+    text: the prompt's fingerprints (of the last user message, or the whole prompt) as in
+    `inference.requests`."""
+
+    request_id: str
+    client_id: str
+    model: str
+    model_version: str
+    time: datetime
+    api: Literal["chat.completions", "completions", "oip"]
+    status: Literal["ok", "cancelled", "error"] = "ok"  # cancelled: the client went away mid-generation
+    prompt_tokens: int
+    completion_tokens: int  # over every choice
+    choices: int = 1  # n
+    max_tokens: int
+    temperature: float
+    top_p: float
+    logprobs: bool = False
+    top_logprobs: int = 0  # alternatives asked for per position (0-20)
+    stream: bool = False
+    finish_reasons: list[str] = Field(default_factory=list)  # per choice: stop, length
+    messages: int = 0  # chat turns sent (0: a plain prompt)
+    system_prompt: bool = False
+    ttft_s: float | None = None  # time to the first token
+    latency_s: float
+    text_sha256: str = ""
+    text_chars: int = 0
+    text_minhash: list[int] = Field(default_factory=list)
+    text_function_words: float | None = None
+    client_network: str = ""
+    user_agent: str = ""
+
+
 # ---- abuse.alerts ---------------------------------------------------------------------------
 
 class DetectorFinding(BaseModel):
@@ -405,6 +440,8 @@ TOPICS: tuple[Topic, ...] = (
     Topic("model.trained", ModelTrained, "model_name", consumed=False),
     Topic("model.promoted", ModelPromoted, "model_name"),
     Topic("inference.requests", InferenceRequest, "client_id"),
+    # Not consumed yet: the detector's chat-traffic tests are the next step (README).
+    Topic("inference.generations", InferenceGeneration, "client_id", consumed=False),
     Topic("abuse.alerts", AbuseAlert, "alert_id"),
     # Keyed by model: one detector replica links a model's clients into rings.
     Topic("detector.profiles", ClientProfile, "model"),

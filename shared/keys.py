@@ -44,21 +44,24 @@ class KeyStore:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
 
-    def create(self, name: str, rps: float | None = None, scopes: Iterable[str] = ()) -> str:
+    def create(self, name: str, rps: float | None = None, scopes: Iterable[str] = (), tpm: int | None = None) -> str:
         """A new key for client `name`; `rps`: its quota in requests per second (None: the
-        service's default); `scopes`: what it may see beyond a model's label and score (SCOPES).
+        service's default); `tpm`: its quota in generated-model tokens (prompt and completion) per
+        minute (None: the service's default); `scopes`: what it may see beyond a model's label and score (SCOPES).
         A client may hold several keys (rotation)."""
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", name):
             raise ValueError("a key name is 1-63 letters, digits, '_', '.' or '-'")
         if rps is not None and not (math.isfinite(rps) and rps > 0):  # NaN would never limit
             raise ValueError("a quota is a positive number of requests per second")
+        if tpm is not None and tpm < 1:
+            raise ValueError("a token quota is a positive number of tokens per minute")
         unknown = sorted(set(scopes) - set(SCOPES))
         if unknown:
             raise ValueError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
         key = KEY_PREFIX + secrets.token_urlsafe(24)
         self.store.put_json(f"{PREFIX}/{key_digest(key)}.json", {
             "name": name, "client_id": name, "created_at": utcnow().isoformat(),
-            "digest_prefix": key_digest(key)[:12], "rps": rps, "scopes": sorted(set(scopes)), "revoked_at": None,
+            "digest_prefix": key_digest(key)[:12], "rps": rps, "tpm": tpm, "scopes": sorted(set(scopes)), "revoked_at": None,
         })
         return key
 

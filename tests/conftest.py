@@ -18,7 +18,7 @@ def pytest_collection_modifyitems(items):
         needs = set(getattr(item, "fixturenames", ()))
         if "stack" in needs:
             item.add_marker(pytest.mark.stack)
-        if "teacher_dir" in needs:
+        if needs & {"teacher_dir", "teacher_lm_dir"}:
             item.add_marker(pytest.mark.model)
 
 
@@ -27,7 +27,11 @@ def stack(tmp_path_factory):
     from cli.stack import EmbeddedStack, StackConfig
 
     embedded = EmbeddedStack(StackConfig.on_free_ports(tmp_path_factory.mktemp("stack")))
-    embedded.start_infra()
+    try:
+        embedded.start_infra()
+    except BaseException:
+        embedded.down()  # what did start (the broker, say) must not outlive the session
+        raise
     saved = {k: os.environ.get(k) for k in embedded.env()}
     os.environ.update(embedded.env())
     yield embedded
@@ -51,6 +55,14 @@ def teacher_dir():
     from services.trainer.teacher_model import ensure_teacher_model
 
     return ensure_teacher_model(ROOT / ".cache")
+
+
+@pytest.fixture(scope="session")
+def teacher_lm_dir():
+    """teacher-lm (SmolLM2-135M-Instruct with its KV cache in ONNX), built once and cached."""
+    from services.trainer.teacher_lm import ensure_teacher_lm
+
+    return ensure_teacher_lm(ROOT / ".cache")
 
 
 @pytest.fixture(scope="session")

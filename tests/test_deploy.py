@@ -67,7 +67,7 @@ def test_inference_quota_split_matches_its_replicas_and_metrics_are_exposed(over
     container = inference["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert int(env["INFERENCE_REPLICAS"]) == inference["spec"]["replicas"]
-    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"grpc": 8001, "metrics": 8002}
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8000, "grpc": 8001, "metrics": 8002}
     assert inference["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8002"
 
 

@@ -154,7 +154,7 @@ def test_a_deployment_starts_as_written_and_answers_its_probes(name, stack, tmp_
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     if probe_port not in ports.values():
         problems.append(f"readiness probe port {probe_port} is not a declared container port")
-    unknown_ports = sorted(set(ports) - {"grpc", "health", "metrics"})
+    unknown_ports = sorted(set(ports) - {"grpc", "health", "metrics", "http"})
     problems += [f"port {p!r} ({ports[p]}): no protocol this test knows" for p in unknown_ports]
     busy = [f"{p} ({n})" for n, p in ports.items() if port_in_use("0.0.0.0", p)]
     assert not busy, f"{name}: ports already in use on this machine: {', '.join(busy)}"
@@ -182,11 +182,21 @@ def test_a_deployment_starts_as_written_and_answers_its_probes(name, stack, tmp_
                 answers[port_name] = "# HELP" in text
                 if int(env.get("INFERENCE_PROCESSES", "1")) > 1:  # every serving process, in one scrape
                     answers["metrics of every process"] = f'process="{int(env["INFERENCE_PROCESSES"]) - 1}"' in text
+            elif port_name == "http":  # the OpenAI-compatible API's health endpoint
+                answers[port_name] = http_ready(port)
             else:
                 answers[port_name] = health_status(port) == "SERVING"
         assert all(answers.values()), f"{name}: ports that did not answer: {[p for p, ok in answers.items() if not ok]}"
     finally:
         stop(proc)
+
+
+def http_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def test_a_variable_port_or_reference_the_code_does_not_honour_is_named():

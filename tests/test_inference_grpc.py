@@ -235,7 +235,7 @@ async def test_server_reflection_lists_and_describes_the_services(served):
     assert {"inference.GRPCInferenceService", "grpc.health.v1.Health"} <= services
     (service,) = [s for s in proto.service if s.name == "GRPCInferenceService"]
     assert {m.name for m in service.method} == {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
-                                                 "ModelMetadata", "ModelInfer"}
+                                                 "ModelMetadata", "ModelInfer", "ModelStreamInfer", "ModelConfig"}
 
 
 async def test_a_request_is_traced_as_a_child_of_the_callers_span(served):

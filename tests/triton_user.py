@@ -38,6 +38,41 @@ def plain(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
+def prompt_input(call: dict) -> triton.InferInput:
+    tensor = triton.InferInput("text_input", [1], "BYTES")
+    return tensor.set_data_from_numpy(np.array([call["prompt"].encode()], dtype=np.object_))
+
+
+def response_parameters(response) -> dict:
+    return {name: getattr(value, value.WhichOneof("parameter_choice")) for name, value in response.parameters.items()}
+
+
+async def generate_stream(client, call: dict, headers) -> dict:
+    """Several prompts on one stream (decoupled): each one's pieces, in order, and its last parameters."""
+    async def requests():
+        for i, prompt in enumerate(call["prompts"]):
+            yield {"model_name": call["model"], "inputs": [prompt_input({"prompt": prompt})], "request_id": f"r{i}",
+                   "parameters": call.get("parameters")}
+
+    pieces: dict[str, list[str]] = {f"r{i}": [] for i in range(len(call["prompts"]))}
+    final: dict[str, dict] = {}
+    errors = []
+    async for result, error in client.stream_infer(requests(), headers=headers):
+        if error is not None:
+            errors.append(error.message())
+            if len(errors) + len(final) == len(pieces):
+                break
+            continue
+        response = result.get_response()
+        pieces[response.id].append(plain(result.as_numpy("text_output"))[0])
+        parameters = response_parameters(response)
+        if parameters.get("triton_final_response"):
+            final[response.id] = parameters
+            if len(final) + len(errors) == len(pieces):
+                break
+    return {"pieces": pieces, "final": final, "errors": errors}
+
+
 async def perform(client: triton_aio.InferenceServerClient, call: dict, key: str) -> dict:
     headers = {"authorization": f"Bearer {key}"} if call.get("auth", True) else None
     kind = call["call"]
@@ -52,6 +87,15 @@ async def perform(client: triton_aio.InferenceServerClient, call: dict, key: str
     if kind == "model_metadata":
         return {"value": await client.get_model_metadata(call["model"], call.get("version", ""), headers=headers,
                                                          as_json=True)}
+    if kind == "model_config":
+        return {"value": await client.get_model_config(call["model"], headers=headers, as_json=True)}
+    if kind == "generate":  # Triton's LLM convention: text_input in, text_output out
+        result = await client.infer(call["model"], [prompt_input(call)], parameters=call.get("parameters"),
+                                    headers=headers)
+        response = result.get_response()
+        return {"text": plain(result.as_numpy("text_output"))[0], "parameters": response_parameters(response)}
+    if kind == "generate_stream":
+        return await generate_stream(client, call, headers)
     outputs = [triton.InferRequestedOutput(o["name"], class_count=o.get("class_count", 0))
                for o in call.get("outputs", [])] or None
     result = await client.infer(call["model"], [text_input(call)], model_version=call.get("version", ""),

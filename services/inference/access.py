@@ -33,10 +33,11 @@ DEFAULT_POLICY: dict[str, Action] = {"low": "none", "medium": "throttle", "high"
 class RequestError(Exception):
     """Becomes the gRPC status of the request that raised it."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s  # for a refusal by quota: when a retry may pass
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Client:
     client_id: str
     rps: float | None  # the key's quota; None: the service's default
     scopes: frozenset[str] = frozenset()  # shared.keys.SCOPES granted to the key
+    tpm: int | None = None  # generative models: tokens a minute; None: the service's default
 
 
 class TokenBucket:
@@ -53,24 +55,39 @@ class TokenBucket:
         self.tokens = burst
         self.updated = time.monotonic()
 
-    def take(self) -> bool:
+    def _refill(self) -> None:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def take(self) -> bool:
+        self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
         return False
 
+    def wait_s(self, need: float = 1.0) -> float:
+        """Seconds until `need` tokens are there."""
+        self._refill()
+        return max(0.0, (need - self.tokens) / self.rate)
+
+    def spend(self, amount: float) -> None:
+        """Take what was used, into debt if need be (generated tokens are counted after the fact)."""
+        self._refill()
+        self.tokens -= amount
+
 
 class AccessControl:
     def __init__(self, keys: KeyStore, enforcement: EnforcementStore, executor: Executor, *,
-                 default_rps: float = 0.0, replicas: int = 1, policy: dict[str, Action] | None = None,
+                 default_rps: float = 0.0, default_tpm: int = 0, replicas: int = 1, policy: dict[str, Action] | None = None,
                  throttle_rps: float = 1.0, key_ttl_s: float = 10.0, unknown_key_ttl_s: float = 1.0) -> None:
         self.keys = keys
         self.enforcement = enforcement
         self.executor = executor
         self.default_rps = default_rps  # 0: no quota
+        self.default_tpm = default_tpm  # 0: no quota
+        self._token_buckets: dict[str, TokenBucket] = {}
         self.replicas = max(1, replicas)
         self.policy = {**DEFAULT_POLICY, **(policy or {})}
         self.throttle_rps = throttle_rps
@@ -90,19 +107,20 @@ class AccessControl:
         header = dict(metadata or ()).get("authorization", "")
         if not header:
             raise RequestError(grpc.StatusCode.UNAUTHENTICATED,
-                               "missing API key: send gRPC metadata 'authorization: Bearer <key>' "
-                               "(an operator creates one with `distillery keys create NAME`)")
+                               "missing API key: send 'authorization: Bearer <key>' (gRPC metadata, or the HTTP "
+                               "header; the openai SDK's api_key) - an operator creates one with "
+                               "`distillery keys create NAME`")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise RequestError(grpc.StatusCode.UNAUTHENTICATED, "malformed authorization metadata: expected 'Bearer <key>'")
+            raise RequestError(grpc.StatusCode.UNAUTHENTICATED, "malformed authorization: expected 'Bearer <key>'")
         digest = key_digest(key.strip())
         cached = self._keys.get(digest)
         if cached and cached[1] > time.monotonic():
             client = cached[0]
         else:
             record = await self._blocking(self.keys.lookup, key.strip())
-            client = Client(record["client_id"], record.get("rps"), frozenset(record.get("scopes", ()))) \
-                if record else None
+            client = Client(record["client_id"], record.get("rps"), frozenset(record.get("scopes", ())),
+                            record.get("tpm")) if record else None
             ttl = self.key_ttl_s if client else self.unknown_key_ttl_s
             self._keys[digest] = (client, time.monotonic() + ttl)
         if client is None:
@@ -115,6 +133,7 @@ class AccessControl:
             if client is None or client.client_id == client_id:
                 del self._keys[digest]
         self._buckets.pop(client_id, None)
+        self._token_buckets.pop(client_id, None)
 
     # ---- quotas and enforcement ------------------------------------------------------------
 
@@ -142,7 +161,33 @@ class AccessControl:
             # A burst of one second's worth, at least one request.
             bucket = self._buckets[client.client_id] = TokenBucket(rate, max(1.0, rate))
         if not bucket.take():
-            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"client {client.client_id!r} {why}: retry with backoff")
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"client {client.client_id!r} {why}: retry with backoff",
+                               retry_after_s=bucket.wait_s())
+
+    def _token_bucket(self, client: Client) -> TokenBucket | None:
+        tpm = client.tpm or self.default_tpm
+        if not tpm:
+            return None
+        rate = tpm / 60 / self.replicas
+        bucket = self._token_buckets.get(client.client_id)
+        if bucket is None or bucket.rate != rate:
+            bucket = self._token_buckets[client.client_id] = TokenBucket(rate, tpm / self.replicas)
+        return bucket
+
+    def admit_tokens(self, client: Client, prompt_tokens: int) -> None:
+        """Generative models: RESOURCE_EXHAUSTED while a key's tokens-per-minute quota is spent; the
+        request's own tokens are charged as they are used (`spend_tokens`)."""
+        bucket = self._token_bucket(client)
+        if bucket is not None and bucket.wait_s(min(prompt_tokens, bucket.burst)) > 0:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                               f"client {client.client_id!r} is over its quota of {client.tpm or self.default_tpm} "
+                               "tokens per minute: retry after the Retry-After seconds",
+                               retry_after_s=bucket.wait_s(min(prompt_tokens, bucket.burst)))
+
+    def spend_tokens(self, client: Client, tokens: int) -> None:
+        bucket = self._token_bucket(client)
+        if bucket is not None:
+            bucket.spend(tokens)
 
     async def refresh(self) -> None:
         """Re-read every enforcement record (startup, reconcile, an operator's change)."""

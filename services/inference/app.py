@@ -9,7 +9,10 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from services.inference.access import AccessControl
+from services.inference.generative import GenerationService, generation_events
 from services.inference.metrics import InferenceMetrics
+from services.inference.oip_generate import GenerativeOip
+from services.inference.openai_api import OpenAIServer, create_openai_app
 from services.inference.server import (
     InferenceServer,
     InferenceServicer,
@@ -18,7 +21,7 @@ from services.inference.server import (
 )
 from services.inference.settings import InferenceServiceSettings
 from services.inference.watermarking import LedgerWriter, Watermarking
-from shared.events import AbuseAlert, AccessChange, InferenceRequest, ModelPromoted
+from shared.events import AbuseAlert, AccessChange, InferenceGeneration, InferenceRequest, ModelPromoted
 from shared.kafka import KeyedBatchPublisher
 from shared.keys import EnforcementStore, KeyStore
 from shared.registry import ModelRegistry
@@ -34,11 +37,21 @@ request_events = broker.publisher(
     "inference.requests", title="inference.requests", schema=InferenceRequest, batch=True,
     description="One event per text answered, keyed by client id (published in batches).")
 
+generation_events_topic = broker.publisher(
+    "inference.generations", title="inference.generations", schema=InferenceGeneration, batch=True,
+    description="One event per generation request answered by a generative model, keyed by client id.")
+
 store = ArtifactStore(settings.s3)
 executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="inference")
-repository = ModelRepository(ModelRegistry(store), config.model_cache, config.device, executor, config, metrics)
+# Each serving process downloads into its own folder: processes replacing one shared copy under
+# each other's feet made one of them fail to load a model.
+model_cache = config.model_cache / f"process-{config.process_index}" if config.process_index >= 0 else config.model_cache
+repository = ModelRepository(ModelRegistry(store), model_cache, config.device, executor, config, metrics)
 events = RequestEventBuffer(KeyedBatchPublisher(request_events, settings.kafka, "inference.requests").publish,
                             maxsize=config.event_buffer)
+generation_buffer = RequestEventBuffer(
+    KeyedBatchPublisher(generation_events_topic, settings.kafka, "inference.generations").publish,
+    maxsize=config.event_buffer, build=generation_events, size_of=lambda _: 1, topic="inference.generations")
 watermark_keys = parse_keys(settings.watermark.keys.get_secret_value())
 watermarking = Watermarking(watermark_keys, config.watermark_fraction, config.watermark_alerted_fraction,
                             frozenset(c.strip() for c in config.watermark_allow_clients.split(",") if c.strip()))
@@ -47,11 +60,17 @@ ledger = LedgerWriter(store, executor, config.watermark_ledger_flush_s,
 metrics.watch_events(events, ledger)
 # A key's quota is split over every serving process of every replica.
 access = AccessControl(KeyStore(store), EnforcementStore(store), executor, default_rps=config.default_rps,
+                       default_tpm=config.default_tpm,
                        replicas=config.replicas * config.serving_processes(), policy=config.enforcement, throttle_rps=config.throttle_rps,
                        key_ttl_s=config.key_ttl_s)
 servicer = InferenceServicer(repository, access, events, executor, config.max_batch, config.client_address_header,
                              watermarking, ledger, trace_requests=settings.otel.traces_exporter.strip() != "none")
 server = InferenceServer(servicer, f"{config.host}:{config.port}")
+generations = GenerationService(repository, access, generation_buffer, metrics,
+                                trace_requests=settings.otel.traces_exporter.strip() != "none")
+servicer.generative = GenerativeOip(generations)
+http_server = OpenAIServer(create_openai_app(generations, config.client_address_header), config.host, config.http_port or None,
+                           reuse_port=config.process_index >= 0)
 
 
 # Every replica must see every promotion, so this subscriber has no consumer group.
@@ -93,6 +112,7 @@ async def load_enforcement() -> None:
 @app.after_startup
 async def start_serving() -> None:
     events.start()
+    generation_buffer.start()
     ledger.start()
     if watermarking.enabled and watermarking.key is not None:  # enabled implies a key; the test narrows it
         log.info("watermarking %.2f%% of answers (%.2f%% under an open alert) with key %s; allow-listed: %s",
@@ -106,12 +126,17 @@ async def start_serving() -> None:
         # listens, so it listens only once its models are loaded.
         loaded = await repository.load_promoted()
         await server.start()
+        await http_server.start()
     else:
         # Alone: listen first, so that probes hear NOT_SERVING while the models load.
         await server.start()
+        await http_server.start()
         loaded = await repository.load_promoted()
     log.info("gRPC (Open Inference Protocol) listening on %s:%d", config.host, server.port)
+    if http_server.port:
+        log.info("OpenAI-compatible HTTP API listening on %s:%d", config.host, http_server.port)
     await server.set_serving(True)
+    generations.ready = True
     log.info("ready, serving %s", ", ".join(f"{n} v{v}" for n, v in loaded) or "no model yet")
     app_tasks.append(asyncio.create_task(reconcile(), name="registry-reconcile"))
 
@@ -123,8 +148,11 @@ app_tasks: list[asyncio.Task] = []
 async def stop_serving() -> None:
     for task in app_tasks:
         task.cancel()
+    generations.ready = False
+    await http_server.stop()
     await server.stop()
     await events.stop()
+    await generation_buffer.stop()
     await ledger.stop()
     log.info("stopped; inference.requests published %d, dropped %d; watermark ledger written %d, dropped %d",
              events.published, events.dropped, ledger.written, ledger.dropped)

@@ -18,6 +18,10 @@ from prometheus_client.core import CounterMetricFamily
 from services.inference.batching import Pending
 
 LABELS = ("model", "version")
+# Generative models are measured in vLLM's names (`vllm:*`), which its dashboards and autoscalers read.
+GEN_LABELS = ("model_name",)
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0)
+TOKEN_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -48,6 +52,34 @@ class InferenceMetrics:
                                "enforcement or authentication", ("reason",), registry=r)
         self.watermarked = Counter("distillery_inference_watermarked", "Texts answered with the watermark class",
                                    LABELS, registry=r)
+
+        self.ttft = Histogram("vllm:time_to_first_token_seconds", "Time to the first generated token", GEN_LABELS,
+                              buckets=LATENCY_BUCKETS, registry=r)
+        self.tpot = Histogram("vllm:time_per_output_token_seconds", "Mean time per generated token after the first, "
+                              "per request", GEN_LABELS, buckets=TOKEN_LATENCY_BUCKETS, registry=r)
+        self.e2e = Histogram("vllm:e2e_request_latency_seconds", "Time from a generation request's arrival to its "
+                             "last token", GEN_LABELS, buckets=LATENCY_BUCKETS, registry=r)
+        self.prompt_tokens = Counter("vllm:prompt_tokens", "Prompt tokens of generation requests", GEN_LABELS, registry=r)
+        self.generation_tokens = Counter("vllm:generation_tokens", "Tokens generated", GEN_LABELS, registry=r)
+        self.generation_success = Counter("vllm:request_success", "Generation requests finished, by why",
+                                          (*GEN_LABELS, "finished_reason"), registry=r)
+        self.running = Gauge("vllm:num_requests_running", "Sequences in the decoding batch", GEN_LABELS, registry=r)
+        self.waiting = Gauge("vllm:num_requests_waiting", "Sequences waiting for a place in the batch", GEN_LABELS,
+                             registry=r)
+        self.decode_batch = Histogram("distillery_generation_batch_size", "Sequences per decoding step", GEN_LABELS,
+                                      buckets=BATCH_BUCKETS, registry=r)
+
+    def watch_engine(self, model: str, version: str, engine) -> None:
+        self.running.labels(model).set_function(lambda: engine.stats.running)
+        self.waiting.labels(model).set_function(lambda: engine.stats.waiting)
+
+    def engine_observer(self, model: str, version: str):
+        batch = self.decode_batch.labels(model)
+
+        def on_step(rows: int, seconds: float) -> None:
+            batch.observe(rows)
+
+        return on_step
 
     def watch_events(self, buffer, ledger=None) -> None:
         """Export the request-event buffer's and the watermark ledger's counts (read at scrape time)."""

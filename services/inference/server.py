@@ -36,6 +36,7 @@ from services.inference.settings import InferenceSettings
 from services.inference.watermarking import LedgerWriter, Watermarking
 from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import batch_fingerprints, network_of, peer_address
+from shared.generation import Engine, LanguageModel
 from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
@@ -56,6 +57,14 @@ SERVER_VERSION = "0.1.0"
 OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_OUTPUT, SCORE_OUTPUT)
 # Outputs a key sees without the "probabilities" scope: the label and its score, not the vector.
 PUBLIC_OUTPUTS = (LABEL_OUTPUT, SCORE_OUTPUT)
+# Triton's LLM convention (its vLLM and TensorRT-LLM backends): the prompt in, the generated text out.
+GENERATION_INPUT = "text_input"
+GENERATION_OUTPUT = "text_output"
+# Its optional inputs (also taken as request parameters), as the model configuration lists them.
+GENERATION_SETTINGS = {"sampling_parameters": pb.TYPE_STRING, "max_tokens": pb.TYPE_INT32, "temperature": pb.TYPE_FP32,
+                       "top_p": pb.TYPE_FP32, "seed": pb.TYPE_INT64, "stop": pb.TYPE_STRING, "ignore_eos": pb.TYPE_BOOL,
+                       "exclude_input_in_output": pb.TYPE_BOOL, "apply_chat_template": pb.TYPE_BOOL,
+                       "stream": pb.TYPE_BOOL}
 
 
 def outputs_for(scopes: frozenset[str]) -> tuple[str, ...]:
@@ -70,9 +79,21 @@ OUTPUT_PARAMETERS = ("classification",)
 class LoadedModel:
     name: str
     version: str
-    classifier: TextClassifier
+    classifier: TextClassifier | None = None  # a text classifier, or
+    generator: Engine | None = None  # a generative model (model.json kind "text-generation")
     batcher: DynamicBatcher | None = None  # set once the version is swapped in, on the event loop
     loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def providers(self) -> list[str]:
+        return self.generator.model.providers if self.generator else self.classifier.providers if self.classifier else []
+
+    def classes(self) -> list[str]:
+        if self.classifier is None:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               f"model {self.name!r} is generative: send {GENERATION_INPUT!r} (Triton's LLM convention) "
+                               "or call the OpenAI-compatible API on port 8000")
+        return self.classifier.classes
 
     def ready(self) -> bool:
         return True
@@ -101,12 +122,17 @@ class ModelRepository:
             if current is None:
                 loop = asyncio.get_running_loop()
                 current = await loop.run_in_executor(self.executor, self._load_blocking, name, version)
-                batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
-                                         self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts,
-                                         on_batch=self.metrics.batcher_observer(name, version))
-                current.batcher = batcher
-                self.metrics.pending.labels(name, version).set_function(lambda: batcher.queued_texts)
-                batcher.start()
+                if current.generator is not None:
+                    self.metrics.watch_engine(name, version, current.generator)
+                    current.generator.start()
+                else:
+                    assert current.classifier is not None
+                    batcher = DynamicBatcher(current.classifier.predict, self.executor, self.batching.max_batch_size,
+                                             self.batching.max_queue_delay_ms / 1000, self.batching.max_queue_texts,
+                                             on_batch=self.metrics.batcher_observer(name, version))
+                    current.batcher = batcher
+                    self.metrics.pending.labels(name, version).set_function(lambda: batcher.queued_texts)
+                    batcher.start()
                 self.loaded.setdefault(name, {})[version] = current
             self.serving[name] = version
             # Keep the served version and the one before it; drop older ones.
@@ -114,18 +140,36 @@ class ModelRepository:
             for old in [v for v in self.loaded[name] if v not in keep and v != version]:
                 retired = self.loaded[name].pop(old)
                 self.metrics.pending.remove(name, old)
-                if retired.batcher:  # what it has queued is still answered
-                    task = asyncio.create_task(retired.batcher.stop())
+                # What it has queued is still answered, and generations in flight finish.
+                stopping = retired.batcher.stop() if retired.batcher else self._retire_engine(retired) \
+                    if retired.generator else None
+                if stopping is not None:
+                    task = asyncio.create_task(stopping)
                     self._retiring.add(task)
                     task.add_done_callback(self._retiring.discard)
-            log.info("serving %s version %s (onnxruntime providers %s%s)", name, version,
-                     ", ".join(current.classifier.providers), ", IOBinding" if current.classifier.io_binding else "")
+            binding = current.classifier is not None and current.classifier.io_binding
+            log.info("serving %s version %s (%s; onnxruntime providers %s%s)", name, version,
+                     "generative" if current.generator else "classifier", ", ".join(current.providers),
+                     ", IOBinding" if binding else "")
             return current
+
+    async def _retire_engine(self, model: LoadedModel) -> None:
+        engine = model.generator
+        assert engine is not None
+        while engine.in_flight:
+            await asyncio.sleep(0.1)
+        await asyncio.get_running_loop().run_in_executor(self.executor, engine.stop)
 
     def _load_blocking(self, name: str, version: str) -> LoadedModel:
         target = self.cache_dir / name / version
         target.parent.mkdir(parents=True, exist_ok=True)
         self.registry.download(name, version, target)
+        if json.loads((target / "model.json").read_text()).get("kind") == "text-generation":
+            lm = LanguageModel(target, device=self.device, threads=self.batching.threads_per_process())
+            lm.greedy(lm.encode("warm-up"), 2)
+            return LoadedModel(name, version, generator=Engine(
+                lm, max_batch=self.batching.max_sequences, max_waiting=self.batching.max_waiting_sequences,
+                on_step=self.metrics.engine_observer(name, version), max_prefill_tokens=self.batching.max_prefill_tokens))
         classifier = TextClassifier(target, device=self.device, threads=self.batching.threads_per_process())
         classifier.predict(["warm-up text", "a second, longer warm-up text for the batch"])
         return LoadedModel(name, version, classifier)
@@ -146,8 +190,7 @@ class ModelRepository:
 
     def providers(self) -> list[str]:
         """The onnxruntime execution providers the served versions really run on."""
-        return sorted({p for name, version in self.serving.items()
-                       for p in self.loaded[name][version].classifier.providers[:1]})
+        return sorted({p for name, version in self.serving.items() for p in self.loaded[name][version].providers[:1]})
 
     def _promoted_blocking(self) -> list[tuple[str, str]]:
         return [(name, v) for name in self.registry.names() if (v := self.registry.promoted(name))]
@@ -215,15 +258,36 @@ def answer_statistics(requests: list[AnsweredRequest]) -> tuple[np.ndarray, np.n
     return top_probability, entropy
 
 
-class RequestEventBuffer:
-    """A bounded buffer (in texts) between the request path and the broker. `publish` takes a list
-    of (key, event) pairs and returns (delivery future, events) pairs (shared.kafka.KeyedBatchPublisher):
-    events go out in batches, their delivery counted when the broker confirms it."""
+def classifier_events(requests: list[AnsweredRequest]) -> list[tuple[bytes, InferenceRequest]]:
+    """One event per text, keyed by client. The fingerprints and answer statistics are computed
+    here, after the replies have gone, for a whole batch of requests at once."""
+    fingerprints = batch_fingerprints([t for r in requests for t in r.texts])
+    top_probability, entropy = answer_statistics(requests)
+    keyed, start = [], 0
+    for r in requests:
+        end = start + len(r.texts)
+        keyed += [(event.client_id.encode(), event) for event in
+                  r.events(fingerprints[start:end], top_probability[start:end], entropy[start:end])]
+        start = end
+    return keyed
 
-    def __init__(self, publish, maxsize: int = 10_000, publish_timeout_s: float = 5.0, batch: int = 256) -> None:
+
+class RequestEventBuffer:
+    """A bounded buffer between the request path and the broker: what a request hands over goes in
+    whole, `build` turns a batch of them into (key, event) pairs off the request path, and `publish`
+    takes those pairs and returns (delivery future, events) pairs (shared.kafka.KeyedBatchPublisher):
+    events go out in batches, their delivery counted when the broker confirms it. Bounded in events
+    (`size_of` one item: texts for a classifier request)."""
+
+    def __init__(self, publish, maxsize: int = 10_000, publish_timeout_s: float = 5.0, batch: int = 256,
+                 build=classifier_events, size_of=lambda request: len(request.texts),
+                 topic: str = "inference.requests") -> None:
         self.publish = publish
+        self.topic = topic
+        self.build = build
+        self.size_of = size_of
         self.maxsize = maxsize
-        self.queue: asyncio.Queue[AnsweredRequest] = asyncio.Queue()
+        self.queue: asyncio.Queue = asyncio.Queue()
         self.queued = 0  # texts waiting
         self.publish_timeout_s = publish_timeout_s
         self.batch = batch
@@ -231,11 +295,12 @@ class RequestEventBuffer:
         self.published = 0
         self._task: asyncio.Task | None = None
 
-    def offer(self, request: AnsweredRequest) -> None:
-        if self.queued + len(request.texts) > self.maxsize:
-            self.dropped += len(request.texts)
+    def offer(self, request) -> None:
+        size = self.size_of(request)
+        if self.queued + size > self.maxsize:
+            self.dropped += size
             return
-        self.queued += len(request.texts)
+        self.queued += size
         self.queue.put_nowait(request)
 
     def start(self) -> None:
@@ -250,22 +315,13 @@ class RequestEventBuffer:
 
     async def _run(self) -> None:
         while True:
-            requests = [await self.queue.get()]
-            texts = len(requests[0].texts)
-            while texts < self.batch and not self.queue.empty():
-                requests.append(self.queue.get_nowait())
-                texts += len(requests[-1].texts)
-            self.queued -= texts
-            # Fingerprints and answer statistics are computed here, after the replies have gone, for
-            # the whole batch at once.
-            fingerprints = batch_fingerprints([t for r in requests for t in r.texts])
-            top_probability, entropy = answer_statistics(requests)
-            keyed, start = [], 0
-            for r in requests:
-                end = start + len(r.texts)
-                keyed += [(event.client_id.encode(), event) for event in
-                          r.events(fingerprints[start:end], top_probability[start:end], entropy[start:end])]
-                start = end
+            items = [await self.queue.get()]
+            size = self.size_of(items[0])
+            while size < self.batch and not self.queue.empty():
+                items.append(self.queue.get_nowait())
+                size += self.size_of(items[-1])
+            self.queued -= size
+            keyed = self.build(items)
             try:
                 # The producer's buffer is bounded: when it is full this waits, and the queue fills.
                 deliveries = await asyncio.wait_for(self.publish(keyed), self.publish_timeout_s)
@@ -289,7 +345,7 @@ class RequestEventBuffer:
     def _dropped(self, count: int, why) -> None:
         before, self.dropped = self.dropped, self.dropped + count
         if before == 0 or before // 1000 != self.dropped // 1000:
-            log.warning("inference.requests events dropped: %d (last: %s)", self.dropped, why)
+            log.warning("%s events dropped: %d (last: %s)", self.topic, self.dropped, why)
 
 
 # ---- gRPC ------------------------------------------------------------------------------------
@@ -417,6 +473,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self.metrics = repository.metrics
         self.ready = False
         self.tracer = tracer("distillery.inference")
+        # Generative models over OIP (services.inference.oip_generate.GenerativeOip), set by the app.
+        self.generative: Any = None
 
     async def ServerLive(self, request, context):
         return pb.ServerLiveResponse(live=True)
@@ -444,11 +502,15 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             await context.abort(exc.code, exc.message)
         meta = pb.ModelMetadataResponse(name=model.name, platform="onnxruntime_onnx",
                                         versions=sorted(self.repository.loaded[model.name], key=int))
+        if model.generator is not None:
+            meta.inputs.add(name=GENERATION_INPUT, datatype="BYTES", shape=[1])
+            meta.outputs.add(name=GENERATION_OUTPUT, datatype="BYTES", shape=[-1])
+            return meta
         meta.inputs.add(name=TEXT_INPUT, datatype="BYTES", shape=[-1])
         if PROBABILITIES_OUTPUT in outputs_for(client.scopes):
             probabilities = meta.outputs.add(name=PROBABILITIES_OUTPUT, datatype="FP32",
-                                             shape=[-1, len(model.classifier.classes)])
-            probabilities.parameters["classes"].string_param = json.dumps(model.classifier.classes)
+                                             shape=[-1, len(model.classes())])
+            probabilities.parameters["classes"].string_param = json.dumps(model.classes())
         meta.outputs.add(name=LABEL_OUTPUT, datatype="BYTES", shape=[-1])
         meta.outputs.add(name=SCORE_OUTPUT, datatype="FP32", shape=[-1])
         return meta
@@ -474,8 +536,12 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                     self.metrics.refused.labels(exc.code.name.lower()).inc()  # who: in the request events
                     raise
                 model = self.repository.get(request.model_name, request.model_version)
+                if model.generator is not None and self.generative is not None:
+                    response = await self.generative.infer(request, client, model, self._caller(context), metadata)
+                    self.metrics.success.labels(model.name, model.version).inc()
+                    return response
                 texts = _texts_from_request(request, self.max_batch)
-                outputs = _requested_outputs(request, len(model.classifier.classes), client.scopes)
+                outputs = _requested_outputs(request, len(model.classes()), client.scopes)
                 deadline = _queue_deadline(request, context, loop.time())
                 span.set_attributes({"model_version": model.version, "batch": len(texts)})
                 assert model.batcher is not None  # set before a version is swapped in, so before it is served
@@ -498,6 +564,35 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             self.metrics.request_us.labels(model.name, model.version).inc((time.perf_counter() - arrived) * 1e6)
             return response
 
+    async def ModelStreamInfer(self, request_iterator, context):
+        """Generative models' tokens as they come (Triton's decoupled streaming)."""
+        if self.generative is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "streaming serves generative models, and none is set up")
+        async for response in self.generative.stream(request_iterator, context.invocation_metadata(),
+                                                     self._caller(context)):
+            yield response
+
+    async def ModelConfig(self, request, context):
+        """Triton's model configuration: what a model takes and gives, and whether it streams."""
+        try:
+            await self.access.authenticate(context.invocation_metadata())
+            model = self.repository.get(request.name, request.version)
+        except RequestError as exc:
+            await context.abort(exc.code, exc.message)
+        config = pb.ModelConfig(name=model.name, platform="onnxruntime_onnx", backend="distillery", max_batch_size=0)
+        if model.generator is not None:
+            config.input.add(name=GENERATION_INPUT, data_type=pb.TYPE_STRING, dims=[1])
+            for name, kind in GENERATION_SETTINGS.items():
+                config.input.add(name=name, data_type=kind, dims=[-1 if name == "stop" else 1], optional=True)
+            config.output.add(name=GENERATION_OUTPUT, data_type=pb.TYPE_STRING, dims=[-1])
+            config.model_transaction_policy.decoupled = True
+        else:
+            config.input.add(name=TEXT_INPUT, data_type=pb.TYPE_STRING, dims=[-1])
+            config.output.add(name=PROBABILITIES_OUTPUT, data_type=pb.TYPE_FP32, dims=[-1, len(model.classes())])
+            config.output.add(name=LABEL_OUTPUT, data_type=pb.TYPE_STRING, dims=[-1])
+            config.output.add(name=SCORE_OUTPUT, data_type=pb.TYPE_FP32, dims=[-1])
+        return pb.ModelConfigResponse(config=config)
+
     def _watermark(self, model: LoadedModel, texts: list[str], probabilities: np.ndarray, client_id: str) -> np.ndarray:
         fraction = self.watermarking.fraction_for(client_id, self.access.under_alert(client_id))
         probabilities, marked = self.watermarking.apply(texts, probabilities, fraction)
@@ -508,7 +603,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             for row, true, answer in marked:
                 if self.ledger is not None:
                     self.ledger.record(client_id, model.name, model.version, key.key_id, fraction,
-                                       texts[row], model.classifier.classes, true, answer)
+                                       texts[row], model.classes(), true, answer)
         return probabilities
 
     def _caller(self, context) -> tuple[str, str]:
@@ -525,7 +620,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                  outputs: list[RequestedOutput], client_id: str, caller: tuple[str, str] = ("", "")) -> pb.ModelInferResponse:
         probabilities = np.ascontiguousarray(probabilities, dtype="<f4")
         top = probabilities.argmax(axis=1)
-        classes = model.classifier.classes
+        classes = model.classes()
         labels = [classes[i] for i in top]
         response = pb.ModelInferResponse(model_name=model.name, model_version=model.version,
                                          id=request.id or f"{self._id_prefix}-{next(self._ids)}")

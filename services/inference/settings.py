@@ -31,6 +31,18 @@ class InferenceSettings(BaseSettings):
     max_queue_delay_ms: float = 0.0
     """How long the first request of a batch waits for company; 0 (Triton's default): only what has queued
     while the previous batch ran goes with it."""
+    max_sequences: int = 16
+    """Generative models: sequences decoded together (continuous batching), per process."""
+    max_prefill_tokens: int = 512
+    """Generative models: prompt tokens run between two decoding steps (at least one prompt): more starts new
+    sequences sooner and stalls the ones decoding longer."""
+    max_waiting_sequences: int = 64
+    """Generative models: sequences waiting for a place in the batch; beyond, 429 / RESOURCE_EXHAUSTED."""
+    http_port: int = 8000
+    """OpenAI-compatible HTTP API for generative models (vLLM's port); 0: off."""
+    default_tpm: int = 0
+    """Generative models: a key's quota in tokens (prompt and completion) per minute when it has no `tpm` of its
+    own (0: none); split over replicas and processes like `default_rps`."""
     max_queue_texts: int = 4096
     """Texts waiting per model version; beyond, RESOURCE_EXHAUSTED."""
     event_buffer: int = 10_000

@@ -7,6 +7,7 @@ the order of the classes its metadata names) and LABEL (BYTES, [N], the top clas
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from collections.abc import Sequence
@@ -110,16 +111,20 @@ class OipClient:
     """A small asyncio client for a text model behind any Open Inference Protocol server."""
 
     def __init__(self, url: str, api_key: str = "", timeout_s: float = 30.0, user_agent: str = "",
-                 metadata: Sequence[tuple[str, str]] = ()) -> None:
-        # Its own connection (not shared with other channels of this process to the same address),
-        # so several clients spread over the replicas behind a Service, which balances connections.
+                 metadata: Sequence[tuple[str, str]] = (), connections: int = 1) -> None:
+        # Connections of its own (not shared with other channels of this process to the same
+        # address), taken in turn: a Service balances connections over replicas, and the kernel
+        # (SO_REUSEPORT) over a replica's serving processes, never single requests; one connection
+        # would leave all but one of them idle.
         options: list[tuple[str, str | int]] = [("grpc.max_receive_message_length", 64 << 20),
                                                 ("grpc.use_local_subchannel_pool", 1)]
         if user_agent:
             options.append(("grpc.primary_user_agent", user_agent))
-        self.channel = grpc.aio.insecure_channel(url, options=options)
+        self.channels = [grpc.aio.insecure_channel(url, options=options) for _ in range(max(1, connections))]
+        self.stubs = [pb_grpc.GRPCInferenceServiceStub(channel) for channel in self.channels]
+        self._turn = itertools.cycle(self.stubs)
+        self.channel, self.stub = self.channels[0], self.stubs[0]
         self.extra_metadata = list(metadata)
-        self.stub = pb_grpc.GRPCInferenceServiceStub(self.channel)
         self.api_key = api_key
         self.timeout_s = timeout_s
 
@@ -139,11 +144,13 @@ class OipClient:
 
     async def infer(self, model: str, texts: Sequence[str], version: str = "", request_id: str = "",
                     outputs: Sequence[str] = (), class_count: int = 0) -> pb.ModelInferResponse:
-        return await self.stub.ModelInfer(text_infer_request(model, texts, version, request_id, outputs, class_count),
-                                          metadata=self._metadata(), timeout=self.timeout_s)
+        return await next(self._turn).ModelInfer(
+            text_infer_request(model, texts, version, request_id, outputs, class_count),
+            metadata=self._metadata(), timeout=self.timeout_s)
 
     async def close(self) -> None:
-        await self.channel.close()
+        for channel in self.channels:
+            await channel.close()
 
     async def __aenter__(self) -> OipClient:
         return self

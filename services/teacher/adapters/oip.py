@@ -24,11 +24,17 @@ def _error(exc: grpc.aio.AioRpcError) -> TeacherError:
     return TeacherError(message, retryable=exc.code() in RETRYABLE)
 
 
+OIP_CONNECTIONS = 8  # with 2 serving processes, all 8 land on one with probability 1/128
+
+
 class Adapter(TeacherAdapter):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.texts_per_request = self.spec.batch_size
-        self.client = OipClient(self.spec.url, api_key=self.api_key, timeout_s=self.spec.timeout_s)
+        # Several connections, so that this job's requests spread over every serving process of
+        # every replica (each balances connections, not requests).
+        self.client = OipClient(self.spec.url, api_key=self.api_key, timeout_s=self.spec.timeout_s,
+                                connections=OIP_CONNECTIONS)
 
     async def open(self) -> None:
         try:

@@ -1,0 +1,56 @@
+"""Distilling a causal language model: a student made of a subset of the teacher's layers (same
+tokenizer, same tied embedding and head), and the losses that train it on a teacher's completions.
+
+- Sequence-level KD: cross-entropy on the tokens the teacher generated.
+- Top-k KD: forward KL(teacher || student) over the teacher's k most likely tokens at each position
+  (what an OpenAI-compatible API returns as `top_logprobs`, k <= 20), with the probability mass
+  outside them as one tail bucket on both sides, so the loss is a true KL between two distributions
+  over k + 1 outcomes and a student is not rewarded for piling mass outside the teacher's top k."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from services.trainer.causal_lm import CausalLM
+
+TAIL_FLOOR = 1e-6  # the smallest tail probability either side is given (log 0 is not a number)
+
+
+def spaced_layers(num_layers: int, keep: int) -> list[int]:
+    """`keep` layer indices spread evenly over the teacher's, first and last included."""
+    if not 1 <= keep <= num_layers:
+        raise ValueError(f"a student keeps between 1 and {num_layers} layers, not {keep}")
+    if keep == 1:
+        return [num_layers - 1]
+    return sorted({round(i * (num_layers - 1) / (keep - 1)) for i in range(keep)})
+
+
+def slice_student(teacher: CausalLM, layers: list[int]) -> CausalLM:
+    """A student with the teacher's embedding, final norm and the given layers, in order."""
+    student = CausalLM(replace(teacher.config, num_layers=len(layers)))
+    student.embed_tokens.load_state_dict(teacher.embed_tokens.state_dict())
+    student.norm.load_state_dict(teacher.norm.state_dict())
+    for mine, theirs in enumerate(layers):
+        student.layers[mine].load_state_dict(teacher.layers[theirs].state_dict())
+    return student
+
+
+def sequence_kd_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the student's next-token logits [B, T, V] on the teacher's tokens [B, T],
+    over positions where mask [B, T] is true."""
+    return torch.nn.functional.cross_entropy(logits[mask], targets[mask])
+
+
+def topk_kl_loss(logits: torch.Tensor, topk_ids: torch.Tensor, topk_logprobs: torch.Tensor,
+                 mask: torch.Tensor) -> torch.Tensor:
+    """Forward KL(teacher || student) over the teacher's top k [B, T, K] plus the tail, averaged over
+    masked positions."""
+    student = torch.log_softmax(logits[mask].float(), dim=-1)  # [N, V]
+    ids, teacher = topk_ids[mask], topk_logprobs[mask].float()  # [N, K]
+    student_k = student.gather(-1, ids)
+    teacher_tail = (1 - teacher.exp().sum(-1)).clamp(min=TAIL_FLOOR)
+    student_tail = (1 - student_k.exp().sum(-1)).clamp(min=TAIL_FLOOR)
+    kl = (teacher.exp() * (teacher - student_k)).sum(-1) + teacher_tail * (teacher_tail.log() - student_tail.log())
+    return kl.mean()

@@ -1,0 +1,328 @@
+"""teacher-lm through the OpenAI-compatible API, called with the `openai` SDK as it is: plain and
+streamed chats, logprobs, completions, every error a client can meet, a client leaving mid-stream,
+and the request events. The service runs in process on the real broker and S3 server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT = [{"role": "user", "content": "Define the word 'harbor' in one sentence."}]
+
+
+@pytest.fixture(scope="module")
+async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.inference.access import AccessControl
+    from services.inference.generative import GenerationService, generation_events
+    from services.inference.metrics import InferenceMetrics
+    from services.inference.oip_generate import GenerativeOip
+    from services.inference.openai_api import OpenAIServer, create_openai_app
+    from services.inference.server import InferenceServer, InferenceServicer, ModelRepository, RequestEventBuffer
+    from services.inference.settings import InferenceSettings
+    from shared.kafka import KeyedBatchPublisher, make_broker
+    from shared.keys import EnforcementStore, KeyStore
+    from shared.registry import ModelRegistry
+
+    registry = ModelRegistry(store)
+    if not registry.promoted("teacher-lm"):
+        version, _ = registry.register("teacher-lm", teacher_lm_dir)
+        registry.promote("teacher-lm", version)
+    broker = make_broker(stack.config.kafka(), "test-llm")
+    await broker.connect()
+    executor = ThreadPoolExecutor(4)
+    events = RequestEventBuffer(KeyedBatchPublisher(broker.publisher("inference.generations", batch=True),
+                                                    stack.config.kafka(), "inference.generations").publish,
+                                build=generation_events, size_of=lambda _: 1, topic="inference.generations")
+    metrics = InferenceMetrics()
+    settings = InferenceSettings(max_sequences=4, max_waiting_sequences=6)
+    repository = ModelRepository(ModelRegistry(store), tmp_path_factory.mktemp("models"), "auto", executor,
+                                 settings, metrics)
+    keys = KeyStore(store)
+    access = AccessControl(keys, EnforcementStore(store), executor)
+    service = GenerationService(repository, access, events, metrics)
+    http = OpenAIServer(create_openai_app(service), "127.0.0.1", 0)
+    servicer = InferenceServicer(repository, access, events, executor, max_batch=64)
+    servicer.generative = GenerativeOip(service)
+    grpc_server = InferenceServer(servicer, "127.0.0.1:0")
+    events.start()
+    await http.start()
+    await grpc_server.start()
+    await repository.load("teacher-lm", registry.promoted("teacher-lm"))
+    service.ready = True
+    await grpc_server.set_serving(True)
+    yield {"url": f"http://127.0.0.1:{http.port}/v1", "key": keys.create("llm-client"), "keys": keys,
+           "service": service, "events": events, "access": access, "metrics": metrics,
+           "grpc_url": f"127.0.0.1:{grpc_server.port}", "repository": repository, "registry": registry,
+           "model_dir": teacher_lm_dir}
+    await grpc_server.stop(0)
+    await http.stop()
+    await events.stop()
+    for loaded in repository.loaded.get("teacher-lm", {}).values():
+        assert loaded.generator is not None
+        loaded.generator.stop()
+    await broker.stop()
+
+
+def client(served, key: str | None = None) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=served["url"], api_key=key or served["key"], max_retries=0)
+
+
+async def wait_for(condition, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def engine(served):
+    return served["service"].model("teacher-lm").generator
+
+
+async def test_models_lists_teacher_lm(llm_served):
+    models = await client(llm_served).models.list()
+    assert [m.id for m in models.data] == ["teacher-lm"]
+
+
+async def test_chat_plain_and_streamed_agree_with_exact_usage(llm_served):
+    api = client(llm_served)
+    lm = engine(llm_served).model
+    prompt_tokens = len(lm.encode(lm.render_chat(PROMPT)))
+    plain = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=12, temperature=0)
+    assert plain.choices[0].finish_reason == "length"
+    assert plain.usage.prompt_tokens == prompt_tokens and plain.usage.completion_tokens == 12
+    assert plain.usage.total_tokens == prompt_tokens + 12
+    text = plain.choices[0].message.content
+    assert text and plain.choices[0].message.role == "assistant"
+
+    stream = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=12, temperature=0,
+                                               stream=True, stream_options={"include_usage": True})
+    chunks = [chunk async for chunk in stream]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["length"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 12
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+async def test_chat_stops_at_end_of_turn_and_at_stop_strings(llm_served):
+    api = client(llm_served)
+    done = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=200, temperature=0)
+    assert done.choices[0].finish_reason == "stop"  # the model ended its turn
+    full = done.choices[0].message.content
+    word = full.split()[3]
+    cut = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=200, temperature=0,
+                                            stop=[word])
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].message.content == full[:full.index(word)]
+
+
+async def test_logprobs_and_top_logprobs(llm_served):
+    reply = await client(llm_served).chat.completions.create(
+        model="teacher-lm", messages=PROMPT, max_tokens=6, temperature=0, logprobs=True, top_logprobs=5)
+    content = reply.choices[0].logprobs.content
+    assert len(content) == 6
+    for entry in content:
+        assert len(entry.top_logprobs) == 5
+        assert entry.token == entry.top_logprobs[0].token  # greedy takes the best
+        assert entry.logprob == pytest.approx(entry.top_logprobs[0].logprob)
+        assert entry.logprob <= 0 and bytes(entry.bytes).decode() == entry.token
+    assert "".join(e.token for e in content) == reply.choices[0].message.content
+
+
+async def test_sampling_with_a_seed_repeats_and_n_gives_choices(llm_served):
+    api = client(llm_served)
+    args = {"model": "teacher-lm", "messages": PROMPT, "max_tokens": 10, "temperature": 1.0, "top_p": 0.9, "seed": 7}
+    first = await api.chat.completions.create(**args, n=2)
+    again = await api.chat.completions.create(**args, n=2)
+    assert [c.message.content for c in first.choices] == [c.message.content for c in again.choices]
+    assert [c.index for c in first.choices] == [0, 1]
+    assert first.usage.completion_tokens <= 20
+
+
+async def test_completions_endpoint(llm_served):
+    api = client(llm_served)
+    reply = await api.completions.create(model="teacher-lm", prompt="The capital of France is", max_tokens=5,
+                                         temperature=0, logprobs=3)
+    choice = reply.choices[0]
+    assert choice.finish_reason in ("length", "stop") and reply.usage.completion_tokens <= 5
+    assert "".join(choice.logprobs.tokens) == choice.text
+    assert all(len(top) == 3 for top in choice.logprobs.top_logprobs)
+    streamed = await api.completions.create(model="teacher-lm", prompt="The capital of France is", max_tokens=5,
+                                            temperature=0, stream=True)
+    assert "".join([c.choices[0].text async for c in streamed if c.choices]) == choice.text
+
+
+async def test_errors_are_openai_error_objects(llm_served, store):
+    api = client(llm_served)
+    with pytest.raises(openai.AuthenticationError) as unauthenticated:
+        await client(llm_served, "dk-not-a-key").chat.completions.create(model="teacher-lm", messages=PROMPT)
+    assert "unknown or revoked API key" in unauthenticated.value.message
+    with pytest.raises(openai.NotFoundError) as missing:
+        await api.chat.completions.create(model="no-such-model", messages=PROMPT)
+    assert "teacher-lm" in missing.value.message  # says what is served
+    with pytest.raises(openai.BadRequestError) as too_many:
+        await api.chat.completions.create(model="teacher-lm", messages=PROMPT, logprobs=True, top_logprobs=21)
+    assert too_many.value.body["param"] == "top_logprobs"
+    long_prompt = [{"role": "user", "content": "harbor " * 3000}]
+    with pytest.raises(openai.BadRequestError) as too_long:
+        await api.chat.completions.create(model="teacher-lm", messages=long_prompt, max_tokens=4)
+    assert "context" in too_long.value.message
+    with pytest.raises(openai.BadRequestError):
+        await api.chat.completions.create(model="teacher-lm", messages=[])
+    # A key with a quota of 60 tokens a minute: the first request spends it, the next waits.
+    small = llm_served["keys"].create("llm-small-quota", tpm=60)
+    await client(llm_served, small).chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=30,
+                                                            temperature=0)
+    with pytest.raises(openai.RateLimitError) as limited:
+        await client(llm_served, small).chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=4)
+    assert int(limited.value.response.headers["retry-after"]) >= 1
+    assert "tokens per minute" in limited.value.message
+
+
+async def test_blocked_client_gets_403(llm_served):
+    from shared.events import AbuseAlert, DetectorFinding, utcnow
+
+    key = llm_served["keys"].create("llm-blocked")
+    await llm_served["access"].on_alert(AbuseAlert(
+        alert_id="alert-llm-1", client_ids=["llm-blocked"], severity="critical", score=0.99, status="open",
+        findings=[DetectorFinding(detector="test", score=0.99)], window_start=utcnow(), window_end=utcnow(),
+        model="teacher-lm"))
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        await client(llm_served, key).chat.completions.create(model="teacher-lm", messages=PROMPT)
+    assert "blocked" in blocked.value.message
+
+
+async def test_full_queue_refuses_with_429(llm_served):
+    api = client(llm_served)
+    eng = engine(llm_served)
+    streams = [await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=400, temperature=1.0,
+                                                 stream=True, extra_body={"ignore_eos": True}) for _ in range(4)]
+    await wait_for(lambda: eng.stats.running == 4)
+    # 4 running, 6 waiting at most: these fill the queue.
+    waiting = [asyncio.ensure_future(api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=2))
+               for _ in range(6)]
+    await wait_for(lambda: eng.waiting.qsize() == 6)
+    with pytest.raises(openai.RateLimitError) as full:
+        await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=2)
+    assert "queue" in full.value.message
+    for stream in streams:
+        await stream.close()
+    await asyncio.gather(*waiting)
+
+
+async def test_client_leaving_mid_stream_frees_its_slot(llm_served):
+    eng = engine(llm_served)
+    await wait_for(lambda: eng.in_flight == 0)
+    api = client(llm_served)
+    stream = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=1500, temperature=1.0,
+                                               stream=True)
+    got = 0
+    async for _chunk in stream:
+        got += 1
+        if got == 3:
+            break
+    await stream.close()
+    await wait_for(lambda: eng.in_flight == 0)  # long before 1,500 tokens
+    assert eng.stats.generated_tokens < 1500 + 200
+
+
+async def test_each_generation_is_published(llm_served):
+    events = llm_served["events"]
+    before = events.published
+    await client(llm_served).chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=3, temperature=0)
+    await wait_for(lambda: events.published > before)
+
+
+async def test_a_new_version_swaps_in_without_breaking_a_stream_in_flight(llm_served):
+    api = client(llm_served)
+    repository, registry = llm_served["repository"], llm_served["registry"]
+    before = repository.serving["teacher-lm"]
+    stream = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=120, temperature=0,
+                                               stream=True, stream_options={"include_usage": True},
+                                               extra_body={"ignore_eos": True})
+    chunks = [await stream.__anext__() for _ in range(3)]
+    version, _ = await asyncio.to_thread(registry.register, "teacher-lm", llm_served["model_dir"])
+    await repository.load("teacher-lm", version)
+    assert repository.serving["teacher-lm"] == version != before
+    chunks += [chunk async for chunk in stream]
+    assert chunks[-1].usage.completion_tokens == 120  # the stream finished on the version it started with
+    assert {c.system_fingerprint for c in chunks} == {f"teacher-lm-v{before}"}
+    after = await api.chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=2)
+    assert after.system_fingerprint == f"teacher-lm-v{version}"
+
+
+async def test_a_chat_is_traced_as_a_child_of_the_callers_span(llm_served):
+    from opentelemetry import propagate
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.telemetry import tracer, tracer_provider
+
+    exporter = InMemorySpanExporter()
+    tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    with tracer("test.caller").start_as_current_span("caller") as caller:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        await client(llm_served).chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=3,
+                                                         temperature=0, extra_headers=headers)
+    exporter.shutdown()
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "chat.completions"]
+    assert span.context.trace_id == caller.get_span_context().trace_id
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3 and span.attributes["client_id"] == "llm-client"
+
+
+# ---- tritonclient, Triton's LLM convention -----------------------------------------------------------
+
+async def triton(served, calls: list[dict], key: str | None = None) -> list[dict]:
+    from tests.test_inference_triton import triton_calls
+
+    return await triton_calls({"url": served["grpc_url"], "key": served["key"]}, calls, key)
+
+
+async def test_tritonclient_sees_a_streaming_text_model(llm_served):
+    config, meta = await triton(llm_served, [{"call": "model_config", "model": "teacher-lm"},
+                                             {"call": "model_metadata", "model": "teacher-lm"}])
+    config = config["value"]["config"]
+    assert config["model_transaction_policy"]["decoupled"] is True
+    assert config["input"][0]["name"] == "text_input" and config["output"][0]["name"] == "text_output"
+    assert any(i["name"] == "max_tokens" and i["optional"] for i in config["input"])
+    assert [(i["name"], i["datatype"]) for i in meta["value"]["inputs"]] == [("text_input", "BYTES")]
+
+
+async def test_tritonclient_infer_and_stream_infer(llm_served):
+    prompt = "The capital of France is"
+    reference = await client(llm_served).completions.create(model="teacher-lm", prompt=prompt, max_tokens=8,
+                                                            temperature=0)
+    expected = reference.choices[0].text
+    settings = {"max_tokens": 8, "temperature": 0.0}
+    alone, whole, streamed = await triton(llm_served, [
+        {"call": "generate", "model": "teacher-lm", "prompt": prompt,
+         "parameters": {**settings, "exclude_input_in_output": True}},
+        {"call": "generate", "model": "teacher-lm", "prompt": prompt, "parameters": settings},
+        {"call": "generate_stream", "model": "teacher-lm", "prompts": [prompt, "A harbor is"], "parameters": settings},
+    ])
+    assert alone["ok"] and alone["text"] == expected
+    assert alone["parameters"]["completion_tokens"] == reference.usage.completion_tokens
+    assert alone["parameters"]["finish_reason"] == reference.choices[0].finish_reason
+    assert whole["text"] == prompt + expected  # Triton's default: the prompt, then its completion
+    assert streamed["errors"] == []
+    assert "".join(streamed["pieces"]["r0"]) == expected and len(streamed["pieces"]["r0"]) > 1
+    assert set(streamed["final"]) == {"r0", "r1"}
+
+
+async def test_tritonclient_errors(llm_served):
+    bad_input, bad_setting, bad_key = await triton(llm_served, [
+        {"call": "infer", "model": "teacher-lm", "texts": ["hello"]},  # the classifier's input name
+        {"call": "generate", "model": "teacher-lm", "prompt": "hi", "parameters": {"temperature": 5.0}},
+        {"call": "generate", "model": "teacher-lm", "prompt": "hi", "auth": False},
+    ])
+    assert bad_input["status"] == "StatusCode.INVALID_ARGUMENT" and "text_input" in bad_input["message"]
+    assert bad_setting["status"] == "StatusCode.INVALID_ARGUMENT" and "temperature" in bad_setting["message"]
+    assert bad_key["status"] == "StatusCode.UNAUTHENTICATED"

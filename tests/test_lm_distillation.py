@@ -1,0 +1,70 @@
+"""The pieces a chat student is made and trained with, on a tiny random decoder (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from services.trainer.causal_lm import CausalLM, DecoderConfig
+from services.trainer.lm_distillation import (
+    sequence_kd_loss,
+    slice_student,
+    spaced_layers,
+    topk_kl_loss,
+)
+
+TINY = DecoderConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_layers=6, num_heads=4, num_kv_heads=2,
+                     head_dim=4, rms_norm_eps=1e-5, rope_theta=10000.0, max_positions=64)
+
+
+def test_spaced_layers_keep_the_first_and_the_last():
+    assert spaced_layers(30, 5) == [0, 7, 14, 22, 29]
+    assert spaced_layers(30, 30) == list(range(30))
+    with pytest.raises(ValueError):
+        spaced_layers(30, 31)
+
+
+def test_a_student_of_every_layer_is_the_teacher():
+    torch.manual_seed(0)
+    teacher = CausalLM(TINY).eval()
+    ids = torch.randint(0, TINY.vocab_size, (2, 7))
+    mask = torch.ones_like(ids)
+    whole = slice_student(teacher, list(range(TINY.num_layers))).eval()
+    fewer = slice_student(teacher, spaced_layers(TINY.num_layers, 3)).eval()
+    with torch.no_grad():
+        assert torch.allclose(whole(ids, mask), teacher(ids, mask))
+        assert fewer.config.num_layers == 3 and not torch.allclose(fewer(ids, mask), teacher(ids, mask))
+    assert torch.equal(fewer.embed_tokens.weight, teacher.embed_tokens.weight)
+
+
+def test_left_padding_does_not_change_a_sequence():
+    torch.manual_seed(0)
+    model = CausalLM(TINY).eval()
+    ids = torch.randint(1, TINY.vocab_size, (1, 5))
+    padded = torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], dim=1)
+    mask = torch.cat([torch.zeros(1, 3, dtype=torch.long), torch.ones(1, 5, dtype=torch.long)], dim=1)
+    with torch.no_grad():
+        assert torch.allclose(model(ids, torch.ones_like(ids))[:, -1], model(padded, mask)[:, -1], atol=1e-5)
+
+
+def test_topk_kl_is_zero_for_the_teacher_itself_and_positive_otherwise():
+    torch.manual_seed(0)
+    teacher_logits = torch.randn(2, 5, TINY.vocab_size) * 3
+    teacher = torch.log_softmax(teacher_logits, -1)
+    top = teacher.topk(8, dim=-1)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 3:] = False  # padding
+    assert topk_kl_loss(teacher_logits, top.indices, top.values, mask).item() == pytest.approx(0, abs=1e-5)
+    student = torch.randn(2, 5, TINY.vocab_size, requires_grad=True)
+    loss = topk_kl_loss(student, top.indices, top.values, mask)
+    assert loss.item() > 0.1
+    loss.backward()
+    assert student.grad is not None and student.grad[1, 4].abs().sum() == 0  # masked positions teach nothing
+
+
+def test_sequence_kd_is_cross_entropy_on_the_teachers_tokens():
+    logits = torch.randn(2, 4, TINY.vocab_size)
+    targets = torch.randint(0, TINY.vocab_size, (2, 4))
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, TINY.vocab_size), targets.reshape(-1))
+    assert sequence_kd_loss(logits, targets, mask).item() == pytest.approx(expected.item(), rel=1e-6)
