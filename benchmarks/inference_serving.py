@@ -4,8 +4,10 @@ one run. For the teacher and a fast static student (trained here with the traine
 - served: the inference service as its own process tree on an embedded stack started here, called
   over gRPC (Open Inference Protocol) with 64 texts a request and with 1 text a request (concurrent
   callers, which dynamic batching runs together), with 1 serving process and with one per CPU.
-served / direct is the share of the model's speed a client gets. Also p50/p99 latency and the
-service's own CPU time per text.
+served / direct is the share of the model's speed a client gets. Also p50/p99 latency, and the CPU
+time each party spends a request (the service, this process as the load generator, the broker), so
+the two shared cores can be accounted for; and, as a reference, the same callers against an OIP
+server that answers without doing anything (`--ceiling`): what Python gRPC itself allows here.
 
     .venv/bin/python -m benchmarks.inference_serving         # about 5 minutes on 2 CPUs
 
@@ -18,14 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from cli.served import direct_throughput, heldout_texts, served_point
-from cli.stack import EmbeddedStack, StackConfig
+from cli.stack import EmbeddedStack, StackConfig, listen_port
 from shared.keys import KeyStore
 from shared.registry import ModelRegistry
 from shared.store import ArtifactStore
@@ -47,6 +51,55 @@ def tree_cpu_seconds(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return total
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serve_nothing(address: str) -> None:
+    """An OIP server whose ModelInfer answers one label at once: no auth, model, batching or events."""
+    import grpc
+
+    from shared.oip import LABEL_OUTPUT, encode_bytes_tensor, pb, pb_grpc
+
+    class Nothing(pb_grpc.GRPCInferenceServiceServicer):
+        async def ModelInfer(self, request, context):
+            response = pb.ModelInferResponse(model_name=request.model_name, model_version="1", id=request.id)
+            response.outputs.add(name=LABEL_OUTPUT, datatype="BYTES", shape=[1])
+            response.raw_output_contents.append(encode_bytes_tensor([b"noun.artifact"]))
+            return response
+
+    async def serve() -> None:
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 1)])
+        pb_grpc.add_GRPCInferenceServiceServicer_to_server(Nothing(), server)
+        server.add_insecure_port(address)
+        await server.start()
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
+
+
+async def ceiling_point(processes: int, texts: list[str], per_request: int, concurrency: int, seconds: float) -> dict:
+    """The same callers against `_serve_nothing` in `processes` processes sharing one port."""
+    import grpc
+
+    address = f"127.0.0.1:{listen_port(set())}"
+    # Spawned, not forked: gRPC's threads do not survive a fork of a process that has used it.
+    spawn = multiprocessing.get_context("spawn")
+    servers = [spawn.Process(target=_serve_nothing, args=(address,), daemon=True) for _ in range(processes)]
+    for server in servers:
+        server.start()
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            await asyncio.wait_for(channel.channel_ready(), 60)
+        return await served_point(address, "", "nothing", texts, per_request, concurrency, seconds,
+                                  channels=2 * processes)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.join()
 
 
 def wait_processes(stack: EmbeddedStack, processes: int, since: int = 0, timeout_s: float = 180.0) -> None:
@@ -117,6 +170,8 @@ async def main() -> None:
                         help="serving processes (INFERENCE_PROCESSES) to measure")
     parser.add_argument("--points", nargs="*", default=["64x4", "1x64"],
                         help="texts per request x concurrent callers")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also measure the callers against an OIP server that does nothing (the transport's ceiling)")
     parser.add_argument("--profile", action="store_true",
                         help="run one serving process under cProfile, one point per run, and say where its time went")
     args = parser.parse_args()
@@ -158,34 +213,54 @@ async def main() -> None:
                 assert pid is not None
                 for model in models:
                     for per_request, concurrency in run_points:
-                        before = tree_cpu_seconds(pid)
+                        parties = {"server": pid, "broker": stack._running_pid("tansu")}
+                        before = {name: tree_cpu_seconds(p) for name, p in parties.items() if p}
+                        before["client"] = own_cpu_seconds()
                         point = await served_point(url, key, model, texts, per_request, concurrency, args.seconds,
                                                    channels=2 * processes)
-                        # The service's own CPU per text: steadier on a shared machine than throughput.
-                        point["server_cpu_us"] = (tree_cpu_seconds(pid) - before) / (point["texts_per_s"] * args.seconds) * 1e6
+                        # CPU per request by party: steadier on a shared machine than throughput, and
+                        # it says where the two cores went.
+                        after = {name: tree_cpu_seconds(p) for name, p in parties.items() if p}
+                        after["client"] = own_cpu_seconds()
+                        for name in before:
+                            point[f"{name}_cpu_us"] = (after[name] - before[name]) / point["requests"] * 1e6
                         row = {"model": model, "processes": processes, "per_request": per_request,
                                "concurrency": concurrency, "direct": direct[model, per_request], **point}
                         rows.append(row)
                         print(f"{model:8s} {processes} process(es), {per_request:2d} texts/request x {concurrency:2d}: "
                               f"{row['texts_per_s']:7.0f} texts/s served, {row['direct']:7.0f} direct "
                               f"({row['texts_per_s'] / row['direct']:.2f}), p50 {row['p50_ms']:.2f} ms, "
-                              f"p99 {row['p99_ms']:.2f} ms, server CPU {row['server_cpu_us']:.0f} us a text", flush=True)
+                              f"p99 {row['p99_ms']:.2f} ms; CPU a request: server {row['server_cpu_us']:.0f} us, load generator "
+                              f"{row['client_cpu_us']:.0f} us, broker {row.get('broker_cpu_us', 0):.0f} us", flush=True)
                 stack.stop("inference")
                 if profile:
                     print_profile(profile, rows[-1]["requests"] + len(models))
+            if args.ceiling:
+                for per_request, concurrency in points:
+                    for processes in args.processes:
+                        before_client = own_cpu_seconds()
+                        point = await ceiling_point(processes, texts, per_request, concurrency, args.seconds)
+                        point["client_cpu_us"] = (own_cpu_seconds() - before_client) / point["requests"] * 1e6
+                        rows.append({"model": "(no model: ceiling)", "processes": processes, "per_request": per_request,
+                                     "concurrency": concurrency, "direct": float("nan"), "server_cpu_us": float("nan"),
+                                     **point})
+                        print(f"ceiling  {processes} process(es), {per_request:2d} texts/request x {concurrency:2d}: "
+                              f"{point['texts_per_s']:7.0f} texts/s from a server that does nothing", flush=True)
         finally:
             stack.down()
     print(f"\n{cpu_limit()} CPUs, {args.seconds:.0f} s a point; direct = onnxruntime in this process, the same "
           f"texts per call\n")
     print("| model | serving processes | texts/request x callers | served texts/s | direct texts/s | served/direct "
-          "| p50 | p99 | server CPU a text |")
+          "| p50 | p99 | CPU a request: server, load generator, broker |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['processes']} | {r['per_request']} x {r['concurrency']} | {r['texts_per_s']:.0f} | "
               f"{r['direct']:.0f} | {r['texts_per_s'] / r['direct']:.2f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
-              f"{r['server_cpu_us']:.0f} us |")
+              f"{r['server_cpu_us']:.0f}, {r['client_cpu_us']:.0f}, {r.get('broker_cpu_us', float('nan')):.0f} us |")
     best: dict[tuple[str, int], dict] = {}
     for r in rows:
+        if r["model"] not in args.models:
+            continue
         k = (r["model"], r["per_request"])
         if k not in best or r["texts_per_s"] > best[k]["texts_per_s"]:
             best[k] = r

@@ -52,7 +52,9 @@ class Prices(BaseModel):
 class TeacherSpec(BaseModel):
     """Which teacher to query and how. `kind` names a module in services/teacher/adapters:
     `oip` (an Open Inference Protocol gRPC server: ours, Triton, KServe), `openai-chat` (labels from
-    chat completions, soft labels from `top_logprobs`), `openai-embeddings`, `onnx` (in process)."""
+    chat completions, soft labels from `top_logprobs`), `openai-generation` (a chat model's answers
+    with `top_logprobs` at every position: what an LLM student learns from), `openai-embeddings`,
+    `onnx` (in process)."""
 
     kind: str = Field("oip", pattern=r"^[a-z][a-z0-9-]{0,40}$")
     # oip: host:port; openai-*: the API's base URL (https://api.openai.com/v1); onnx: a registry
@@ -66,10 +68,12 @@ class TeacherSpec(BaseModel):
     api_key_env: str = "TEACHER_API_KEY"
     # openai-chat: the label set, and how it is asked for.
     classes: list[str] = Field(default_factory=list)
-    instructions: str = ""  # the system message; empty: one listing the numbered classes
+    # The system message. openai-chat, empty: one listing the numbered classes; openai-generation,
+    # empty: none (each prompt is the user's message alone).
+    instructions: str = ""
     temperature: float = Field(0.0, ge=0, le=2)
-    max_tokens: int = Field(4, ge=1, le=4096)
-    top_logprobs: int = Field(20, ge=0, le=20)  # 0: hard labels only
+    max_tokens: int = Field(4, ge=1, le=4096)  # openai-generation: the longest answer paid for
+    top_logprobs: int = Field(20, ge=0, le=20)  # 0: hard labels only (openai-generation: the tokens alone)
     timeout_s: float = Field(30.0, gt=0)
     max_attempts: int = Field(5, ge=1, le=20)
     limits: RateLimits = Field(default_factory=RateLimits)
@@ -104,6 +108,16 @@ class CurationSpec(BaseModel):
     max_entropy: float | None = Field(None, gt=0)
     max_per_class: int | None = Field(None, ge=1)  # class balancing: cap on train rows per teacher label
     scrub: bool = True  # replace e-mail addresses, phone numbers and API keys in texts
+    # Generative teachers' answers (`completion`): kept only when finished (not cut at max_tokens),
+    # not empty, not a refusal, without contact details or keys (dropped, not scrubbed: the answer's
+    # tokens must stay as the teacher gave them), and not looping: at most this share of its word
+    # 3-grams repeating an earlier one.
+    keep_truncated: bool = False
+    drop_refusals: bool = True
+    max_repetition: float = Field(0.3, ge=0, le=1)
+    # A registered model (name, or name:version) whose tokenizer.json maps the answer's token bytes
+    # to ids, written beside the bytes (-1: a token that vocabulary does not have). Empty: bytes only.
+    tokenizer_model: str = ""
     val_fraction: float = Field(0.1, ge=0, lt=0.5)
     test_fraction: float = Field(0.2, ge=0, lt=0.5)
     shard_rows: int = Field(50_000, ge=1)  # rows per Parquet shard
@@ -155,6 +169,9 @@ class DistillJob(Event):
     # A column of gold labels in the prompt file, if it has one: the curator keeps it beside the
     # teacher's answer so that students (and the teacher) are scored on it. Never sent to the teacher.
     label_field: str = ""
+    # A column that groups prompts (a WordNet lemma, a document): the curator splits by it, so no
+    # group is on both sides of a split. Empty: each prompt is its own group.
+    group_field: str = ""
     templates: list[PromptTemplate] = Field(default_factory=list)
     teacher: TeacherSpec = Field(default_factory=TeacherSpec)
     curation: CurationSpec = Field(default_factory=CurationSpec)
@@ -204,11 +221,30 @@ class TeacherWork(Event):
 NOT_ASKED = "not asked: "
 
 
+class Completion(BaseModel):
+    """A generative teacher's answer, position by position, as an OpenAI-compatible API gives it
+    with `logprobs` and `top_logprobs`. Tokens are kept as their UTF-8 bytes (hex): a token can be
+    part of a character, and bytes are what map it back to an id in a student's tokenizer of the
+    same family. `top_tokens[i]` / `top_logprobs[i]`: position i's alternatives, best first (k of
+    them, at most 20); their probabilities need not sum to 1 (the rest is the tail)."""
+
+    text: str
+    finish_reason: str  # stop, length, content_filter, ... as the API said
+    tokens: list[str] = Field(default_factory=list)  # hex UTF-8 bytes of each generated token
+    logprobs: list[float] = Field(default_factory=list)  # of each generated token
+    top_tokens: list[list[str]] = Field(default_factory=list)  # hex bytes
+    top_logprobs: list[list[float]] = Field(default_factory=list)
+
+    def token_texts(self) -> list[str]:
+        return [bytes.fromhex(t).decode("utf-8", "replace") for t in self.tokens]
+
+
 class TeacherResponse(Event):
     """topic `teacher.responses`, key: job_id (a job's responses stay in one partition, in order).
 
     Exactly one per prompt: `probabilities` (in the order of `classes`), or `embedding` (an
-    embedding teacher), or `error` (including prompts a spent budget left unasked).
+    embedding teacher), or `completion` (a generative teacher), or `error` (including prompts a
+    spent budget left unasked).
     """
 
     job_id: str
@@ -221,6 +257,7 @@ class TeacherResponse(Event):
     classes: list[str] = Field(default_factory=list)
     probabilities: list[float] | None = None
     embedding: list[float] | None = None
+    completion: Completion | None = None
     error: str | None = None
     cached: bool = False  # answered from the response cache, at no cost
     time: datetime = Field(default_factory=utcnow)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import jinja2
@@ -30,6 +30,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from shared.textmodel import choose_providers, cpu_limit
+from shared.tokens import token_bytes_table
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,11 @@ class LanguageModel:
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    @cached_property
+    def token_bytes(self) -> list[bytes]:
+        """Each token id's own bytes (token_bytes_table)."""
+        return token_bytes_table(self.tokenizer)
 
     @lru_cache(maxsize=65536)  # noqa: B019 (one per model, lives as long as it)
     def token_text(self, token_id: int) -> str:

@@ -104,15 +104,26 @@ def load_prompts(job: DistillJob, store: ArtifactStore) -> tuple[list[tuple[str,
     return list(unique.items()), bad
 
 
-def load_gold_labels(job: DistillJob, store: ArtifactStore) -> dict[str, str]:
-    """Gold labels by prompt id, from the prompt file's `label_field` (when the job names one).
-    The curator joins them to the teacher's answers; they are never sent to the teacher."""
-    if not job.label_field or not job.prompts_uri:
+def load_prompt_column(job: DistillJob, store: ArtifactStore, column: str) -> dict[str, str]:
+    """A column of the prompt file by prompt id (rows where it is empty are left out)."""
+    if not column or not job.prompts_uri:
         return {}
-    labels: dict[str, str] = {}
+    values: dict[str, str] = {}
     for row in source_rows(store.get_bytes(job.prompts_uri), source_format(job)):
         text = row.get(job.text_field) if row is not None else None
-        label = row.get(job.label_field) if row is not None else None
-        if row is not None and isinstance(text, str) and label not in (None, ""):
-            labels.setdefault(row_id(row, job.id_field, text), str(label))
-    return labels
+        value = row.get(column) if row is not None else None
+        if row is not None and isinstance(text, str) and value not in (None, ""):
+            values.setdefault(row_id(row, job.id_field, text), str(value))
+    return values
+
+
+def load_gold_labels(job: DistillJob, store: ArtifactStore) -> dict[str, str]:
+    """Gold labels (or gold answers) by prompt id, from the prompt file's `label_field` (when the job
+    names one). The curator joins them to the teacher's answers; they are never sent to the teacher."""
+    return load_prompt_column(job, store, job.label_field)
+
+
+def load_groups(job: DistillJob, store: ArtifactStore) -> dict[str, str]:
+    """Split groups by prompt id, from the prompt file's `group_field`: prompts of one group (say,
+    every phrasing about one word) land in one split, so nothing is learnt about a test group."""
+    return load_prompt_column(job, store, job.group_field)

@@ -9,8 +9,8 @@ import pytest
 
 from services.curator.curation import curate, scrub, write_dataset
 from shared.datasets import read_manifest, read_split
-from shared.events import CurationSpec, DistillJob, TeacherResponse
-from shared.prompts import load_gold_labels
+from shared.events import Completion, CurationSpec, DistillJob, TeacherResponse
+from shared.prompts import load_gold_labels, load_groups
 
 CLASSES = ["animal", "plant", "artifact"]
 
@@ -99,3 +99,72 @@ def test_datasets_are_stable_across_runs_sharded_immutable_and_carry_gold_labels
     before = store.get_bytes(f"{event.uri}/manifest.json")
     again, written = write_dataset(store, job_id, [answer(0, "something new", job_id=job_id)], spec, lineage)
     assert not written and again.counts == event.counts and store.get_bytes(f"{event.uri}/manifest.json") == before
+
+
+# ---- generative teachers -----------------------------------------------------------------------
+
+def generation(seq: int, prompt: str, answer_text: str, finish_reason: str = "stop",
+               job_id: str = "job-g") -> TeacherResponse:
+    words = [f" {w}" if i else w for i, w in enumerate(answer_text.split(" "))]
+    tokens = [w.encode().hex() for w in words]
+    return TeacherResponse(
+        job_id=job_id, prompt_id=f"g{seq}", seq=seq, total=1000, text=prompt, teacher_model="teacher-lm",
+        completion=Completion(text=answer_text, finish_reason=finish_reason, tokens=tokens,
+                              logprobs=[-0.1] * len(tokens), top_tokens=[[t, b" the".hex()] for t in tokens],
+                              top_logprobs=[[-0.1, -2.5]] * len(tokens)))
+
+
+def test_generative_answers_that_would_teach_the_wrong_thing_are_dropped():
+    good = "A sheltered port where ships can find refuge."
+    responses = [
+        generation(0, "Define harbor.", good),
+        generation(1, "Define lantern.", "A light with a", finish_reason="length"),
+        generation(2, "Define anchor.", " "),
+        generation(3, "Define weapon.", "I'm sorry, but I can't help with that."),
+        generation(4, "Define loop.", "a loop of a loop of a loop of a loop of a loop of a loop"),
+        generation(5, "Define contact.", "Write to help@example.com for a definition."),
+        generation(6, "Define sail.", "A piece of fabric that catches the wind to move a boat."),
+    ]
+    curated = curate(responses, CurationSpec(near_duplicate_threshold=None, val_fraction=0, test_fraction=0))
+    assert curated.dropped == {"truncated": 1, "empty_answer": 1, "refusal": 1, "repetitive": 1, "pii_in_answer": 1}
+    assert sorted(r.response.completion.text for r in curated.splits["train"]) == sorted(
+        [good, "A piece of fabric that catches the wind to move a boat."])
+    kept = curate(responses[1:2], CurationSpec(keep_truncated=True, val_fraction=0, test_fraction=0))
+    assert not kept.dropped  # a job may keep cut answers on purpose
+
+
+def test_generative_datasets_keep_every_position_split_by_group_with_token_ids(store):
+    # Every phrasing about one word lands in one split: nothing is learnt about a test word.
+    lemmas = [f"word{i}" for i in range(60)]
+    phrasings = ["Define {}.", "What does {} mean?", "Give the meaning of {} in one sentence."]
+    rows = [(f"p{i}-{j}", phrasing.format(lemma), lemma) for i, lemma in enumerate(lemmas)
+            for j, phrasing in enumerate(phrasings)]
+    body = "".join(f'{{"id": "{pid}", "text": "{text}", "lemma": "{lemma}", "gloss": "gloss of {lemma}"}}\n'
+                   for pid, text, lemma in rows)
+    uri = store.put_bytes(f"prompts/generative-{os.urandom(3).hex()}.jsonl", body.encode())
+    job = DistillJob(job_id="j", name="j", prompts_uri=uri, label_field="gloss", group_field="lemma")
+    groups, gold = load_groups(job, store), load_gold_labels(job, store)
+    job_id = f"job-gen-{os.urandom(3).hex()}"
+    responses = [generation(seq, text, f"The meaning of {lemma}, phrasing {seq % 3}.", job_id=job_id)
+                 for seq, (pid, text, lemma) in enumerate(rows)]
+    for response, (pid, _, _) in zip(responses, rows):
+        response.prompt_id = pid
+    # A word-level vocabulary stands in for a tokenizer: " the" is in it, most answer words are not.
+    vocabulary = {b" the": 7, b"The": 3}
+    event, written = write_dataset(store, job_id, responses, CurationSpec(near_duplicate_threshold=None), {},
+                                   gold, groups, vocabulary)
+    assert written and sum(event.counts.values()) == len(rows)
+    manifest = read_manifest(store, event.uri)
+    seen: dict[str, str] = {}
+    for split in ("train", "val", "test"):
+        table = read_split(store, event.uri, split).to_pylist()
+        for row in table:
+            assert seen.setdefault(row["group"], split) == split
+            assert row["gold_label"] == f"gloss of {row['group']}"
+            assert b"".join(row["completion_tokens"]).decode() == row["completion"]
+            assert row["finish_reason"] == "stop" and len(row["token_logprobs"]) == len(row["completion_tokens"])
+            assert [top[0] for top in row["top_tokens"]] == row["completion_tokens"]
+            assert row["completion_token_ids"][0] == 3 and all(top[1] == 7 for top in row["top_token_ids"])
+            assert row["top_logprobs"][0] == pytest.approx([-0.1, -2.5])
+    assert len(set(seen.values())) == 3 and sum(manifest["groups"].values()) == len(lemmas)
+    assert manifest["completion_tokens"]["train"] > 0

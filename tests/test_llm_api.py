@@ -5,6 +5,7 @@ and the request events. The service runs in process on the real broker and S3 se
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -132,8 +133,60 @@ async def test_logprobs_and_top_logprobs(llm_served):
         assert len(entry.top_logprobs) == 5
         assert entry.token == entry.top_logprobs[0].token  # greedy takes the best
         assert entry.logprob == pytest.approx(entry.top_logprobs[0].logprob)
-        assert entry.logprob <= 0 and bytes(entry.bytes).decode() == entry.token
+        assert entry.logprob <= 0
     assert "".join(e.token for e in content) == reply.choices[0].message.content
+    assert b"".join(bytes(e.bytes) for e in content) == reply.choices[0].message.content.encode()
+
+
+async def test_a_token_that_is_part_of_a_character_has_its_own_bytes(llm_served):
+    # Asked to echo non-ASCII text, the model makes tokens that split characters: each token's
+    # bytes are its own (as the OpenAI API gives them), so they join into the text exactly.
+    reply = await client(llm_served).chat.completions.create(
+        model="teacher-lm", messages=[{"role": "user", "content": "Repeat exactly: 日本語 — naïve café 🙂"}],
+        max_tokens=24, temperature=0, logprobs=True, top_logprobs=2)
+    content = reply.choices[0].logprobs.content
+    joined = b"".join(bytes(e.bytes) for e in content)
+    if reply.choices[0].finish_reason == "stop":
+        assert joined.decode() == reply.choices[0].message.content
+    else:  # cut mid-character at max_tokens: the text shows what decodes
+        assert joined.decode(errors="ignore").startswith(reply.choices[0].message.content.rstrip("\ufffd"))
+    for entry in content:
+        for alternative in entry.top_logprobs:
+            assert alternative.bytes is not None and len(alternative.bytes) > 0
+
+
+async def test_the_generation_teacher_distils_from_our_own_api(llm_served):
+    """The teacher service's adapter for any OpenAI-compatible chat model, against teacher-lm served
+    here: every position's token and top-k, as bytes that map back to the model's own token ids."""
+    from collections import Counter
+
+    from tokenizers import Tokenizer
+
+    from services.teacher.adapters import load_adapter
+    from services.teacher.limits import TeacherGate
+    from services.teacher.querying import Budget, Querier, Spend, budget_share
+    from shared.events import BudgetSpec, Completion, TeacherSpec
+    from shared.tokens import vocabulary_by_bytes
+
+    spec = TeacherSpec(kind="openai-generation", url=llm_served["url"], model="teacher-lm", max_tokens=12,
+                       top_logprobs=5, instructions="Define the word in one sentence.")
+    adapter = load_adapter(spec, llm_served["key"], None)
+    querier = Querier(adapter, TeacherGate("test-teacher-lm", spec.limits), Budget(budget_share(BudgetSpec(), 1.0),
+                                                                                  Spend()), Counter())
+    answers = await querier.ask(["harbor", "lantern"])
+    await adapter.close()
+    tokenizer = Tokenizer.from_file(str(Path(llm_served["model_dir"]) / "tokenizer.json"))
+    by_bytes = vocabulary_by_bytes(tokenizer)
+    for answer in answers:
+        assert answer.error is None
+        completion = Completion(**answer.completion)
+        assert 0 < len(completion.tokens) == answer.output_tokens <= 12
+        ids = [by_bytes[bytes.fromhex(t)] for t in completion.tokens]  # KeyError: not a token of the model
+        assert all(len(top) == 5 and top[0] == token for top, token in zip(completion.top_tokens, completion.tokens))
+        assert all(b <= a for values in completion.top_logprobs for a, b in itertools.pairwise(values))
+        assert completion.finish_reason in ("stop", "length")
+        assert tokenizer.decode(ids, skip_special_tokens=True) == completion.text
+    assert querier.counts["output_tokens"] == sum(a.output_tokens for a in answers)
 
 
 async def test_sampling_with_a_seed_repeats_and_n_gives_choices(llm_served):

@@ -22,13 +22,14 @@ from services.teacher.querying import Budget, Querier, Spend, budget_share, plan
 from shared.events import (
     NOT_ASKED,
     BudgetSpec,
+    Completion,
     DistillJob,
     PromptTemplate,
     RateLimits,
     TeacherSpec,
 )
 from shared.prompts import expand_template, load_prompts, parse_jsonl
-from tests.vendor_api import VendorServer, embedding_of, true_distribution
+from tests.vendor_api import GENERATION_LOGPROB, VendorServer, embedding_of, generation_of, true_distribution
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["animal", "plant", "artifact", "person", "place"]
@@ -59,7 +60,7 @@ def querier(spec: TeacherSpec, budget: BudgetSpec | None = None, api_key: str = 
 # ---- pure logic -------------------------------------------------------------------------------
 
 def test_adapters_are_found_by_module_name():
-    assert available_kinds() == ["oip", "onnx", "openai-chat", "openai-embeddings"]
+    assert available_kinds() == ["oip", "onnx", "openai-chat", "openai-embeddings", "openai-generation"]
     with pytest.raises(ValueError, match=r"unknown teacher kind 'gemini'.*known kinds: oip"):
         load_adapter(TeacherSpec(kind="gemini"), "", None)
 
@@ -180,6 +181,44 @@ async def test_budget_is_checked_before_every_request_and_never_overrun(vendor):
     assert asked and not_asked and len(asked) + len(not_asked) == 40
     assert q.budget.spent.cost <= 0.5 and q.budget.spent.queries <= 30
     assert len(vendor.state.served) == len(asked) == q.budget.spent.queries
+
+
+async def test_generation_teacher_keeps_every_position_its_alternatives_and_the_token_count(vendor):
+    spec = chat_spec(vendor, kind="openai-generation", classes=[], max_tokens=4, top_logprobs=3,
+                     instructions="Define the word in one sentence.")
+    q = querier(spec)
+    texts = ["two words", "one two three four five six"]
+    short, cut = await q.ask(texts)
+    for answer, text in ((short, texts[0]), (cut, texts[1])):
+        assert answer.error is None
+        completion = Completion(**answer.completion)
+        expected = generation_of(text)[:4]
+        assert completion.text == "".join(expected) and completion.token_texts() == expected
+        assert completion.logprobs == pytest.approx([GENERATION_LOGPROB] * len(expected))
+        assert all(len(top) == 3 and top[0] == token for top, token in zip(completion.top_tokens, completion.tokens))
+        assert all(len(values) == 3 for values in completion.top_logprobs)
+    assert Completion(**short.completion).finish_reason == "stop"
+    assert Completion(**cut.completion).finish_reason == "length"  # kept: the curator decides
+    assert q.counts["output_tokens"] == 2 + 4 and q.budget.spent.tokens > q.counts["output_tokens"]
+    # The system message went with every prompt, and each prompt is asked once.
+    assert vendor.state.queries_by_text() == Counter(texts)
+
+
+@pytest.mark.parametrize("fault", ["429:1", "500", "timeout", "malformed", "truncated"])
+async def test_generation_teacher_rides_out_a_vendor_fault(vendor, fault):
+    vendor.state.timeout_sleep_s = 2.0
+    vendor.state.faults.append(fault)
+    q = querier(chat_spec(vendor, kind="openai-generation", classes=[], max_tokens=8, timeout_s=0.5))
+    (answer,) = await q.ask(["a fault first"])
+    assert answer.error is None and Completion(**answer.completion).text == " first fault a"
+    assert [r.outcome for r in vendor.state.served] == [fault, "ok"]
+
+
+async def test_a_generation_teacher_without_logprobs_is_refused_with_why(vendor):
+    vendor.state.faults.append("no-logprobs")
+    q = querier(chat_spec(vendor, kind="openai-generation", classes=[]))
+    (answer,) = await q.ask(["no logprobs"])
+    assert "without logprobs" in answer.error and len(vendor.state.served) == 1
 
 
 async def test_embeddings_teacher(vendor):

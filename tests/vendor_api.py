@@ -3,7 +3,9 @@ configurable latency, and injected faults (429 with Retry-After, 500, timeouts, 
 bodies cut short). It records every request it serves, so tests can count what was paid for.
 
 The "model" gives each text a class from a hash of it, with top_logprobs that put 0.7 on that class
-and spread the rest over the next few, so soft labels can be checked exactly.
+and spread the rest over the next few, so soft labels can be checked exactly. Asked without a
+numbered class list in the system message, it generates instead: the text's words back, reversed,
+a token a word, each with top_logprobs (`generation_of`), cut at `max_tokens` (finish_reason length).
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ def true_distribution(text: str, n_classes: int) -> list[float]:
 def embedding_of(text: str, dim: int = 8) -> list[float]:
     digest = hashlib.sha256(text.encode()).digest()
     return [round((b - 127.5) / 127.5, 6) for b in digest[:dim]]
+
+
+def generation_of(text: str) -> list[str]:
+    """The stand-in's whole answer to a prompt, as tokens: its words reversed, each after a space."""
+    return [f" {word}" for word in reversed(text.split())] or [" ."]
+
+
+GENERATION_LOGPROB = math.log(0.6)  # the chosen token's; two alternatives share what is left but 0.1
+
+
+def token_entry(token: str, logprob: float) -> dict:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
 
 
 @dataclass
@@ -121,6 +135,10 @@ class VendorHandler(BaseHTTPRequestHandler):
             self._send(500, b'{"error": {"message": "too late"}}')
         elif kind == "malformed":
             self._send(200, b'{"choices": [{"message": {"content": "3"')
+        elif kind == "no-logprobs":  # a valid answer from an API that does not do logprobs
+            self._send(200, json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
+                                                     "message": {"role": "assistant", "content": " words"}}],
+                                        "usage": {"prompt_tokens": 5, "completion_tokens": 1}}).encode())
         elif kind == "truncated":
             body = b'{"choices": [{"message": {"content": "3"}}]}'
             self._send(200, body[:10], length=len(body))  # promises more than it sends, then hangs up
@@ -130,7 +148,9 @@ class VendorHandler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict, text: str) -> dict:
         system = next((m["content"] for m in body.get("messages", []) if m.get("role") == "system"), "")
-        n_classes = len(re.findall(r"^\d+\. ", system, flags=re.M)) or 2
+        n_classes = len(re.findall(r"^\d+\. ", system, flags=re.M))
+        if not n_classes:
+            return self._generate(body, system, text)
         probabilities = true_distribution(text, n_classes)
         top = max(range(n_classes), key=lambda i: probabilities[i])
         choice: dict = {"index": 0, "message": {"role": "assistant", "content": str(top + 1)}, "finish_reason": "stop"}
@@ -144,6 +164,24 @@ class VendorHandler(BaseHTTPRequestHandler):
         return {"id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", ""),
                 "choices": [choice], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 1,
                                                "total_tokens": prompt_tokens + 1}}
+
+    def _generate(self, body: dict, system: str, text: str) -> dict:
+        tokens = generation_of(text)
+        limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
+        finish = "length" if len(tokens) > limit else "stop"
+        tokens = tokens[:limit]
+        choice: dict = {"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": finish}
+        if body.get("logprobs"):
+            k = int(body.get("top_logprobs") or 0)
+            choice["logprobs"] = {"content": [
+                {**token_entry(token, GENERATION_LOGPROB),
+                 "top_logprobs": [token_entry(token, GENERATION_LOGPROB), token_entry(" and", math.log(0.2)),
+                                  token_entry(" the", math.log(0.1))][:k]}
+                for token in tokens]}
+        prompt_tokens = (len(system) + len(text)) // 4 + 10
+        return {"id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", ""),
+                "choices": [choice], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens),
+                                               "total_tokens": prompt_tokens + len(tokens)}}
 
     def _embeddings(self, body: dict, texts: list[str]) -> dict:
         tokens = sum(len(t) // 4 + 1 for t in texts)

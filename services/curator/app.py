@@ -17,16 +17,19 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
+from tokenizers import Tokenizer
 
 from services.curator.curation import write_dataset
 from services.curator.progress import JobProgress, first_offsets
 from shared.datasets import load_job_spec
 from shared.events import CurationSpec, DatasetReady, DistillJob, JobStatus, TeacherResponse
 from shared.kafka import dead_letter, read_since
-from shared.prompts import load_gold_labels
+from shared.prompts import load_gold_labels, load_groups
+from shared.registry import ModelRegistry
 from shared.service import create_service
 from shared.settings import Settings
 from shared.store import ArtifactStore
+from shared.tokens import vocabulary_by_bytes
 
 settings = Settings()
 broker, app, log = create_service("curator", settings)
@@ -66,15 +69,37 @@ async def on_responses(_: list[Any], message: KafkaMessage) -> None:
             await finish(job_id, responses[0].teacher_version)
 
 
+def tokenizer_vocabulary(model: str) -> tuple[dict[bytes, int] | None, str]:
+    """Token bytes -> id in a registered model's tokenizer (`name` or `name:version`; the promoted
+    version by default), and the version used; (None, why) when it cannot be read, and the dataset
+    keeps the token bytes alone."""
+    name, _, version = model.partition(":")
+    registry = ModelRegistry(store)
+    version = version or registry.promoted(name) or ""
+    body = registry.read_checked(name, version, "tokenizer.json") if version else None
+    if body is None:
+        return None, f"no tokenizer.json in the registry for {model!r}"
+    return vocabulary_by_bytes(Tokenizer.from_str(body.decode("utf-8"))), f"{name}:{version}"
+
+
 async def finish(job_id: str, teacher_version: str) -> None:
     responses = await asyncio.to_thread(progress.responses, job_id)
     spec_doc = await asyncio.to_thread(load_job_spec, store, job_id)
     spec = CurationSpec.model_validate(spec_doc.get("curation", {}))
-    gold = await asyncio.to_thread(load_gold_labels, DistillJob.model_validate(spec_doc), store) if spec_doc else {}
+    job = DistillJob.model_validate(spec_doc) if spec_doc else None
+    gold = await asyncio.to_thread(load_gold_labels, job, store) if job else {}
+    groups = await asyncio.to_thread(load_groups, job, store) if job else {}
+    vocabulary, tokenizer = None, ""
+    if spec.tokenizer_model:
+        vocabulary, tokenizer = await asyncio.to_thread(tokenizer_vocabulary, spec.tokenizer_model)
+        if vocabulary is None:
+            log.warning("job %s: %s; the dataset keeps the answers' token bytes without ids", job_id, tokenizer)
     lineage = {"job_id": job_id, "job_name": spec_doc.get("name", ""),
                "prompts_uri": spec_doc.get("prompts_uri", ""), "templates": len(spec_doc.get("templates", [])),
-               "teacher": spec_doc.get("teacher", {}), "teacher_model_version": teacher_version}
-    event, written = await asyncio.to_thread(write_dataset, store, job_id, responses, spec, lineage, gold)
+               "teacher": spec_doc.get("teacher", {}), "teacher_model_version": teacher_version,
+               "token_ids": tokenizer if vocabulary is not None else None}
+    event, written = await asyncio.to_thread(write_dataset, store, job_id, responses, spec, lineage, gold, groups,
+                                             vocabulary)
     key = job_id.encode()
     if written or not await announced(event):
         await ready.publish(event, key=key)

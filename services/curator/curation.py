@@ -3,9 +3,13 @@
 In order, each response is: dropped when the teacher gave no answer; scrubbed of e-mail addresses,
 phone numbers and API keys; dropped (and counted, by reason) when empty or oversized, when the
 teacher was unsure of it, when it repeats an earlier text exactly or nearly (MinHash LSH over
-character shingles). What is left is split train/val/test by a hash of the normalised text, so
-that the same text always lands in the same split whichever job or run it comes from; the train
-split is then optionally capped per class. Splits are written as Parquet shards with a manifest.
+character shingles). A generative teacher's answer is also dropped when it was cut at max_tokens,
+is empty, a refusal, loops, or carries contact details or keys. What is left is split
+train/val/test by a hash of the normalised text (or of the prompt's group, where the job names a
+group column), so that the same text or group always lands in the same split whichever job or run
+it comes from; the train split is then optionally capped per class. Splits are written as Parquet
+shards with a manifest: for a generative teacher, each answer position by position (token bytes,
+logprobs, the top-k alternatives; token ids too when a tokenizer is named).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 
-from shared.events import NOT_ASKED, CurationSpec, DatasetReady, TeacherResponse, utcnow
+from shared.events import NOT_ASKED, Completion, CurationSpec, DatasetReady, TeacherResponse, utcnow
 from shared.fingerprint import normalise
 from shared.store import ArtifactStore
 
@@ -34,7 +38,21 @@ SCHEMA = pa.schema([
     ("probabilities", pa.list_(pa.float32())),
     ("embedding", pa.list_(pa.float32())),  # set by embedding teachers, which give no probabilities
     ("gold_label", pa.string()),  # from the prompt file's label field, where it has one
+    # Generative teachers (shared.events.Completion), position by position:
+    ("completion", pa.string()),
+    ("finish_reason", pa.string()),
+    ("completion_tokens", pa.list_(pa.binary())),  # each token's bytes
+    ("token_logprobs", pa.list_(pa.float32())),
+    ("top_tokens", pa.list_(pa.list_(pa.binary()))),  # each position's k alternatives, best first
+    ("top_logprobs", pa.list_(pa.list_(pa.float32()))),
+    ("completion_token_ids", pa.list_(pa.int32())),  # in `tokenizer_model`'s vocabulary (-1: not in it)
+    ("top_token_ids", pa.list_(pa.list_(pa.int32()))),
+    ("group", pa.string()),  # the prompt's split group, where the job names a group column
 ])
+
+# The openings of a chat model's refusals: an answer that starts so teaches a student to refuse.
+REFUSAL = re.compile(r"^\W*(?:I'?m sorry|I am sorry|I apologi[sz]e|I can(?:no|')t|I can not|I am (?:not able|unable)"
+                     r"|I'?m (?:not able|unable)|As an AI)\b", re.IGNORECASE)
 
 # What scrubbing replaces, most specific first: a key must not be half-eaten by the phone pattern.
 SCRUBBERS = [
@@ -98,6 +116,14 @@ class NearDuplicates:
         return False
 
 
+def repetition(text: str, n: int = 3) -> float:
+    """The share of a text's word n-grams that repeat an earlier one: near 0 for prose, near 1 for
+    a model stuck in a loop."""
+    words = normalise(text).split()
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
 def entropy(probabilities: list[float]) -> float:
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
     return float(-(p * np.log(p)).sum())
@@ -108,6 +134,7 @@ class Row:
     response: TeacherResponse
     text: str  # scrubbed
     gold_label: str | None = None
+    group: str | None = None
 
 
 @dataclass
@@ -120,12 +147,15 @@ class Curated:
 def drop_reason(response: TeacherResponse, text: str, spec: CurationSpec) -> str | None:
     if response.error is not None and response.error.startswith(NOT_ASKED):
         return "not_asked_budget"
-    if response.error is not None or (response.probabilities is None and response.embedding is None):
+    if response.error is not None or (response.probabilities is None and response.embedding is None
+                                      and response.completion is None):
         return "teacher_error"
     if not text or len(text) < spec.min_chars:
         return "empty"
     if len(text) > spec.max_chars:
         return "oversized"
+    if response.completion is not None:
+        return answer_drop_reason(response.completion, spec)
     if response.probabilities is not None:
         if max(response.probabilities) < spec.min_confidence:
             return "low_confidence"
@@ -134,7 +164,23 @@ def drop_reason(response: TeacherResponse, text: str, spec: CurationSpec) -> str
     return None
 
 
-def curate(responses: list[TeacherResponse], spec: CurationSpec, gold_labels: dict[str, str] | None = None) -> Curated:
+def answer_drop_reason(completion: Completion, spec: CurationSpec) -> str | None:
+    answer = completion.text.strip()
+    if completion.finish_reason == "length" and not spec.keep_truncated:
+        return "truncated"
+    if not answer:
+        return "empty_answer"
+    if spec.drop_refusals and REFUSAL.match(answer):
+        return "refusal"
+    if repetition(answer) > spec.max_repetition:
+        return "repetitive"
+    if spec.scrub and scrub(answer)[1]:
+        return "pii_in_answer"
+    return None
+
+
+def curate(responses: list[TeacherResponse], spec: CurationSpec, gold_labels: dict[str, str] | None = None,
+           groups: dict[str, str] | None = None) -> Curated:
     result = Curated()
     exact: set[str] = set()
     near = NearDuplicates(spec.near_duplicate_threshold) if spec.near_duplicate_threshold is not None else None
@@ -152,8 +198,10 @@ def curate(responses: list[TeacherResponse], spec: CurationSpec, gold_labels: di
             result.dropped[reason] += 1
             continue
         exact.add(normalise(text))
-        row = Row(response, text, (gold_labels or {}).get(response.prompt_id))
-        result.splits[split_of(text, spec.val_fraction, spec.test_fraction)].append(row)
+        group = (groups or {}).get(response.prompt_id)
+        row = Row(response, text, (gold_labels or {}).get(response.prompt_id), group)
+        result.splits[split_of(f"group:{group}" if group is not None else text, spec.val_fraction,
+                               spec.test_fraction)].append(row)
     if spec.max_per_class is not None:
         result.splits["train"] = cap_per_class(result.splits["train"], spec.max_per_class, result.dropped)
     return result
@@ -180,7 +228,31 @@ def cap_per_class(rows: list[Row], cap: int, dropped: Counter) -> list[Row]:
     return sorted(kept, key=lambda r: r.response.seq)
 
 
-def to_parquet(rows: list[Row]) -> bytes:
+GENERATIVE_COLUMNS = ("completion", "finish_reason", "completion_tokens", "token_logprobs", "top_tokens",
+                      "top_logprobs", "completion_token_ids", "top_token_ids")
+
+
+def completion_values(c: Completion, vocabulary: dict[bytes, int] | None) -> dict:
+    tokens = [bytes.fromhex(t) for t in c.tokens]
+    top = [[bytes.fromhex(t) for t in position] for position in c.top_tokens]
+    return {"completion": c.text, "finish_reason": c.finish_reason, "completion_tokens": tokens,
+            "token_logprobs": c.logprobs, "top_tokens": top, "top_logprobs": c.top_logprobs,
+            "completion_token_ids": [vocabulary.get(t, -1) for t in tokens] if vocabulary else None,
+            "top_token_ids": [[vocabulary.get(t, -1) for t in p] for p in top] if vocabulary else None}
+
+
+def completion_columns(rows: list[Row], vocabulary: dict[bytes, int] | None) -> dict[str, list]:
+    """The generative columns (None where a row has no completion)."""
+    columns: dict[str, list] = {name: [] for name in GENERATIVE_COLUMNS}
+    for row in rows:
+        c = row.response.completion
+        values = completion_values(c, vocabulary) if c is not None else {}
+        for name in GENERATIVE_COLUMNS:
+            columns[name].append(values.get(name))
+    return columns
+
+
+def to_parquet(rows: list[Row], vocabulary: dict[bytes, int] | None = None) -> bytes:
     table = pa.table({
         "prompt_id": [r.response.prompt_id for r in rows],
         "text": [r.text for r in rows],
@@ -188,6 +260,8 @@ def to_parquet(rows: list[Row]) -> bytes:
         "probabilities": [r.response.probabilities for r in rows],
         "embedding": [r.response.embedding for r in rows],
         "gold_label": [r.gold_label for r in rows],
+        **completion_columns(rows, vocabulary),
+        "group": [r.group for r in rows],
     }, schema=SCHEMA)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
@@ -200,22 +274,24 @@ def shard_names(split: str, rows: int, shard_rows: int) -> list[str]:
 
 
 def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResponse], spec: CurationSpec,
-                  lineage: dict, gold_labels: dict[str, str] | None = None) -> tuple[DatasetReady, bool]:
+                  lineage: dict, gold_labels: dict[str, str] | None = None, groups: dict[str, str] | None = None,
+                  vocabulary: dict[bytes, int] | None = None) -> tuple[DatasetReady, bool]:
     """Write the shards, then the manifest; a dataset that has a manifest is never written again
     (datasets are immutable once announced), so a replayed job announces the same dataset. Returns
-    the dataset's event and whether it was written now."""
+    the dataset's event and whether it was written now. `vocabulary`: token bytes -> id, for the
+    answers' token ids (shared.tokens.vocabulary_by_bytes of `spec.tokenizer_model`)."""
     dataset_id = f"{job_id}-v1"
     prefix = f"datasets/{dataset_id}"
     manifest_key = f"{prefix}/manifest.json"
     written = not store.exists(manifest_key)
     if written:
-        curated = curate(responses, spec, gold_labels)
+        curated = curate(responses, spec, gold_labels, groups)
         classes = next((r.classes for r in responses if r.classes), [])
         files: dict[str, list[dict]] = {}
         for split, rows in curated.splits.items():
             files[split] = []
             for i, name in enumerate(shard_names(split, len(rows), spec.shard_rows)):
-                body = to_parquet(rows[i * spec.shard_rows:(i + 1) * spec.shard_rows])
+                body = to_parquet(rows[i * spec.shard_rows:(i + 1) * spec.shard_rows], vocabulary)
                 store.put_bytes(f"{prefix}/{name}", body, "application/vnd.apache.parquet")
                 files[split].append({"name": name, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body),
                                      "rows": min(spec.shard_rows, len(rows) - i * spec.shard_rows)})
@@ -228,6 +304,10 @@ def write_dataset(store: ArtifactStore, job_id: str, responses: list[TeacherResp
             "teacher_label_counts": {split: dict(Counter(teacher_label(r.response) for r in rows).most_common())
                                      for split, rows in curated.splits.items()},
             "gold_labels": sum(r.gold_label is not None for rows in curated.splits.values() for r in rows),
+            "groups": {split: len({r.group for r in rows if r.group is not None})
+                       for split, rows in curated.splits.items()},
+            "completion_tokens": {split: sum(len(r.response.completion.tokens) for r in rows if r.response.completion)
+                                  for split, rows in curated.splits.items()},
             "curation": spec.model_dump(), "lineage": lineage,
         })
     manifest = store.get_json(manifest_key)

@@ -168,8 +168,8 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
 
 def chat_logprob(lm: LanguageModel, token: TokenLogprob) -> dict:
     def entry(token_id: int, logprob: float) -> dict:
-        text = lm.token_text(token_id)
-        return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+        # The token's own bytes, not its text's: a token can be part of a character.
+        return {"token": lm.token_text(token_id), "logprob": logprob, "bytes": list(lm.token_bytes[token_id])}
 
     return {**entry(token.token_id, token.logprob), "top_logprobs": [entry(t, lp) for t, lp in token.top]}
 

@@ -360,10 +360,10 @@ def response_for(work: TeacherWork, prompt: WorkPrompt, classes: list[str], answ
     event = TeacherResponse(job_id=work.job_id, prompt_id=prompt.prompt_id, seq=prompt.seq, total=work.total,
                             text=prompt.text, teacher_model=work.teacher.model,
                             teacher_version=answer.model_version or work.teacher.version, classes=classes,
-                            probabilities=answer.probabilities, embedding=answer.embedding, error=answer.error,
-                            cached=cached)
+                            probabilities=answer.probabilities, embedding=answer.embedding,
+                            completion=answer.completion, error=answer.error, cached=cached)
     if answer.error is not None:
-        event.probabilities = event.embedding = None
+        event.probabilities = event.embedding = event.completion = None
     return event
 
 

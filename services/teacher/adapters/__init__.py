@@ -16,10 +16,12 @@ from shared.store import ArtifactStore
 
 @dataclass
 class Answer:
-    """The teacher's answer to one text: class probabilities, or an embedding, or why not."""
+    """The teacher's answer to one text: class probabilities, an embedding, a generation
+    (shared.events.Completion's fields, as plain JSON for the cache), or why not."""
 
     probabilities: list[float] | None = None
     embedding: list[float] | None = None
+    completion: dict | None = None
     error: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
