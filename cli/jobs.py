@@ -24,9 +24,9 @@ EventT = TypeVar("EventT")
 
 
 def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_field: str = "text",
-                      label_field: str = "") -> list[dict]:
-    """Only the id, text and (when the job names one) gold label of each line are uploaded, to the
-    platform's own store; the teacher is sent the text alone."""
+                      *extra_fields: str) -> list[dict]:
+    """Only the id, text and the columns the job names (gold label, split group) of each line are
+    uploaded, to the platform's own store; the teacher is sent the text alone."""
     opener = gzip.open if path.suffix == ".gz" else open
     rows: list[dict] = []
     with opener(path, "rt", encoding="utf-8") as f:
@@ -35,17 +35,14 @@ def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_
                 break
             if line.strip():
                 row = json.loads(line)
-                kept = {id_field: row.get(id_field), text_field: row.get(text_field)}
-                if label_field:
-                    kept[label_field] = row.get(label_field)
-                rows.append(kept)
+                rows.append({field: row.get(field) for field in (id_field, text_field, *extra_fields) if field})
     return rows
 
 
-def read_parquet_prompts(path: Path, limit: int | None, id_field: str, text_field: str, label_field: str = "") -> bytes:
-    """Only the id, text and gold label columns of a local Parquet file are uploaded."""
+def read_parquet_prompts(path: Path, limit: int | None, id_field: str, text_field: str, *extra_fields: str) -> bytes:
+    """Only the id, text and named columns (gold label, split group) of a local Parquet file are uploaded."""
     table = pq.read_table(path)
-    table = table.select([c for c in (id_field, text_field, label_field) if c and c in table.column_names])
+    table = table.select([c for c in (id_field, text_field, *extra_fields) if c and c in table.column_names])
     if limit is not None:
         table = table.slice(0, limit)
     sink = io.BytesIO()
@@ -58,11 +55,12 @@ def build_job(path: Path, store: ArtifactStore) -> DistillJob:
     spec = yaml.safe_load(path.read_text()) or {}
     job_id = new_id("job")
     prompts = spec.pop("prompts", {}) or {}
-    source_spec = {k: prompts[k] for k in ("format", "id_field", "text_field", "label_field") if k in prompts}
+    source_spec = {k: prompts[k] for k in ("format", "id_field", "text_field", "label_field", "group_field")
+                   if k in prompts}
     if "format" in source_spec:
         source_spec["prompts_format"] = source_spec.pop("format")
     id_field, text_field = prompts.get("id_field", "id"), prompts.get("text_field", "text")
-    label_field = prompts.get("label_field", "")
+    extra_fields = (prompts.get("label_field", ""), prompts.get("group_field", ""))
     if "uri" in prompts:
         source_spec["prompts_uri"] = prompts["uri"]
     elif "file" in prompts:
@@ -70,10 +68,10 @@ def build_job(path: Path, store: ArtifactStore) -> DistillJob:
         if not source.is_absolute():
             source = (path.parent / source) if (path.parent / source).exists() else source
         if source.suffix in (".parquet", ".pq"):
-            body = read_parquet_prompts(source, prompts.get("limit"), id_field, text_field, label_field)
+            body = read_parquet_prompts(source, prompts.get("limit"), id_field, text_field, *extra_fields)
             source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.parquet", body, "application/vnd.apache.parquet")
         else:
-            rows = read_prompts_file(source, prompts.get("limit"), id_field, text_field, label_field)
+            rows = read_prompts_file(source, prompts.get("limit"), id_field, text_field, *extra_fields)
             body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
             source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.jsonl", body, "application/x-ndjson")
     elif not spec.get("templates"):
