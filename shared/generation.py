@@ -73,11 +73,12 @@ class Step:
 
 # ---- the model folder -----------------------------------------------------------------------------
 
-class LanguageModel:
-    """A generative model folder: model.onnx (cached step), tokenizer.json, model.json (architecture,
-    chat template, special tokens, generation defaults)."""
+class ChatFormat:
+    """A generative model folder's text side: tokenizer.json and model.json (architecture, chat
+    template, special tokens, generation defaults), without the graph. A trainer writes prompts
+    with it exactly as the served model will see them."""
 
-    def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path) -> None:
         self.model_dir = Path(model_dir)
         self.meta = json.loads((self.model_dir / "model.json").read_text())
         arch = self.meta["architecture"]
@@ -93,29 +94,7 @@ class LanguageModel:
         env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise_template_error
         self.chat_template = env.from_string(self.meta["chat_template"]) if self.meta.get("chat_template") else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or cpu_limit()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
-                                            providers=choose_providers(device))
-        self.providers: list[str] = self.session.get_providers()
-        self.past_names = [f"past_{kind}_{i}" for i in range(self.num_layers) for kind in ("key", "value")]
-        self.output_names = [o.name for o in self.session.get_outputs()]
 
-    def sampling(self, prompt_tokens: int, max_tokens: int | None = None, temperature: float | None = None,
-                 top_p: float | None = None, **rest) -> SamplingParams:
-        """A request's sampling, with this model's generation defaults for what it leaves out;
-        max_tokens by default: the model's, as far as the context allows."""
-        if max_tokens is None:
-            max_tokens = max(1, min(int(self.defaults.get("max_tokens", 256)), self.context_length - prompt_tokens))
-        return SamplingParams(
-            max_tokens=max_tokens,
-            temperature=float(self.defaults.get("temperature", 1.0)) if temperature is None else temperature,
-            top_p=float(self.defaults.get("top_p", 1.0)) if top_p is None else top_p, **rest)
-
-    # -- text ------------------------------------------------------------------------------------
     def render_chat(self, messages: list[dict]) -> str:
         if self.chat_template is None:
             raise GenerationError("this model has no chat template: use /v1/completions with a prompt")
@@ -138,6 +117,34 @@ class LanguageModel:
     def token_text(self, token_id: int) -> str:
         """A token as the API shows it alone (special tokens by name)."""
         return self.tokenizer.decode([token_id], skip_special_tokens=False)
+
+
+class LanguageModel(ChatFormat):
+    """A generative model folder served: its text side (ChatFormat) and model.onnx, one cached step."""
+
+    def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
+        super().__init__(model_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_limit()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.model_dir / "model.onnx"), options,
+                                            providers=choose_providers(device))
+        self.providers: list[str] = self.session.get_providers()
+        self.past_names = [f"past_{kind}_{i}" for i in range(self.num_layers) for kind in ("key", "value")]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def sampling(self, prompt_tokens: int, max_tokens: int | None = None, temperature: float | None = None,
+                 top_p: float | None = None, **rest) -> SamplingParams:
+        """A request's sampling, with this model's generation defaults for what it leaves out;
+        max_tokens by default: the model's, as far as the context allows."""
+        if max_tokens is None:
+            max_tokens = max(1, min(int(self.defaults.get("max_tokens", 256)), self.context_length - prompt_tokens))
+        return SamplingParams(
+            max_tokens=max_tokens,
+            temperature=float(self.defaults.get("temperature", 1.0)) if temperature is None else temperature,
+            top_p=float(self.defaults.get("top_p", 1.0)) if top_p is None else top_p, **rest)
 
     # -- the graph -------------------------------------------------------------------------------
     def empty_cache(self, batch: int) -> list[np.ndarray]:

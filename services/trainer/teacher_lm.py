@@ -83,6 +83,29 @@ def ensure_teacher_lm(cache_root: Path) -> Path:
     return target
 
 
+def teacher_causal_lm(cache_root: Path):
+    """teacher-lm as our torch decoder (what a student's layers are sliced from): its weights cached
+    as safetensors beside the ONNX build, de-quantised from the GGUF once (about 30 s)."""
+    from safetensors.torch import load_file, save_file
+
+    from services.trainer.causal_lm import CausalLM, DecoderConfig
+
+    folder = cache_root / f"teacher-lm-torch-{cache_key()}"
+    if not (folder / "model.safetensors").exists():
+        hf_model, _ = load_hf_teacher()
+        model = CausalLM.from_hf(hf_model)
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        # The head is tied to the embedding: stored once.
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        (tmp / "config.json").write_text(json.dumps(model.config.to_dict()))
+        tmp.rename(folder)
+    model = CausalLM(DecoderConfig(**json.loads((folder / "config.json").read_text())))
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.eval()
+
+
 def load_hf_teacher():
     """The transformers model and tokenizer, de-quantised from the GGUF (about 30 s)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

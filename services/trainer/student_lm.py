@@ -1,0 +1,305 @@
+"""student-lm: a generative student trained on a curated dataset of a chat teacher's answers
+(services/curator: the answer's tokens and the teacher's top-k at every position).
+
+The student keeps a few of the teacher's layers, spaced evenly (services.trainer.lm_distillation),
+with the teacher's tokenizer, embedding and tied head. The embedding is frozen by default: it is
+28 M of SmolLM2's 134.5 M parameters, the student shares the teacher's vocabulary, and its gradient
+is the costliest matmul of a step on CPU. Each training row is the prompt exactly as the served model
+sees it (the chat template), then the teacher's answer and the end of the turn; the loss is taken on
+the answer's positions only:
+- `sequence`: cross-entropy on the teacher's tokens (sequence-level KD);
+- `sequence+topk`: plus forward KL on the teacher's top-k with the rest as one tail bucket;
+- `gold`: cross-entropy on the gold answers instead (the baseline a teacher has to beat).
+The student goes out through the teacher's own export path (ONNX with its KV cache), checked for
+parity against its torch weights before anything else sees it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from services.trainer.causal_lm import CausalLM, export_cached_onnx
+from services.trainer.export import ParityError
+from services.trainer.lm_distillation import sequence_kd_loss, slice_student, spaced_layers, topk_kl_loss
+from shared.generation import ChatFormat, LanguageModel
+from shared.tokens import vocabulary_by_bytes
+
+log = logging.getLogger(__name__)
+
+PAD_LOGPROB = -1e4  # an absent alternative: exp() is 0, and 0 times a finite number stays 0
+LOGIT_TOLERANCE = 1e-3
+
+
+@dataclass
+class LMExample:
+    prompt: list[int]  # the chat-templated prompt's ids
+    target: list[int]  # the answer's ids, then the end of the turn when the answer ended there
+    top_ids: list[list[int]]  # per target position, the teacher's alternatives (none: [])
+    top_logprobs: list[list[float]]
+    prompt_text: str = ""
+    reference: str = ""  # the teacher's answer
+    gold: str | None = None
+
+
+@dataclass
+class LMTraining:
+    layers: int = 5
+    loss: Literal["sequence", "sequence+topk", "gold"] = "sequence+topk"
+    topk_weight: float = 1.0
+    epochs: int = 2
+    batch_size: int = 8
+    learning_rate: float = 3e-4
+    warmup_fraction: float = 0.05
+    train_embeddings: bool = False
+    max_prompt_tokens: int = 256
+    seed: int = 0
+
+
+@dataclass
+class LMHistory:
+    epochs: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)  # every step's loss, for the curves
+
+
+def end_of_turn(chat: ChatFormat) -> int:
+    """The token the chat template closes an assistant turn with (SmolLM2: <|im_end|>)."""
+    eos = chat.meta.get("eos_token", "")
+    ids = chat.encode(eos) if eos else []
+    return ids[0] if len(ids) == 1 else min(chat.eos_token_ids)
+
+
+def examples_from_rows(rows: list[dict], chat: ChatFormat, instructions: str = "",
+                       source: Literal["teacher", "gold"] = "teacher",
+                       max_prompt_tokens: int = 256) -> tuple[list[LMExample], Counter]:
+    """Training examples from a curated dataset's rows (shared.datasets.read_split(...).to_pylist()):
+    the answer's ids are the curator's where it wrote them, else its token bytes mapped through the
+    student's own vocabulary (the same tokenizer family: exact). Rows that cannot be used are counted."""
+    vocabulary: dict[bytes, int] | None = None
+    eot = end_of_turn(chat)
+    examples: list[LMExample] = []
+    skipped: Counter[str] = Counter()
+    for row in rows:
+        messages = ([{"role": "system", "content": instructions}] if instructions else []) + \
+            [{"role": "user", "content": row["text"]}]
+        prompt = chat.encode(chat.render_chat(messages))
+        if len(prompt) > max_prompt_tokens:
+            skipped["long_prompt"] += 1
+            continue
+        if source == "gold":
+            if not row.get("gold_label"):
+                skipped["no_gold"] += 1
+                continue
+            examples.append(LMExample(prompt, [*chat.encode(row["gold_label"]), eot], [], [],
+                                      row["text"], row.get("completion") or "", row["gold_label"]))
+            continue
+        if row.get("completion_tokens") is None:
+            skipped["no_completion"] += 1
+            continue
+        if row.get("completion_token_ids") is not None:
+            ids, top_ids = row["completion_token_ids"], row["top_token_ids"]
+        else:
+            vocabulary = vocabulary or vocabulary_by_bytes(chat.tokenizer)
+            ids = [vocabulary.get(b, -1) for b in row["completion_tokens"]]
+            top_ids = [[vocabulary.get(b, -1) for b in position] for position in row["top_tokens"] or []]
+        if not ids or min(ids) < 0:
+            skipped["unmapped_token"] += 1
+            continue
+        tops, top_lps = [], []
+        for position, logprobs in zip(top_ids or [], row["top_logprobs"] or []):
+            kept = [(i, lp) for i, lp in zip(position, logprobs) if i >= 0]  # an unknown one joins the tail
+            tops.append([i for i, _ in kept])
+            top_lps.append([lp for _, lp in kept])
+        ended = row.get("finish_reason") == "stop"
+        target = list(ids) + ([eot] if ended else [])
+        tops += [[] for _ in range(len(target) - len(tops))]
+        top_lps += [[] for _ in range(len(target) - len(top_lps))]
+        examples.append(LMExample(prompt, target, tops, top_lps, row["text"], row.get("completion") or "",
+                                  row.get("gold_label")))
+    return examples, skipped
+
+
+def batch_tensors(examples: list[LMExample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded inputs, the positions whose next token is an answer token, and the teacher's
+    top-k at those positions ([B, T, K], absent alternatives at PAD_LOGPROB)."""
+    sequences = [e.prompt + e.target for e in examples]
+    width = max(len(s) for s in sequences) - 1
+    k = max([len(t) for e in examples for t in e.top_ids] + [1])
+    batch = len(examples)
+    input_ids = torch.full((batch, width), pad_id, dtype=torch.long)
+    attention = torch.zeros(batch, width, dtype=torch.long)
+    labels = torch.zeros(batch, width, dtype=torch.long)
+    answer = torch.zeros(batch, width, dtype=torch.bool)
+    top_ids = torch.zeros(batch, width, k, dtype=torch.long)
+    top_logprobs = torch.full((batch, width, k), PAD_LOGPROB)
+    has_top = torch.zeros(batch, width, dtype=torch.bool)
+    for b, (e, seq) in enumerate(zip(examples, sequences)):
+        n = len(seq) - 1
+        input_ids[b, :n] = torch.tensor(seq[:-1])
+        attention[b, :n] = 1
+        labels[b, :n] = torch.tensor(seq[1:])
+        start = len(e.prompt) - 1  # the input position whose next token is the answer's first
+        answer[b, start:n] = True
+        for j, (ids, lps) in enumerate(zip(e.top_ids, e.top_logprobs)):
+            if ids:
+                top_ids[b, start + j, :len(ids)] = torch.tensor(ids)
+                top_logprobs[b, start + j, :len(ids)] = torch.tensor(lps)
+                has_top[b, start + j] = True
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "answer": answer,
+            "top_ids": top_ids, "top_logprobs": top_logprobs, "has_top": has_top}
+
+
+def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Cross-entropy on the answer's tokens, and the top-k KL; the head runs on answer positions only
+    (the vocabulary is most of a step's cost)."""
+    positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
+                             model.empty_cache(batch["input_ids"].shape[0]))
+    mask = batch["answer"]
+    logits = model.logits(hidden[mask])  # [N, V]
+    every = torch.ones(logits.shape[0], dtype=torch.bool)
+    ce = sequence_kd_loss(logits, batch["labels"][mask], every)
+    if not with_topk:
+        return ce, None
+    has_top = batch["has_top"][mask]
+    if not bool(has_top.any()):
+        return ce, None
+    kl = topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top)
+    return ce, kl
+
+
+@torch.no_grad()
+def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_size: int = 16) -> dict:
+    """Cross-entropy on the answers and next-token agreement with them (teacher forcing)."""
+    model.eval()
+    total, agree, loss = 0, 0, 0.0
+    for start in range(0, len(examples), batch_size):
+        batch = batch_tensors(examples[start:start + batch_size], pad_id)
+        positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
+                                 model.empty_cache(batch["input_ids"].shape[0]))
+        logits = model.logits(hidden[batch["answer"]])
+        labels = batch["labels"][batch["answer"]]
+        loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
+        agree += int((logits.argmax(-1) == labels).sum())
+        total += int(labels.numel())
+    return {"val_loss": loss / max(1, total), "val_agreement": agree / max(1, total), "val_tokens": total}
+
+
+def length_batches(examples: list[LMExample], batch_size: int, rng: random.Random) -> list[list[LMExample]]:
+    """Batches of similar lengths (less padding), in a shuffled order."""
+    ordered = sorted(examples, key=lambda e: (len(e.prompt) + len(e.target), rng.random()))
+    batches = [ordered[i:i + batch_size] for i in range(0, len(ordered), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExample], val: list[LMExample],
+                     pad_id: int, on_epoch: Callable[[dict], None] | None = None,
+                     state: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None,
+                     ) -> tuple[CausalLM, LMHistory]:
+    """The student, its best epoch by validation loss kept. `state` (from on_checkpoint) resumes an
+    interrupted run after its last finished epoch."""
+    if not train:
+        raise ValueError("no training examples: the dataset has none this loss can use")
+    torch.manual_seed(config.seed)
+    student = slice_student(teacher, spaced_layers(teacher.config.num_layers, config.layers))
+    student.embed_tokens.weight.requires_grad_(config.train_embeddings)
+    trainable = [p for p in student.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
+    steps = config.epochs * math.ceil(len(train) / config.batch_size)
+    warmup = max(1, int(config.warmup_fraction * steps))
+    # Linear warm-up, then linear decay to 0 at the last step.
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
+    history, best, first_epoch = LMHistory(), None, 1
+    if state is not None:
+        student.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        history = LMHistory(state["history"]["epochs"], state["history"]["steps"])
+        best = state.get("best")
+        first_epoch = state["epoch"] + 1
+    with_topk = config.loss == "sequence+topk"
+    for epoch in range(first_epoch, config.epochs + 1):
+        student.train()
+        rng = random.Random(config.seed * 1000 + epoch)
+        started, losses_seen = time.perf_counter(), []
+        for batch_examples in length_batches(train, config.batch_size, rng):
+            ce, kl = losses(student, batch_tensors(batch_examples, pad_id), with_topk)
+            loss = ce if kl is None else ce + config.topk_weight * kl
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimiser.step()
+            schedule.step()
+            losses_seen.append(loss.item())
+            history.steps.append({"step": len(history.steps) + 1, "loss": loss.item(), "ce": ce.item(),
+                                  "kl": None if kl is None else kl.item()})
+        record = {"epoch": epoch, "train_loss": float(np.mean(losses_seen)), "seconds": time.perf_counter() - started,
+                  **validation(student, val, pad_id)}
+        history.epochs.append(record)
+        if best is None or record["val_loss"] < best["val_loss"]:
+            best = {"epoch": epoch, "val_loss": record["val_loss"],
+                    "model": {k: v.detach().clone() for k, v in student.state_dict().items()}}
+        log.info("student-lm epoch %d: %s", epoch, {k: v for k, v in record.items() if k != "epoch"})
+        if on_epoch:
+            on_epoch(record)
+        if on_checkpoint:
+            on_checkpoint({"epoch": epoch, "model": student.state_dict(), "optimiser": optimiser.state_dict(),
+                           "schedule": schedule.state_dict(), "best": best,
+                           "history": {"epochs": history.epochs, "steps": history.steps}})
+    if not val:
+        return student.eval(), history  # nothing to choose by: the last epoch
+    assert best is not None
+    student.load_state_dict(best["model"])
+    return student.eval(), history
+
+
+# ---- export --------------------------------------------------------------------------------------
+
+def write_student_lm(student: CausalLM, teacher_dir: Path, out: Path, name: str, extra: dict | None = None) -> None:
+    """model.onnx (the teacher's export path, KV cache and all), the teacher's tokenizer.json, and a
+    model.json that is the teacher's with this student's architecture."""
+    out.mkdir(parents=True, exist_ok=True)
+    export_cached_onnx(student, out / "model.onnx")
+    shutil.copy(teacher_dir / "tokenizer.json", out / "tokenizer.json")
+    meta = json.loads((teacher_dir / "model.json").read_text())
+    meta.update({"name": name, "architecture": student.config.to_dict(), **(extra or {})})
+    (out / "model.json").write_text(json.dumps(meta, indent=2))
+
+
+@torch.no_grad()
+def check_student_parity(student: CausalLM, out: Path, prompts: list[list[int]], tokens: int = 12) -> dict:
+    """Greedy tokens from onnxruntime against the torch student (full recompute, no cache), and
+    next-token logits within 1e-3; raises ParityError."""
+    served = LanguageModel(out, device="cpu")
+    worst, mismatches = 0.0, 0
+    for prompt in prompts:
+        onnx_tokens, onnx_logits = served.greedy(prompt, tokens)
+        ids = list(prompt)
+        reference_logits = None
+        for _ in range(len(onnx_tokens)):
+            x = torch.tensor([ids])
+            logits = student(x, torch.ones_like(x))[0, -1]
+            reference_logits = logits.numpy() if reference_logits is None else reference_logits
+            ids.append(int(logits.argmax()))
+        worst = max(worst, float(np.max(np.abs(reference_logits - onnx_logits))) if reference_logits is not None
+                    else 0.0)
+        mismatches += ids[len(prompt):] != onnx_tokens
+    result = {"prompts": len(prompts), "greedy_tokens": tokens, "max_abs_logit_diff": worst,
+              "greedy_mismatches": mismatches}
+    if worst > LOGIT_TOLERANCE or mismatches:
+        raise ParityError(f"the student's ONNX export and its torch weights disagree: {result}")
+    return result
