@@ -1,8 +1,13 @@
-"""Build the shipped WordNet supersense sample from Debian's wordnet-base package.
+"""Build the shipped WordNet samples from Debian's wordnet-base package.
 
-Each WordNet 3.0 synset's gloss is labeled with its lexicographer file (noun.animal, verb.motion,
-...), the 45 "supersenses". The sample is stratified by label and seeded, so re-running the script
-on the same package gives the same file. Run: `make data` (needs `apt-get install wordnet-base`).
+- Supersenses (heldout, teacher-train): each WordNet 3.0 synset's gloss is labeled with its
+  lexicographer file (noun.animal, verb.motion, ...), the 45 "supersenses". Stratified by label.
+- Definitions (definitions.jsonl.gz), for the generative task "define a word in one sentence":
+  common single words (tagged at least once in WordNet's semantic concordance), each with its most
+  frequent sense's definition (the gloss without its example sentences) as the gold answer.
+
+Seeded, so re-running the script on the same package gives the same files. Run: `make data` (needs
+`apt-get install wordnet-base`; `--wordnet-dir` for an unpacked copy elsewhere).
 """
 
 from __future__ import annotations
@@ -44,6 +49,51 @@ def read_synsets(wordnet_dir: Path):
                     yield {"id": f"{ss_type}{offset}", "text": text, "label": LEXNAMES[lex_filenum]}
 
 
+POS_NAMES = {"noun": "noun", "verb": "verb", "adj": "adjective"}
+DEFINITION_SIZES = {"noun": 5000, "verb": 1500, "adj": 1500}
+
+
+def first_sense_definitions(wordnet_dir: Path, pos: str) -> list[dict]:
+    """Common single-word lemmas of one part of speech with their most frequent sense's definition."""
+    glosses: dict[str, tuple[str, str]] = {}
+    with open(wordnet_dir / f"data.{pos}", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            head, _, gloss = line.partition(" | ")
+            fields = head.split()
+            definition = gloss.strip().split('; "')[0].strip().rstrip(";").strip()
+            glosses[fields[0]] = (definition, LEXNAMES[int(fields[1])])
+    rows = []
+    with open(wordnet_dir / f"index.{pos}", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            fields = line.split()
+            lemma, pointers = fields[0], int(fields[3])
+            tagged = int(fields[5 + pointers])
+            offsets = fields[6 + pointers:]
+            if tagged < 1 or not lemma.isalpha() or not lemma.islower() or len(lemma) < 3:
+                continue
+            definition, label = glosses[offsets[0]]  # senses are listed most frequent first
+            if len(definition.split()) >= 3:
+                rows.append({"id": f"{pos}-{lemma}", "lemma": lemma, "pos": POS_NAMES[pos], "gloss": definition,
+                             "label": label})
+    return rows
+
+
+def write_definitions(wordnet_dir: Path, out: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    rows = []
+    for pos, size in DEFINITION_SIZES.items():
+        candidates = first_sense_definitions(wordnet_dir, pos)
+        rows += rng.sample(candidates, min(size, len(candidates)))
+        print(f"definitions: {min(size, len(candidates))} of {len(candidates)} common {POS_NAMES[pos]}s")
+    rows.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+    (out / "definitions.jsonl.gz").write_bytes(gzip.compress(body, compresslevel=9, mtime=0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--wordnet-dir", type=Path, default=Path("/usr/share/wordnet"))
@@ -51,7 +101,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24000)
     parser.add_argument("--teacher-fraction", type=float, default=0.4)
     parser.add_argument("--seed", type=int, default=20250129)
+    parser.add_argument("--only", choices=["supersenses", "definitions"], help="build one sample, not both")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.only != "supersenses":
+        write_definitions(args.wordnet_dir, args.out, args.seed)
+    if args.only == "definitions":
+        return
 
     by_label: dict[str, list[dict]] = defaultdict(list)
     total = 0

@@ -126,8 +126,10 @@ class CurationSpec(BaseModel):
 class StudentSpec(BaseModel):
     name: str = Field("student", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     # static-embedding: token vectors (from the teacher's encoder, as model2vec makes them), mean-pooled,
-    # then a small head; transformer: a small transformer encoder over the same token vectors.
-    kind: Literal["static-embedding", "transformer"] = "static-embedding"
+    # then a small head; transformer: a small transformer encoder over the same token vectors;
+    # causal-lm: a chat model made of `layers` of a generative teacher's (teacher-lm), trained on its
+    # curated answers (services/trainer/student_lm.py).
+    kind: Literal["static-embedding", "transformer", "causal-lm"] = "static-embedding"
     epochs: int = Field(30, ge=1, le=1000)
     patience: int = Field(5, ge=1)  # early stopping: epochs without a better validation agreement
     batch_size: int = Field(64, ge=1)
@@ -139,18 +141,29 @@ class StudentSpec(BaseModel):
     hard_labels: Literal["teacher", "gold"] = "teacher"
     max_length: int = Field(64, ge=4, le=512)
     hidden: int = Field(0, ge=0)  # a hidden layer in the head (0: a linear head)
-    layers: int = Field(2, ge=1, le=12)  # transformer only
+    layers: int = Field(2, ge=1, le=32)  # transformer: encoder layers; causal-lm: the teacher's layers kept
     width: int = Field(128, ge=16, le=1024)  # transformer only: model width (heads of 32)
     quantize: bool = False  # serve an int8 (dynamically quantised) model, with its own parity and accuracy
     seed: int = 0
+    # causal-lm only: what it learns from (the teacher's tokens; plus its top-k as a KL term with
+    # `topk_weight`; or the gold answers alone, a baseline), whether the tied embedding trains, the
+    # prompts it is scored on (greedy answers against the teacher's and the gold ones) and the
+    # system message its prompts were asked with (the teacher's `instructions`).
+    lm_loss: Literal["sequence", "sequence+topk", "gold"] = "sequence+topk"
+    topk_weight: float = Field(1.0, ge=0)
+    train_embeddings: bool = False
+    eval_prompts: int = Field(64, ge=1)
+    max_new_tokens: int = Field(64, ge=1, le=1024)
 
 
 class GateSpec(BaseModel):
     """A student is promoted only when every threshold holds."""
 
-    min_agreement: float = Field(0.5, ge=0, le=1)  # top-1 agreement (classifiers) or mean cosine (embedders)
+    # top-1 agreement (classifiers), mean cosine (embedders), next-token agreement (generative)
+    min_agreement: float = Field(0.5, ge=0, le=1)
     min_speedup: float = Field(1.0, ge=0)
-    # Student gold accuracy over the teacher's, on the same test texts; needs a job with `label_field`.
+    # Student gold accuracy over the teacher's (generative: ROUGE-L against the gold answers), on the
+    # same test prompts; needs a job with `label_field`.
     min_relative_accuracy: float | None = Field(None, ge=0)
     max_kl: float | None = Field(None, ge=0)
 
@@ -296,6 +309,11 @@ class ModelMetrics(BaseModel):
     teacher_gold_accuracy: float | None = None
     relative_accuracy: float | None = None  # gold_accuracy / teacher_gold_accuracy
     quantized: bool = False  # the served model.onnx is int8
+    # Generative students: agreement is next-token agreement with the teacher's answers (teacher
+    # forcing), kl_to_teacher the KL on its top-k plus tail, texts/s are output tokens/s; gold
+    # "accuracy" is ROUGE-L against the gold answers, so relative_accuracy is the student's ROUGE-L
+    # over the teacher's.
+    rouge_l_to_teacher: float | None = None  # the student's greedy answers against the teacher's
 
 
 class ModelTrained(Event):

@@ -130,7 +130,8 @@ def test_the_teachers_torch_weights_are_the_served_teacher(chat, teacher_lm_dir)
 
     from services.trainer.teacher_lm import teacher_causal_lm
 
-    teacher = teacher_causal_lm(Path(teacher_lm_dir).parent)
+    # Where the stack's trainer keeps it too (TRAINER_CACHE_DIR): built once for both.
+    teacher = teacher_causal_lm(Path(__file__).resolve().parent.parent / ".cache" / "trainer")
     prompt = chat.encode(chat.render_chat([{"role": "user", "content": "Define the word 'harbor'."}]))
     _, served_logits = LanguageModel(teacher_lm_dir, device="cpu").greedy(prompt, 1)
     with torch.no_grad():

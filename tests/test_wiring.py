@@ -134,3 +134,82 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
     finally:
         for name in services:
             stack.stop(name)
+
+
+async def test_a_chat_student_end_to_end(stack, store, teacher_lm_dir, tmp_path):
+    """The generative path through the same services: distill.jobs -> teacher (teacher-lm's answers
+    and top-k through our OpenAI-compatible API) -> curator (split by lemma, token ids) -> trainer
+    (a 2-layer student-lm) -> model.promoted -> the inference service answers a chat with it."""
+    import gzip
+
+    import openai
+
+    from cli.__main__ import ensure_service_key
+    from cli.jobs import submit_and_follow
+    from shared.datasets import read_manifest, read_split
+    from shared.registry import ModelRegistry
+
+    registry = ModelRegistry(store)
+    if not registry.promoted("teacher-lm"):
+        version, _ = registry.register("teacher-lm", teacher_lm_dir)
+        registry.promote("teacher-lm", version)
+    key = ensure_service_key(stack)
+    with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
+        nouns = [row for row in map(json.loads, f) if row["pos"] == "noun"][:24]
+    prompts = tmp_path / "define.jsonl"
+    prompts.write_text("".join(json.dumps({"id": row["id"], "text": f"Define the word '{row['lemma']}' in one sentence.",
+                                           "lemma": row["lemma"], "gloss": row["gloss"]}) + "\n" for row in nouns))
+    services = ("inference", "teacher", "curator", "trainer")
+    stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(tmp_path / "models")},
+                         names=services)
+    try:
+        stack.wait_services(names=services, timeout_s=300)
+        base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
+        job_file = tmp_path / "chat-job.yaml"
+        job_file.write_text(
+            f"name: e2e-chat\nprompts: {{file: {prompts}, label_field: gloss, group_field: lemma}}\n"
+            f"teacher: {{kind: openai-generation, url: '{base_url}', model: teacher-lm, max_tokens: 40, "
+            "top_logprobs: 5}\n"
+            "curation: {tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.15, "
+            "test_fraction: 0.25}\n"
+            "student: {name: e2e-chat-student, kind: causal-lm, layers: 2, epochs: 1, batch_size: 4, "
+            "learning_rate: 0.0001, eval_prompts: 4, max_new_tokens: 16}\n"
+            "gate: {min_agreement: 0.0, min_speedup: 1.0}\n")
+        _job, follower = await submit_and_follow(job_file, timeout_s=900, quiet=True)
+        assert not follower.failed, [s.message for s in follower.statuses]
+        assert follower.last("teacher").counts["answered"] == len(nouns)
+        done = follower.last("curator")
+        kept = {k: v for k, v in done.counts.items() if k.startswith("kept_")}
+        assert sum(kept.values()) + sum(v for k, v in done.counts.items() if k.startswith("dropped_")) == len(nouns)
+        trained = follower.trained
+        assert trained is not None and trained.gate_passed, trained
+        m = trained.metrics
+        assert m.parity_max_abs_diff <= 1e-3 and m.speedup > 1.0 and 0.0 <= m.agreement <= 1.0
+        assert m.gold_rows > 0 and m.rouge_l_to_teacher is not None
+        assert registry.promoted("e2e-chat-student") == trained.version
+        card = registry.card("e2e-chat-student", trained.version)
+        assert card["teacher_layers_kept"] == [0, 29] and card["lineage"]["teacher"]["kind"] == "openai-generation"
+        manifest = read_manifest(store, card["lineage"]["dataset"])
+        assert manifest["lineage"]["token_ids"].startswith("teacher-lm:")
+        test_rows = read_split(store, card["lineage"]["dataset"], "test").to_pylist()
+        assert test_rows and all(min(r["completion_token_ids"]) >= 0 for r in test_rows)
+        assert not ({r["group"] for r in test_rows} & {r["group"] for r in read_split(
+            store, card["lineage"]["dataset"], "train").to_pylist()})  # no lemma on both sides
+        # Served beside its teacher, through the same OpenAI-compatible API, without a restart.
+        api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0)
+        reply = None
+        for _ in range(300):
+            try:
+                reply = await api.chat.completions.create(
+                    model="e2e-chat-student", max_tokens=8, temperature=0,
+                    messages=[{"role": "user", "content": "Define the word 'harbor' in one sentence."}])
+                break
+            except openai.NotFoundError:
+                await asyncio.sleep(0.2)
+        assert reply is not None and reply.usage.completion_tokens >= 1
+        models = {m.id for m in (await api.models.list()).data}
+        assert {"teacher-lm", "e2e-chat-student"} <= models
+        await api.close()
+    finally:
+        for name in services:
+            stack.stop(name)

@@ -78,29 +78,50 @@ def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.Abstrac
         teacher_version = registry.promoted(job.teacher.model)
         if teacher_version:  # a teacher we serve ourselves: measure the student against it here
             teacher_dir = registry.download(job.teacher.model, job.teacher.version or teacher_version, work / "teacher")
-        tokenizer_path = teacher_dir / "tokenizer.json" if teacher_dir else default_tokenizer()
         manifest = read_manifest(store, dataset.uri)
-        splits = {name: load_split(dataset, manifest, name) for name in ("train", "val", "test")}
 
         def progress(epoch: int, record: dict) -> None:
             message = f"epoch {epoch}/{job.student.epochs}: validation agreement {record['val_agreement']:.3f}"
             asyncio.run_coroutine_threadsafe(status.publish(JobStatus(
                 job_id=job.job_id, stage="trainer", state="progress", message=message,
                 counts={"epoch": epoch, "epochs": job.student.epochs, "train_loss": record["train_loss"],
-                        "val_agreement": record["val_agreement"], "stopped": float(record["stopped"])}),
+                        "val_agreement": record["val_agreement"], "stopped": float(record.get("stopped", False))}),
                 key=job.job_id.encode()), loop)
 
         lineage = {"job_id": job.job_id, "dataset": dataset.uri, "dataset_id": dataset.dataset_id,
                    "teacher": job.teacher.model_dump(), "teacher_version": teacher_version or "",
                    "prompts_uri": manifest.get("lineage", {}).get("prompts_uri", "")}
-        metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.trainer.cache_dir), teacher_dir,
-                                tokenizer_path, splits["train"], splits["val"], splits["test"], work / "student",
-                                lineage, progress, S3Checkpoints(job.job_id, job.student.name))
+        checkpoints = S3Checkpoints(job.job_id, job.student.name)
+        if job.student.kind == "causal-lm":
+            metrics = ModelMetrics.model_validate(train_lm_blocking(job, dataset, manifest, teacher_dir, work, lineage,
+                                                                    progress, checkpoints))
+        else:
+            tokenizer_path = teacher_dir / "tokenizer.json" if teacher_dir else default_tokenizer()
+            splits = {name: load_split(dataset, manifest, name) for name in ("train", "val", "test")}
+            metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.trainer.cache_dir),
+                                    teacher_dir, tokenizer_path, splits["train"], splits["val"], splits["test"],
+                                    work / "student", lineage, progress, checkpoints)
         version, uri = registry.register(job.student.name, work / "student")
         store.put_json(result_key(job), {"version": version, "uri": uri, "metrics": metrics.model_dump()})
         return version, uri, metrics
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def train_lm_blocking(job: DistillJob, dataset: DatasetReady, manifest: dict, teacher_dir: Path | None, work: Path,
+                      lineage: dict, progress, checkpoints: S3Checkpoints) -> dict:
+    """A generative student: its layers come from the teacher's weights, its prompts from the
+    teacher's chat template, so the teacher must be registered here (teacher-lm)."""
+    from services.trainer.student_lm import build_student_lm
+    from services.trainer.teacher_lm import teacher_causal_lm
+
+    if teacher_dir is None:
+        raise ValueError(f"a causal-lm student is made of its teacher's layers: register and promote "
+                         f"{job.teacher.model!r} here first (`distillery teacher-model build --lm --register`)")
+    rows = {name: read_split(store, dataset.uri, name, manifest).to_pylist() for name in ("train", "val", "test")}
+    metrics, _ = build_student_lm(job.student, teacher_causal_lm(settings.trainer.cache_dir), teacher_dir, rows,
+                                  work / "student", lineage, job.teacher.instructions, progress, checkpoints)
+    return metrics
 
 
 def default_tokenizer() -> Path:

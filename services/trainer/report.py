@@ -41,6 +41,8 @@ def _figure(value, digits: int = 3) -> str:
 
 
 def card_markdown(card: dict) -> str:
+    if card.get("student_kind") == "causal-lm":
+        return lm_card_markdown(card)
     m = card["metrics"]
     lineage = card.get("lineage", {})
     lines = [
@@ -78,6 +80,46 @@ def card_markdown(card: dict) -> str:
               f"{1 - t['kd_weight']:.2f} x cross-entropy on {t['hard_labels']} labels; batch {t['batch_size']}, "
               f"learning rate {t['learning_rate']}.", "", "![training curves](training.png)", ""]
     return "\n".join(lines)
+
+
+def lm_card_markdown(card: dict) -> str:
+    """A generative student's card: what its answers are worth against the teacher's and the gold ones."""
+    m, t, lineage = card["metrics"], card["training"], card.get("lineage", {})
+    lines = [
+        f"# {card['model']} (generative student: {len(card['teacher_layers_kept'])} of the teacher's layers)", "",
+        f"Distilled from `{lineage.get('teacher', {}).get('model', '?')}` "
+        f"(version {lineage.get('teacher_version') or '?'}) on dataset `{lineage.get('dataset', '?')}`, "
+        f"job `{lineage.get('job_id', '?')}`; layers kept: {card['teacher_layers_kept']}.", "",
+        "## Quality on the test split", "",
+        "| figure | value |", "|---|---|",
+        f"| test answers (teacher forcing) | {_figure(m['test_rows'])} |",
+        f"| next-token agreement with the teacher | {_figure(m['agreement'])} |",
+        f"| KL to the teacher's top-k (+ tail) | {_figure(m['kl_to_teacher'])} |",
+        f"| ROUGE-L of greedy answers against the teacher's | {_figure(m.get('rouge_l_to_teacher'))} |",
+        f"| ROUGE-L against the gold answers: student | {_figure(m.get('gold_accuracy'))} on "
+        f"{_figure(m.get('gold_rows', 0))} prompts |",
+        f"| ROUGE-L against the gold answers: teacher | {_figure(m.get('teacher_gold_accuracy'))} |",
+        f"| student / teacher | {_figure(m.get('relative_accuracy'))} |", "",
+        "## Speed on the machine that trained it (onnxruntime, CPU, greedy, batch 1, one run)", "",
+        "| | output tokens/s |", "|---|---|",
+        f"| student | {_figure(m['student_texts_per_s'], 1)} |",
+        f"| teacher | {_figure(m['teacher_texts_per_s'], 1)} |",
+        f"| speed-up | {_figure(m['speedup'], 2)}x |", "",
+        f"Model size {m['size_bytes'] / 1e6:.1f} MB; ONNX parity with torch: max abs logit difference "
+        f"{m['parity_max_abs_diff']:.1e}, greedy tokens identical.", "",
+        "## Training", "",
+        f"{card['train_rows']:,} train and {card['val_rows']:,} validation answers; {card['epochs_run']} epochs "
+        f"(kept: {card['best_epoch']}, the lowest validation loss) in {card['train_seconds']} s. Loss: "
+        + {"sequence": "cross-entropy on the teacher's tokens",
+           "sequence+topk": f"cross-entropy on the teacher's tokens + {t['topk_weight']} x KL on its top-k with a tail",
+           "gold": "cross-entropy on the gold answers (no teacher)"}[t["lm_loss"]]
+        + f"; batch {t['batch_size']}, learning rate {t['learning_rate']}, embedding "
+        f"{'trained' if t['train_embeddings'] else 'frozen'}.", "", "![training curves](training.png)", "",
+        "## Samples", ""]
+    for sample in card.get("samples", []):
+        lines += [f"- **{sample['prompt']}**", f"  - student: {sample['student']}", f"  - teacher: {sample['teacher']}",
+                  f"  - gold: {sample['gold']}"]
+    return "\n".join(lines) + "\n"
 
 
 def write_card(out: Path, card: dict) -> None:

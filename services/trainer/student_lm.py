@@ -181,20 +181,28 @@ def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> 
 
 @torch.no_grad()
 def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_size: int = 16) -> dict:
-    """Cross-entropy on the answers and next-token agreement with them (teacher forcing)."""
+    """Cross-entropy on the answers, next-token agreement with them (teacher forcing), and the KL to
+    the teacher's top-k plus tail where the answers carry it."""
     model.eval()
-    total, agree, loss = 0, 0, 0.0
+    total, agree, loss, kl_sum, kl_positions = 0, 0, 0.0, 0.0, 0
     for start in range(0, len(examples), batch_size):
         batch = batch_tensors(examples[start:start + batch_size], pad_id)
         positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
         hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
                                  model.empty_cache(batch["input_ids"].shape[0]))
-        logits = model.logits(hidden[batch["answer"]])
-        labels = batch["labels"][batch["answer"]]
+        mask = batch["answer"]
+        logits = model.logits(hidden[mask])
+        labels = batch["labels"][mask]
         loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
         agree += int((logits.argmax(-1) == labels).sum())
         total += int(labels.numel())
-    return {"val_loss": loss / max(1, total), "val_agreement": agree / max(1, total), "val_tokens": total}
+        has_top = batch["has_top"][mask]
+        if bool(has_top.any()):
+            n = int(has_top.sum())
+            kl_sum += float(topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top)) * n
+            kl_positions += n
+    return {"val_loss": loss / max(1, total), "val_agreement": agree / max(1, total), "val_tokens": total,
+            "val_kl": kl_sum / kl_positions if kl_positions else 0.0}
 
 
 def length_batches(examples: list[LMExample], batch_size: int, rng: random.Random) -> list[list[LMExample]]:
@@ -303,3 +311,98 @@ def check_student_parity(student: CausalLM, out: Path, prompts: list[list[int]],
     if worst > LOGIT_TOLERANCE or mismatches:
         raise ParityError(f"the student's ONNX export and its torch weights disagree: {result}")
     return result
+
+
+# ---- evaluation and the whole build -------------------------------------------------------------
+
+def greedy_answers(model: LanguageModel, examples: list[LMExample], max_new_tokens: int) -> tuple[list[str], float]:
+    """Each prompt's greedy answer, and output tokens/s over them (batch 1, this process)."""
+    answers, tokens, started = [], 0, time.perf_counter()
+    for example in examples:
+        ids, _ = model.greedy(example.prompt, max_new_tokens)
+        tokens += len(ids)
+        answers.append(model.decode(ids))
+    return answers, tokens / max(1e-9, time.perf_counter() - started)
+
+
+def evaluate_lm(out: Path, teacher_dir: Path, test: list[LMExample], eval_prompts: int, max_new_tokens: int) -> dict:
+    """The student's greedy answers on the first `eval_prompts` test prompts, scored by ROUGE-L against
+    the teacher's answers and the gold ones (the teacher's own answers are scored against gold too);
+    speed: output tokens/s of both models, greedy at batch 1 on the same prompts, in this run."""
+    from shared.textmetrics import rouge_l
+
+    student = LanguageModel(out, device="cpu")
+    scored = test[:eval_prompts]
+    answers, _ = greedy_answers(student, scored, max_new_tokens)
+    # Speed on the same few prompts, one model after the other (the answers' lengths differ: a
+    # rate per token still compares).
+    speed_set = scored[:8]
+    _, teacher_tps = greedy_answers(LanguageModel(teacher_dir, device="cpu"), speed_set, max_new_tokens)
+    _, student_tps = greedy_answers(student, speed_set, max_new_tokens)
+    gold = [(answer, e) for answer, e in zip(answers, scored) if e.gold]
+    student_gold = float(np.mean([rouge_l(a, e.gold or "") for a, e in gold])) if gold else None
+    teacher_gold = float(np.mean([rouge_l(e.reference, e.gold or "") for _, e in gold])) if gold else None
+    return {"rouge_l_to_teacher": float(np.mean([rouge_l(a, e.reference) for a, e in zip(answers, scored)])),
+            "gold_rows": len(gold), "gold_accuracy": student_gold, "teacher_gold_accuracy": teacher_gold,
+            "relative_accuracy": student_gold / teacher_gold if student_gold is not None and teacher_gold else None,
+            "student_texts_per_s": student_tps, "teacher_texts_per_s": teacher_tps,
+            "speedup": student_tps / teacher_tps if teacher_tps else 0.0,
+            "size_bytes": (out / "model.onnx").stat().st_size, "samples": [
+                {"prompt": e.prompt_text, "student": a, "teacher": e.reference, "gold": e.gold}
+                for a, e in list(zip(answers, scored))[:5]]}
+
+
+def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str, list[dict]], out: Path,
+                     lineage: dict, instructions: str = "", progress: Callable[[int, dict], None] | None = None,
+                     checkpoints=None) -> tuple[dict, dict]:
+    """Train (resuming from `checkpoints` when they are of this same training), export, check parity,
+    evaluate; leaves a registry-ready folder in `out` (model.onnx, tokenizer.json, model.json,
+    card.json, card.md, training.png). Returns (metrics for ModelMetrics, the card)."""
+    import hashlib
+
+    from services.trainer.checkpoint import dumps, loads
+    from services.trainer.report import write_card, write_curves
+
+    chat = ChatFormat(teacher_dir)
+    if chat.num_layers != teacher.config.num_layers or chat.vocab_size != teacher.config.vocab_size:
+        raise ValueError(f"the registered teacher ({chat.num_layers} layers, vocabulary {chat.vocab_size}) is not "
+                         f"the one whose weights the trainer has ({teacher.config.num_layers}, "
+                         f"{teacher.config.vocab_size})")
+    source: Literal["teacher", "gold"] = "gold" if spec.lm_loss == "gold" else "teacher"
+    train, skipped = examples_from_rows(rows["train"], chat, instructions, source)
+    val, _ = examples_from_rows(rows["val"], chat, instructions)
+    test, _ = examples_from_rows(rows["test"], chat, instructions)
+    if not train or not test:
+        raise ValueError(f"dataset too small for a generative student: {len(train)} train, {len(test)} test "
+                         f"answers usable (skipped: {dict(skipped)})")
+    config = LMTraining(layers=spec.layers, loss=spec.lm_loss, topk_weight=spec.topk_weight, epochs=spec.epochs,
+                        batch_size=spec.batch_size, learning_rate=spec.learning_rate,
+                        train_embeddings=spec.train_embeddings, seed=spec.seed)
+    fingerprint = hashlib.sha256((lineage.get("dataset", "") + spec.model_dump_json()).encode()).hexdigest()[:16]
+    saved = checkpoints.load() if checkpoints else None
+    state = loads(saved) if saved else None
+    if state is not None and state.get("fingerprint") != fingerprint:
+        state = None  # another training's checkpoint
+    started = time.perf_counter()
+    student, history = train_student_lm(
+        teacher, config, train, val or test[:32], chat.pad_token_id,
+        on_epoch=(lambda record: progress(record["epoch"], record)) if progress else None, state=state,
+        on_checkpoint=(lambda s: checkpoints.save(dumps({**s, "fingerprint": fingerprint}))) if checkpoints else None)
+    train_s = time.perf_counter() - started
+    kept = spaced_layers(teacher.config.num_layers, spec.layers)
+    write_student_lm(student, teacher_dir, out, spec.name, {"student_kind": "causal-lm", "teacher_layers_kept": kept})
+    parity = check_student_parity(student, out, [e.prompt for e in test[:3]])
+    forced = validation(student, test, chat.pad_token_id)
+    figures = evaluate_lm(out, teacher_dir, test, spec.eval_prompts, spec.max_new_tokens)
+    samples = figures.pop("samples")
+    metrics = {"agreement": forced["val_agreement"], "kl_to_teacher": forced["val_kl"],
+               "parity_max_abs_diff": parity["max_abs_logit_diff"], "test_rows": len(test), **figures}
+    write_curves(history.epochs, out / "training.png", "next-token agreement")
+    card = {"model": spec.name, "student_kind": "causal-lm", "metrics": metrics, "training": spec.model_dump(),
+            "train_rows": len(train), "val_rows": len(val), "skipped_rows": dict(skipped),
+            "train_seconds": round(train_s, 1), "epochs_run": len(history.epochs),
+            "best_epoch": min(history.epochs, key=lambda h: h["val_loss"])["epoch"] if history.epochs else 0,
+            "history": history.epochs, "teacher_layers_kept": kept, "parity": parity, "samples": samples,
+            "lineage": lineage}
+    write_card(out, card)
+    return metrics, card
