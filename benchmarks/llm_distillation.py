@@ -1,0 +1,241 @@
+"""The whole generative path, measured the way users get it: teacher-lm's answers through our
+OpenAI-compatible API -> the curator (split by lemma) -> the trainer (chat students) -> each model
+served beside the teacher and asked through the API.
+
+The task: "define a word in one sentence" over WordNet's common words (data/wordnet/definitions),
+gold answer the most frequent sense's gloss. Two evaluation sets, reported apart:
+- held-out: nouns, phrased as in training, whose lemmas the curator kept out of train (its test split);
+- validation: verbs and adjectives, phrased two other ways, lemmas not among the nouns (never tuned on).
+
+Students, each trained by the trainer service from the same cached teacher answers (a re-run pays
+nothing: the stack's S3 and so the teacher's response cache live in .cache/llm-distillation/):
+the initialised student (the teacher's layers sliced, untrained), gold answers only, sequence-level
+KD, and sequence-level + top-k KD. Every model answers greedily through the API at `--concurrency`
+callers; speed is output tokens/s over those answers, and at one caller on 32 prompts, in this run.
+
+    .venv/bin/python -m benchmarks.llm_distillation                       # about 1.5 hours on 2 CPUs
+    .venv/bin/python -m benchmarks.llm_distillation --nouns 300 --heldout-fraction 0.4 --validation 60 --epochs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from cli.stack import EmbeddedStack, StackConfig
+from shared.textmetrics import rouge_l
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / ".cache" / "llm-distillation"
+MAIN_PHRASING = "Define the word '{lemma}' in one sentence."
+VALIDATION_PHRASINGS = ["What does the {pos} '{lemma}' mean? Answer in one sentence.",
+                        "In one sentence, give the meaning of the {pos} '{lemma}'."]
+SERVICES = ("inference", "teacher", "curator", "trainer")
+
+
+def definition_sets(nouns: int, validation: int) -> tuple[list[dict], list[dict]]:
+    """(main prompts: nouns; validation prompts: verbs and adjectives whose lemma is no noun's)."""
+    with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
+        rows = [json.loads(line) for line in f]
+    main = [r for r in rows if r["pos"] == "noun"][:nouns]
+    lemmas = {r["lemma"] for r in rows if r["pos"] == "noun"}
+    others = [r for r in rows if r["pos"] != "noun" and r["lemma"] not in lemmas][:validation]
+    main_prompts = [{"id": r["id"], "text": MAIN_PHRASING.format(**r), "lemma": r["lemma"], "gloss": r["gloss"]}
+                    for r in main]
+    validation_prompts = [{"id": r["id"], "text": VALIDATION_PHRASINGS[i % 2].format(**r), "lemma": r["lemma"],
+                           "gloss": r["gloss"]} for i, r in enumerate(others)]
+    return main_prompts, validation_prompts
+
+
+def persistent_stack() -> EmbeddedStack:
+    """The same folder and ports on every run, so the S3 data (the teacher's response cache, the
+    registry) outlive the run."""
+    saved = HOME / "stack.json"
+    if saved.exists():
+        config = StackConfig.model_validate_json(saved.read_text())
+    else:
+        config = StackConfig.on_free_ports(HOME / "stack")
+        HOME.mkdir(parents=True, exist_ok=True)
+        saved.write_text(config.model_dump_json())
+    return EmbeddedStack(config)
+
+
+def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args) -> str:
+    student_fields = ", ".join(f"{k}: {v}" for k, v in student.items())
+    return (f"name: {name}\nprompts: {{file: {prompts}, label_field: gloss, group_field: lemma}}\n"
+            f"teacher: {{kind: openai-generation, url: '{base_url}', model: teacher-lm, max_tokens: {args.max_tokens}, "
+            f"top_logprobs: {args.top_logprobs}, limits: {{max_concurrency: {args.concurrency}}}}}\n"
+            f"curation: {{tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.05, "
+            f"test_fraction: {args.heldout_fraction}}}\n"
+            f"student: {{{student_fields}}}\ngate: {{min_agreement: 0.0, min_speedup: 0.0}}\n")
+
+
+async def answers_through_api(base_url: str, key: str, model: str, prompts: list[dict], concurrency: int,
+                              max_tokens: int) -> dict:
+    """Greedy answers of `model` to every prompt, `concurrency` callers: answers, output tokens/s, TTFT."""
+    import openai
+
+    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
+    answers: dict[str, str] = {}
+    tokens, ttfts = 0, []
+    todo = iter(prompts)
+
+    async def caller() -> None:
+        nonlocal tokens
+        for prompt in todo:
+            sent = time.perf_counter()
+            stream = await api.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": prompt["text"]}], max_tokens=max_tokens,
+                temperature=0, stream=True, stream_options={"include_usage": True})
+            parts, first = [], None
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    first = first or time.perf_counter()
+                    parts.append(chunk.choices[0].delta.content)
+                if chunk.usage:
+                    tokens += chunk.usage.completion_tokens
+            ttfts.append((first or time.perf_counter()) - sent)
+            answers[prompt["id"]] = "".join(parts)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await api.close()
+    return {"answers": answers, "tokens_per_s": tokens / elapsed, "ttft_p50_ms": 1000 * statistics.median(ttfts)}
+
+
+def score(answers: dict[str, str], prompts: list[dict], teacher: dict[str, str] | None) -> dict:
+    gold = statistics.mean(rouge_l(answers[p["id"]], p["gloss"]) for p in prompts)
+    to_teacher = statistics.mean(rouge_l(answers[p["id"]], teacher[p["id"]]) for p in prompts) if teacher else None
+    return {"rouge_l_gold": gold, "rouge_l_teacher": to_teacher}
+
+
+async def main() -> None:
+    from cli.__main__ import ensure_service_key
+    from cli.jobs import submit_and_follow
+    from services.trainer.student_lm import write_student_lm
+    from services.trainer.teacher_lm import ensure_teacher_lm, teacher_causal_lm
+    from shared.datasets import read_split
+    from shared.registry import ModelRegistry
+    from shared.store import ArtifactStore
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nouns", type=int, default=5000, help="main prompts (train, val and held-out by lemma)")
+    parser.add_argument("--heldout-fraction", type=float, default=0.4, help="of the nouns, by lemma")
+    parser.add_argument("--validation", type=int, default=1000, help="verbs and adjectives, phrased otherwise")
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--top-logprobs", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--students", nargs="*", default=["init", "gold", "sequence", "sequence+topk"])
+    args = parser.parse_args()
+
+    main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
+    HOME.mkdir(parents=True, exist_ok=True)
+    prompt_file = HOME / f"nouns-{args.nouns}.jsonl"
+    prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
+    teacher_dir = ensure_teacher_lm(ROOT / ".cache")
+    stack = persistent_stack()
+    stack.start_infra()
+    os.environ.update(stack.env())
+    results: dict[str, dict] = {}
+    try:
+        store = ArtifactStore(stack.config.s3())
+        registry = ModelRegistry(store)
+        if not registry.promoted("teacher-lm"):
+            registry.promote("teacher-lm", registry.register("teacher-lm", teacher_dir)[0])
+        key = ensure_service_key(stack)
+        stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(HOME / "models")},
+                             names=SERVICES)
+        stack.wait_services(names=SERVICES, timeout_s=600)
+        base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
+        common = {"kind": "causal-lm", "layers": args.layers, "epochs": args.epochs, "batch_size": 8,
+                  "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens}
+        dataset_uri, served = "", ["teacher-lm"]
+        for student in [s for s in args.students if s != "init"]:
+            name = f"student-lm-{student.replace('+', '-')}"
+            job = HOME / f"{name}.yaml"
+            job.write_text(job_yaml(f"bench-{name}", prompt_file, base_url, {"name": name, "lm_loss": student, **common},
+                                    args))
+            started = time.perf_counter()
+            _, follower = await submit_and_follow(job, timeout_s=6 * 3600, quiet=True)
+            if follower.failed or follower.trained is None:
+                raise RuntimeError(f"{name}: {[s.message for s in follower.statuses][-3:]}")
+            teacher_status = follower.last("teacher")
+            print(f"{name}: job done in {time.perf_counter() - started:.0f} s (teacher: "
+                  f"{teacher_status.counts if teacher_status else '?'})", flush=True)
+            dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
+            served.append(name)
+        heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
+        heldout = [p for p in main_prompts if p["id"] in heldout_ids]
+        if "init" in args.students:
+            from services.trainer.lm_distillation import slice_student, spaced_layers
+
+            init_dir = HOME / "student-lm-init"
+            teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
+            write_student_lm(slice_student(teacher, spaced_layers(30, args.layers)).eval(), teacher_dir, init_dir,
+                             "student-lm-init")
+            registry.promote("student-lm-init", registry.register("student-lm-init", init_dir)[0])
+            served.insert(1, "student-lm-init")
+        teacher_answers: dict[str, dict[str, str]] = {}
+        for model in served:
+            row: dict = {}
+            for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
+                got = await wait_served(base_url, key, model, prompts, args)
+                if model == "teacher-lm":
+                    teacher_answers[set_name] = got["answers"]
+                row[set_name] = {**score(got["answers"], prompts, None if model == "teacher-lm"
+                                         else teacher_answers[set_name]),
+                                 "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
+            one = await answers_through_api(base_url, key, model, heldout[:32], 1, args.max_tokens)
+            row["tokens_per_s_c1"] = one["tokens_per_s"]
+            results[model] = row
+            print(model, json.dumps(row), flush=True)
+    finally:
+        for name in SERVICES:
+            stack.stop(name)
+        stack.down()
+    report(results, len(heldout), len(validation_prompts), args)
+
+
+async def wait_served(base_url: str, key: str, model: str, prompts: list[dict], args) -> dict:
+    """The answers, once the inference service has loaded a just-promoted model."""
+    import openai
+
+    for _ in range(600):
+        try:
+            return await answers_through_api(base_url, key, model, prompts, args.concurrency, args.max_tokens)
+        except openai.NotFoundError:
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"{model} was not served after 5 minutes")
+
+
+def report(results: dict[str, dict], heldout: int, validation: int, args) -> None:
+    teacher = results["teacher-lm"]
+    print(f"\nteacher-lm and {args.layers}-layer students, fp32, greedy, through the API at {args.concurrency} "
+          f"callers; held-out: {heldout} nouns (lemmas not in train), validation: {validation} verbs and adjectives\n")
+    print("| model | ROUGE-L vs gold, held-out (x teacher) | validation (x teacher) | ROUGE-L vs teacher, held-out "
+          f"| tokens/s at {args.concurrency} (x teacher) | tokens/s at 1 (x teacher) | TTFT p50 |")
+    print("|---|---|---|---|---|---|---|")
+    for model, row in results.items():
+        h, v = row["held-out"], row["validation"]
+        th, tv = teacher["held-out"], teacher["validation"]
+        to_teacher = f"{h['rouge_l_teacher']:.3f}" if h["rouge_l_teacher"] is not None else "-"
+        print(f"| {model} | {h['rouge_l_gold']:.3f} ({h['rouge_l_gold'] / th['rouge_l_gold']:.2f}) | "
+              f"{v['rouge_l_gold']:.3f} ({v['rouge_l_gold'] / tv['rouge_l_gold']:.2f}) | {to_teacher} | "
+              f"{h['tokens_per_s']:.1f} ({h['tokens_per_s'] / th['tokens_per_s']:.2f}) | "
+              f"{row['tokens_per_s_c1']:.1f} ({row['tokens_per_s_c1'] / teacher['tokens_per_s_c1']:.2f}) | "
+              f"{h['ttft_p50_ms']:.0f} ms |")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
