@@ -160,14 +160,19 @@ def batch_tensors(examples: list[LMExample], pad_id: int) -> dict[str, torch.Ten
             "top_ids": top_ids, "top_logprobs": top_logprobs, "has_top": has_top}
 
 
-def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Cross-entropy on the answer's tokens, and the top-k KL; the head runs on answer positions only
-    (the vocabulary is most of a step's cost)."""
+def answer_logits(model: CausalLM, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The next-token logits [N, V] at the answer's positions only: the head over the vocabulary is
+    most of a step's cost, and the prompt's positions are not scored."""
     positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
     hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
                              model.empty_cache(batch["input_ids"].shape[0]))
+    return model.logits(hidden[batch["answer"]])
+
+
+def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Cross-entropy on the answer's tokens, and the top-k KL."""
     mask = batch["answer"]
-    logits = model.logits(hidden[mask])  # [N, V]
+    logits = answer_logits(model, batch)
     every = torch.ones(logits.shape[0], dtype=torch.bool)
     ce = sequence_kd_loss(logits, batch["labels"][mask], every)
     if not with_topk:
@@ -187,11 +192,8 @@ def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_si
     total, agree, loss, kl_sum, kl_positions = 0, 0, 0.0, 0.0, 0
     for start in range(0, len(examples), batch_size):
         batch = batch_tensors(examples[start:start + batch_size], pad_id)
-        positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-        hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
-                                 model.empty_cache(batch["input_ids"].shape[0]))
         mask = batch["answer"]
-        logits = model.logits(hidden[mask])
+        logits = answer_logits(model, batch)
         labels = batch["labels"][mask]
         loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
         agree += int((logits.argmax(-1) == labels).sum())
