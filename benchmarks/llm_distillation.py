@@ -28,6 +28,7 @@ import statistics
 import time
 from pathlib import Path
 
+from cli.served import chat_answers
 from cli.stack import EmbeddedStack, StackConfig
 from shared.textmetrics import rouge_l
 
@@ -74,40 +75,6 @@ def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args) -> st
             f"curation: {{tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.05, "
             f"test_fraction: {args.heldout_fraction}}}\n"
             f"student: {{{student_fields}}}\ngate: {{min_agreement: 0.0, min_speedup: 0.0}}\n")
-
-
-async def answers_through_api(base_url: str, key: str, model: str, prompts: list[dict], concurrency: int,
-                              max_tokens: int) -> dict:
-    """Greedy answers of `model` to every prompt, `concurrency` callers: answers, output tokens/s, TTFT."""
-    import openai
-
-    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
-    answers: dict[str, str] = {}
-    tokens, ttfts = 0, []
-    todo = iter(prompts)
-
-    async def caller() -> None:
-        nonlocal tokens
-        for prompt in todo:
-            sent = time.perf_counter()
-            stream = await api.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": prompt["text"]}], max_tokens=max_tokens,
-                temperature=0, stream=True, stream_options={"include_usage": True})
-            parts, first = [], None
-            async for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    first = first or time.perf_counter()
-                    parts.append(chunk.choices[0].delta.content)
-                if chunk.usage:
-                    tokens += chunk.usage.completion_tokens
-            ttfts.append((first or time.perf_counter()) - sent)
-            answers[prompt["id"]] = "".join(parts)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(caller() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    await api.close()
-    return {"answers": answers, "tokens_per_s": tokens / elapsed, "ttft_p50_ms": 1000 * statistics.median(ttfts)}
 
 
 def score(answers: dict[str, str], prompts: list[dict], teacher: dict[str, str] | None) -> dict:
@@ -189,13 +156,13 @@ async def main() -> None:
         for model in served:
             row: dict = {}
             for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
-                got = await wait_served(base_url, key, model, prompts, args)
+                got = await chat_answers(base_url, key, model, prompts, args.concurrency, args.max_tokens, wait_s=300)
                 if model == "teacher-lm":
                     teacher_answers[set_name] = got["answers"]
                 row[set_name] = {**score(got["answers"], prompts, None if model == "teacher-lm"
                                          else teacher_answers[set_name]),
                                  "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
-            one = await answers_through_api(base_url, key, model, heldout[:32], 1, args.max_tokens)
+            one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
             row["tokens_per_s_c1"] = one["tokens_per_s"]
             results[model] = row
             print(model, json.dumps(row), flush=True)
@@ -204,18 +171,6 @@ async def main() -> None:
             stack.stop(name)
         stack.down()
     report(results, len(heldout), len(validation_prompts), args)
-
-
-async def wait_served(base_url: str, key: str, model: str, prompts: list[dict], args) -> dict:
-    """The answers, once the inference service has loaded a just-promoted model."""
-    import openai
-
-    for _ in range(600):
-        try:
-            return await answers_through_api(base_url, key, model, prompts, args.concurrency, args.max_tokens)
-        except openai.NotFoundError:
-            await asyncio.sleep(0.5)
-    raise TimeoutError(f"{model} was not served after 5 minutes")
 
 
 def report(results: dict[str, dict], heldout: int, validation: int, args) -> None:

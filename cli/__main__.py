@@ -338,7 +338,7 @@ def cmd_watermark_ledger(args) -> None:
 def cmd_demo(args) -> None:
     from cli.demo import run_demo
 
-    sys.exit(run_demo(Path(args.job), cache=Path(args.cache)))
+    sys.exit(run_demo(Path(args.job), Path(args.chat_job), cache=Path(args.cache), flows=args.flows))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -439,7 +439,10 @@ def main(argv: list[str] | None = None) -> None:
     ledger.add_argument("--client", default="")
 
     demo = add("demo", cmd_demo, "run the whole platform end to end on the embedded stack")
-    demo.add_argument("--job", default="examples/jobs/wordnet-supersenses.yaml")
+    demo.add_argument("--job", default="examples/jobs/wordnet-supersenses.yaml", help="the classifier's job")
+    demo.add_argument("--chat-job", default="examples/jobs/wordnet-definitions.yaml", help="the chat model's job")
+    demo.add_argument("--flows", choices=("both", "chat", "classifier"), default="both",
+                      help="the classifier's flow (with detection), the chat model's, or both")
     demo.add_argument("--cache", default=".cache")
 
     args = parser.parse_args(argv)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli.served import direct_throughput, heldout_texts, served_point
+from cli.served import chat_answers, direct_throughput, heldout_texts, served_point, wait_for_model
 from cli.simulator import seed_reference
 from shared.keys import EnforcementStore, KeyStore
 from shared.oip import OipClient, labels_from_response, scores_from_response
@@ -22,19 +22,27 @@ def heading(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def run_demo(job_file: Path, cache: Path) -> int:
+def run_demo(job_file: Path, chat_job_file: Path, cache: Path, flows: str = "both") -> int:
+    """`flows`: "both" (the classifier's job, detection and watermark ledger, then the chat model's
+    distillation), "chat" or "classifier"."""
     from cli.__main__ import cmd_stack_up
     from cli.stack import EmbeddedStack
 
     started = time.monotonic()
     heading("1. the embedded stack and the five services")
     cmd_stack_up(argparse.Namespace(cache=str(cache), infra_only=False))
-    stack = EmbeddedStack()
-    url = f"127.0.0.1:{stack.config.inference_port}"
-    return asyncio.run(_demo(job_file, url, started))
+    url = f"127.0.0.1:{EmbeddedStack().config.inference_port}"
+    code = asyncio.run(classifier_flow(job_file, url)) if flows != "chat" else 0
+    if code == 0 and flows != "classifier":
+        code = asyncio.run(chat_flow(chat_job_file, 2 if flows == "chat" else 9))
+    if code == 0:
+        print(f"\ndemo finished in {time.monotonic() - started:.0f} s; the stack is still up (`make down` stops it)")
+    return code
 
 
-async def _demo(job_file: Path, url: str, started: float) -> int:
+async def classifier_flow(job_file: Path, url: str) -> int:
+    """The classifier path: the distillation job, the student served and its speed-up as a client gets
+    it, simulated traffic with one extracting client, its alerts and enforcement, the watermark ledger."""
     from cli.jobs import format_alert, read_alerts, submit_and_follow
     from cli.traffic import run_traffic
 
@@ -162,15 +170,78 @@ async def _demo(job_file: Path, url: str, started: float) -> int:
     print(f"  {extractor} got {len(entries)} watermarked answers (0.5% of inputs, 5% once alerted), recorded in "
           f"the store under watermark/ledger/{extractor}/.\n  A model distilled from its answers would be named by "
           f"`distillery verify --onnx MODEL_FOLDER --client {extractor}` (see the README).")
-    heading("9. teacher-lm: a chat model through the OpenAI SDK")
-    if not await chat_through_openai_sdk(key):
-        return 1
-    print(f"demo finished in {time.monotonic() - started:.0f} s; the stack is still up (`make down` stops it)")
     return 0
 
 
-async def chat_through_openai_sdk(key: str) -> bool:
-    """A streamed chat with `teacher-lm`, as any OpenAI SDK user writes it, with its usage."""
+async def chat_flow(job_file: Path, number: int) -> int:
+    """The generative path: teacher-lm answers through our OpenAI-compatible API -> curated completions
+    with their top-k logprobs -> a chat student trained, exported, promoted and served beside it,
+    compared with it through the same API. `number` is the first step's number."""
+    from cli.__main__ import ensure_service_key
+    from cli.jobs import submit_and_follow
+    from cli.stack import EmbeddedStack
+    from shared.datasets import read_split
+    from shared.textmetrics import rouge_l
+
+    stack = EmbeddedStack()
+    store = ArtifactStore(S3Settings())
+    key = await asyncio.to_thread(KeyStore(store).create, "demo-chat-user")
+    heading(f"{number}. teacher-lm: a chat model through the OpenAI SDK")
+    if not await chat_through_openai_sdk(key, "teacher-lm"):
+        return 1
+    heading(f"{number + 1}. distilling it: job {job_file}")
+    job, follower = await submit_and_follow(job_file, wait=True)
+    if follower.failed or follower.trained is None:
+        print("the job did not finish; see .distillery/logs/")
+        return 1
+    teacher, curator, trained = follower.last("teacher"), follower.last("curator"), follower.trained
+    tc = teacher.counts if teacher else {}
+    print(f"teacher answers:        {int(tc.get('answered', 0))} asked of {job.teacher.model} through {job.teacher.url} "
+          f"with top {job.teacher.top_logprobs} logprobs, {int(tc.get('cached', 0))} from the cache")
+    if curator:
+        kept = {k[5:]: int(v) for k, v in curator.counts.items() if k.startswith("kept_")}
+        dropped = {k[8:]: int(v) for k, v in curator.counts.items() if k.startswith("dropped_")}
+        print(f"dataset rows kept:      {sum(kept.values())} ({', '.join(f'{k} {v}' for k, v in kept.items())}), "
+              f"split by lemma; dropped {sum(dropped.values())} "
+              f"({', '.join(f'{k} {v}' for k, v in dropped.items()) or 'none'})")
+    m = trained.metrics
+    card = await asyncio.to_thread(ModelRegistry(store).card, trained.model_name, trained.version)
+    print(f"student:                {len(card['teacher_layers_kept'])} of the teacher's 30 layers "
+          f"{card['teacher_layers_kept']}, {job.student.epochs} epochs of {job.student.lm_loss}; next-token "
+          f"agreement {m.agreement:.3f} with the teacher (KL {m.kl_to_teacher:.3f}), ONNX parity "
+          f"{m.parity_max_abs_diff:.1e}")
+    if not trained.gate_passed:
+        print(f"student NOT promoted:   {'; '.join(trained.gate_reasons)}")
+        return 1
+    print(f"promoted:               {trained.model_name} version {trained.version}; model card {trained.uri}/card.md")
+
+    heading(f"{number + 2}. the chat student beside its teacher, through the same API")
+    if not await chat_through_openai_sdk(key, trained.model_name, wait_s=120):
+        return 1
+    # Both models answer the held-out prompts (lemmas the student never saw), 8 callers, greedy: what
+    # a client gets, measured in one run. The platform's own key: the detector allow-lists it.
+    own_key = ensure_service_key(stack)
+    heldout = [{"id": r["prompt_id"], "text": r["text"], "gloss": r["gold_label"]}
+               for r in (await asyncio.to_thread(read_split, store, card["lineage"]["dataset"], "test")).to_pylist()]
+    base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
+    served = {model: await chat_answers(base_url, own_key, model, heldout, 8, job.student.max_new_tokens, wait_s=120)
+              for model in (trained.model_name, job.teacher.model)}
+    student, teacher_served = served[trained.model_name], served[job.teacher.model]
+    gold = {model: sum(rouge_l(got["answers"][p["id"]], p["gloss"]) for p in heldout) / len(heldout)
+            for model, got in served.items()}
+    s, t = student["tokens_per_s"], teacher_served["tokens_per_s"]
+    print(f"served speed-up:        {s / t:.1f}x ({s:.0f} vs {t:.0f} output tokens/s through the API, 8 callers, "
+          f"{len(heldout)} held-out prompts; the models alone in the trainer: {m.speedup:.1f}x)")
+    print(f"quality:                ROUGE-L against WordNet's gloss {gold[trained.model_name]:.3f} for the student, "
+          f"{gold[job.teacher.model]:.3f} for the teacher: {gold[trained.model_name] / max(1e-9, gold[job.teacher.model]):.0%} "
+          f"of it (a demo-sized run: {sum(kept.values()) if curator else '?'} answers; benchmarks/llm_distillation "
+          f"runs it at scale)")
+    return 0
+
+
+async def chat_through_openai_sdk(key: str, model: str, wait_s: float = 0.0) -> bool:
+    """A streamed chat, as any OpenAI SDK user writes it, with its usage. With `wait_s`, a model the
+    inference service is still loading (just promoted) is waited for that long."""
     import openai
 
     from cli.stack import EmbeddedStack
@@ -178,14 +249,15 @@ async def chat_through_openai_sdk(key: str) -> bool:
     base_url = f"http://127.0.0.1:{EmbeddedStack().config.inference_http_port}/v1"
     client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
     question = "Define the word 'harbor' in one sentence."
-    print(f"  openai.AsyncOpenAI(base_url={base_url!r}).chat.completions.create(model='teacher-lm', stream=True)")
-    print(f"  user: {question}\n  teacher-lm: ", end="", flush=True)
-    sent = time.perf_counter()
+    print(f"  openai.AsyncOpenAI(base_url={base_url!r}).chat.completions.create(model={model!r}, stream=True)")
     first = None
     usage = None
     try:
+        await wait_for_model(client, model, wait_s)
+        print(f"  user: {question}\n  {model}: ", end="", flush=True)
+        sent = time.perf_counter()
         stream = await client.chat.completions.create(
-            model="teacher-lm", messages=[{"role": "user", "content": question}], max_tokens=80, temperature=0,
+            model=model, messages=[{"role": "user", "content": question}], max_tokens=80, temperature=0,
             stream=True, stream_options={"include_usage": True})
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:

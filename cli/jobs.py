@@ -8,9 +8,11 @@ import io
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from faststream.kafka import KafkaBroker
@@ -23,31 +25,53 @@ from shared.store import ArtifactStore
 EventT = TypeVar("EventT")
 
 
-def read_prompts_file(path: Path, limit: int | None, id_field: str = "id", text_field: str = "text",
-                      *extra_fields: str) -> list[dict]:
-    """Only the id, text and the columns the job names (gold label, split group) of each line are
-    uploaded, to the platform's own store; the teacher is sent the text alone."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    rows: list[dict] = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if limit is not None and len(rows) >= limit:
+class PromptRows:
+    """Which rows of a local prompt file a job uploads, and what of each: the id, the text and the
+    columns the job names (gold label, split group). The teacher is sent the text alone.
+
+    `where` keeps rows whose fields equal the given values; `text_template` makes the text from a
+    row's fields (`Define the word '{lemma}' in one sentence.`) when the file has no text column."""
+
+    def __init__(self, prompts: dict) -> None:
+        self.id_field = prompts.get("id_field", "id")
+        self.text_field = prompts.get("text_field", "text")
+        self.extra_fields = [f for f in (prompts.get("label_field", ""), prompts.get("group_field", "")) if f]
+        self.limit: int | None = prompts.get("limit")
+        self.where: dict = prompts.get("where") or {}
+        self.text_template: str | None = prompts.get("text_template")
+
+    def select(self, rows: Iterable[dict]) -> list[dict]:
+        kept: list[dict] = []
+        for row in rows:
+            if self.limit is not None and len(kept) >= self.limit:
                 break
-            if line.strip():
-                row = json.loads(line)
-                rows.append({field: row.get(field) for field in (id_field, text_field, *extra_fields) if field})
-    return rows
+            if any(row.get(k) != v for k, v in self.where.items()):
+                continue
+            if self.text_template is not None:
+                try:
+                    row = {**row, self.text_field: self.text_template.format(**row)}
+                except KeyError as exc:
+                    raise SystemExit(f"text_template names {exc}, which the prompt file's rows do not have") from exc
+            kept.append({f: row.get(f) for f in (self.id_field, self.text_field, *self.extra_fields)})
+        return kept
 
+    def jsonl(self, path: Path) -> list[dict]:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            return self.select(json.loads(line) for line in f if line.strip())
 
-def read_parquet_prompts(path: Path, limit: int | None, id_field: str, text_field: str, *extra_fields: str) -> bytes:
-    """Only the id, text and named columns (gold label, split group) of a local Parquet file are uploaded."""
-    table = pq.read_table(path)
-    table = table.select([c for c in (id_field, text_field, *extra_fields) if c and c in table.column_names])
-    if limit is not None:
-        table = table.slice(0, limit)
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
+    def parquet(self, path: Path) -> bytes:
+        table = pq.read_table(path)
+        if self.where or self.text_template is not None:
+            table = pa.Table.from_pylist(self.select(table.to_pylist()))
+        else:
+            table = table.select([c for c in (self.id_field, self.text_field, *self.extra_fields)
+                                  if c in table.column_names])
+            if self.limit is not None:
+                table = table.slice(0, self.limit)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
 
 
 def build_job(path: Path, store: ArtifactStore) -> DistillJob:
@@ -59,8 +83,7 @@ def build_job(path: Path, store: ArtifactStore) -> DistillJob:
                    if k in prompts}
     if "format" in source_spec:
         source_spec["prompts_format"] = source_spec.pop("format")
-    id_field, text_field = prompts.get("id_field", "id"), prompts.get("text_field", "text")
-    extra_fields = (prompts.get("label_field", ""), prompts.get("group_field", ""))
+    rows = PromptRows(prompts)
     if "uri" in prompts:
         source_spec["prompts_uri"] = prompts["uri"]
     elif "file" in prompts:
@@ -68,11 +91,10 @@ def build_job(path: Path, store: ArtifactStore) -> DistillJob:
         if not source.is_absolute():
             source = (path.parent / source) if (path.parent / source).exists() else source
         if source.suffix in (".parquet", ".pq"):
-            body = read_parquet_prompts(source, prompts.get("limit"), id_field, text_field, *extra_fields)
+            body = rows.parquet(source)
             source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.parquet", body, "application/vnd.apache.parquet")
         else:
-            rows = read_prompts_file(source, prompts.get("limit"), id_field, text_field, *extra_fields)
-            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows.jsonl(source)).encode("utf-8")
             source_spec["prompts_uri"] = store.put_bytes(f"prompts/{job_id}.jsonl", body, "application/x-ndjson")
     elif not spec.get("templates"):
         raise SystemExit(f"{path}: needs `prompts` with `file` (a local JSONL or Parquet file) or `uri` (s3://...), "

@@ -109,6 +109,64 @@ async def chat_load(base_url: str, key: str, model: str, prompts: list[list[Any]
         await client.close()
 
 
+async def wait_for_model(api, model: str, wait_s: float) -> None:
+    """Until the OpenAI-compatible API serves `model` (a just-promoted one loads within moments), at
+    most `wait_s`; then its 404 is raised."""
+    import openai
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            await api.models.retrieve(model)
+            return
+        except openai.NotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def chat_answers(base_url: str, key: str, model: str, prompts: list[dict], concurrency: int, max_tokens: int,
+                       wait_s: float = 0.0) -> dict:
+    """Greedy answers of `model` to every prompt ({"id", "text"}) from `concurrency` OpenAI SDK callers,
+    streamed: {"answers": id -> text, "tokens_per_s": output tokens/s, "ttft_p50_ms"}. With `wait_s`,
+    a model the inference service has not loaded yet (just promoted) is waited for that long."""
+    import openai
+
+    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
+    answers: dict[str, str] = {}
+    tokens, ttfts = 0, []
+    todo = iter(prompts)
+
+    async def ask(prompt: dict) -> None:
+        nonlocal tokens
+        sent = time.perf_counter()
+        stream = await api.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt["text"]}], max_tokens=max_tokens,
+            temperature=0, stream=True, stream_options={"include_usage": True})
+        parts, first = [], None
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first = first or time.perf_counter()
+                parts.append(chunk.choices[0].delta.content)
+            if chunk.usage:
+                tokens += chunk.usage.completion_tokens
+        ttfts.append((first or time.perf_counter()) - sent)
+        answers[prompt["id"]] = "".join(parts)
+
+    async def caller() -> None:
+        for prompt in todo:
+            await ask(prompt)
+
+    try:
+        await wait_for_model(api, model, wait_s)
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await api.close()
+    return {"answers": answers, "tokens_per_s": tokens / elapsed, "ttft_p50_ms": 1000 * statistics.median(ttfts)}
+
+
 def engine_load(engine, prompts: list[list[dict]], concurrency: int, requests: int, max_tokens: int) -> dict:
     """The same load on the engine called directly (in this process, no API): the model's own speed."""
     import threading

@@ -87,8 +87,12 @@ def engine(served):
 
 
 async def test_models_lists_teacher_lm(llm_served):
-    models = await client(llm_served).models.list()
+    api = client(llm_served)
+    models = await api.models.list()
     assert [m.id for m in models.data] == ["teacher-lm"]
+    assert (await api.models.retrieve("teacher-lm")).id == "teacher-lm"
+    with pytest.raises(openai.NotFoundError):
+        await api.models.retrieve("no-such-model")
 
 
 async def test_chat_plain_and_streamed_agree_with_exact_usage(llm_served):

@@ -136,3 +136,30 @@ def _admitted(access, client) -> bool:
         return True
     except RequestError:
         return False
+
+
+def test_prompt_rows_filter_and_make_texts_from_fields(tmp_path):
+    """A job's prompt file: `where` keeps matching rows, `text_template` makes each text from its
+    fields, `limit` counts kept rows, and only the id, text, label and group columns are uploaded."""
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cli.jobs import PromptRows
+
+    rows = [{"id": f"r{i}", "lemma": f"w{i}", "pos": "noun" if i % 2 else "verb", "gloss": f"g{i}", "secret": "x"}
+            for i in range(10)]
+    spec = {"where": {"pos": "noun"}, "text_template": "Define '{lemma}'.", "label_field": "gloss",
+            "group_field": "lemma", "limit": 3}
+    jsonl = tmp_path / "defs.jsonl.gz"
+    with gzip.open(jsonl, "wt") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    expected = [{"id": f"r{i}", "text": f"Define 'w{i}'.", "gloss": f"g{i}", "lemma": f"w{i}"} for i in (1, 3, 5)]
+    assert PromptRows(spec).jsonl(jsonl) == expected
+    parquet = tmp_path / "defs.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    assert pq.read_table(pa.BufferReader(PromptRows(spec).parquet(parquet))).to_pylist() == expected
+    with pytest.raises(SystemExit, match="sense"):
+        PromptRows({"text_template": "{sense}"}).jsonl(jsonl)

@@ -230,15 +230,20 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
     async def health() -> JSONResponse:
         return JSONResponse({"ready": service.ready}, status_code=200 if service.ready else 503)
 
+    def model_object(name: str) -> dict:
+        model, lm = service.language_model(name)  # NOT_FOUND (404) unless served
+        return {"id": name, "object": "model", "created": int(model.loaded_at), "owned_by": "distillery",
+                "root": name, "parent": None, "version": model.version, "max_model_len": lm.context_length}
+
     @app.get("/v1/models")
     async def models(request: Request) -> dict:
         await client_of(request)
-        data = []
-        for name in service.generative_models():
-            model, lm = service.language_model(name)
-            data.append({"id": name, "object": "model", "created": int(model.loaded_at), "owned_by": "distillery",
-                         "root": name, "parent": None, "version": model.version, "max_model_len": lm.context_length})
-        return {"object": "list", "data": data}
+        return {"object": "list", "data": [model_object(name) for name in service.generative_models()]}
+
+    @app.get("/v1/models/{name}")
+    async def model(name: str, request: Request) -> dict:
+        await client_of(request)
+        return model_object(name)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request):
