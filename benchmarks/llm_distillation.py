@@ -103,6 +103,8 @@ async def main() -> None:
     parser.add_argument("--top-logprobs", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--students", nargs="*", default=["init", "gold", "sequence", "sequence+topk"])
+    parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
+                        "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     args = parser.parse_args()
 
     main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
@@ -119,16 +121,22 @@ async def main() -> None:
         registry = ModelRegistry(store)
         if not registry.promoted("teacher-lm"):
             registry.promote("teacher-lm", registry.register("teacher-lm", teacher_dir)[0])
+        reference, suffix = ("teacher-lm-int8", "-int8") if args.int8 else ("teacher-lm", "")
+        if args.int8 and not registry.promoted(reference):
+            from services.trainer.teacher_lm import ensure_teacher_lm_int8
+
+            registry.promote(reference, registry.register(reference, ensure_teacher_lm_int8(ROOT / ".cache"))[0])
         key = ensure_service_key(stack)
         stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(HOME / "models")},
                              names=SERVICES)
         stack.wait_services(names=SERVICES, timeout_s=600)
         base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
         common = {"kind": "causal-lm", "layers": args.layers, "epochs": args.epochs, "batch_size": 8,
-                  "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens}
-        dataset_uri, served = "", ["teacher-lm"]
+                  "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens,
+                  "quantize": args.int8}
+        dataset_uri, served = "", [reference]
         for student in [s for s in args.students if s != "init"]:
-            name = f"student-lm-{student.replace('+', '-')}"
+            name = f"student-lm-{student.replace('+', '-')}{suffix}"
             job = HOME / f"{name}.yaml"
             job.write_text(job_yaml(f"bench-{name}", prompt_file, base_url, {"name": name, "lm_loss": student, **common},
                                     args))
@@ -146,20 +154,25 @@ async def main() -> None:
         if "init" in args.students:
             from services.trainer.lm_distillation import slice_student, spaced_layers
 
-            init_dir = HOME / "student-lm-init"
+            init_name, init_dir = f"student-lm-init{suffix}", HOME / "student-lm-init"
             teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
             write_student_lm(slice_student(teacher, spaced_layers(30, args.layers)).eval(), teacher_dir, init_dir,
-                             "student-lm-init")
-            registry.promote("student-lm-init", registry.register("student-lm-init", init_dir)[0])
-            served.insert(1, "student-lm-init")
+                             init_name)
+            if args.int8:
+                from services.trainer.teacher_lm import quantize_weights_int8
+
+                quantize_weights_int8(init_dir, init_dir.with_name(init_name), init_name)
+                init_dir = init_dir.with_name(init_name)
+            registry.promote(init_name, registry.register(init_name, init_dir)[0])
+            served.insert(1, init_name)
         teacher_answers: dict[str, dict[str, str]] = {}
         for model in served:
             row: dict = {}
             for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
                 got = await chat_answers(base_url, key, model, prompts, args.concurrency, args.max_tokens, wait_s=300)
-                if model == "teacher-lm":
+                if model == reference:
                     teacher_answers[set_name] = got["answers"]
-                row[set_name] = {**score(got["answers"], prompts, None if model == "teacher-lm"
+                row[set_name] = {**score(got["answers"], prompts, None if model == reference
                                          else teacher_answers[set_name]),
                                  "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
             one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
@@ -170,12 +183,13 @@ async def main() -> None:
         for name in SERVICES:
             stack.stop(name)
         stack.down()
-    report(results, len(heldout), len(validation_prompts), args)
+    report(results, reference, len(heldout), len(validation_prompts), args)
 
 
-def report(results: dict[str, dict], heldout: int, validation: int, args) -> None:
-    teacher = results["teacher-lm"]
-    print(f"\nteacher-lm and {args.layers}-layer students, fp32, greedy, through the API at {args.concurrency} "
+def report(results: dict[str, dict], reference: str, heldout: int, validation: int, args) -> None:
+    teacher = results[reference]
+    print(f"\n{reference} and {args.layers}-layer students, {'int8 weights' if args.int8 else 'fp32'}, greedy, "
+          f"through the API at {args.concurrency} "
           f"callers; held-out: {heldout} nouns (lemmas not in train), validation: {validation} verbs and adjectives\n")
     print("| model | ROUGE-L vs gold, held-out (x teacher) | validation (x teacher) | ROUGE-L vs teacher, held-out "
           f"| tokens/s at {args.concurrency} (x teacher) | tokens/s at 1 (x teacher) | TTFT p50 |")

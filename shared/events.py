@@ -143,7 +143,9 @@ class StudentSpec(BaseModel):
     hidden: int = Field(0, ge=0)  # a hidden layer in the head (0: a linear head)
     layers: int = Field(2, ge=1, le=32)  # transformer: encoder layers; causal-lm: the teacher's layers kept
     width: int = Field(128, ge=16, le=1024)  # transformer only: model width (heads of 32)
-    quantize: bool = False  # serve an int8 (dynamically quantised) model, with its own parity and accuracy
+    # serve an int8 model (classifiers: dynamically quantised; causal-lm: int8 weights), with its own
+    # parity or quality cost in the card
+    quantize: bool = False
     seed: int = 0
     # causal-lm only: what it learns from (the teacher's tokens; plus its top-k as a KL term with
     # `topk_weight`; or the gold answers alone, a baseline), whether the tied embedding trains, the

@@ -18,6 +18,7 @@ from services.trainer.student_lm import (
     check_student_parity,
     end_of_turn,
     examples_from_rows,
+    quantize_student_lm,
     train_student_lm,
     validation,
     write_student_lm,
@@ -123,6 +124,16 @@ def test_the_student_exports_with_its_cache_and_generates_as_its_weights_do(chat
     served = LanguageModel(out, device="cpu")
     assert served.num_layers == 2 and served.meta["name"] == "student-lm" and served.meta["teacher"] == "teacher-lm"
     assert served.render_chat([{"role": "user", "content": "hi"}]) == chat.render_chat([{"role": "user", "content": "hi"}])
+
+    # `quantize: true`: int8 weights served, the fp32 graph kept beside them, the quality cost measured,
+    # and the teacher quantised the same way for speed at equal precision.
+    quantization = quantize_student_lm(out, teacher_lm_dir, "student-lm", [e.prompt for e in examples[:2]], 6)
+    int8 = LanguageModel(out, device="cpu")
+    assert int8.meta["precision"] == "int8" and (out / "model.fp32.onnx").exists()
+    assert (out / "model.onnx").stat().st_size < quantization["size_bytes_fp32"]
+    assert 0.0 <= quantization["quality_cost"]["rouge_l_vs_fp32"] <= 1.0
+    assert quantization["quality_cost"]["prompts"] == 2
+    assert LanguageModel(tmp_path / "teacher-int8", device="cpu").meta["precision"] == "int8"
 
 
 def test_the_teachers_torch_weights_are_the_served_teacher(chat, teacher_lm_dir):

@@ -107,6 +107,7 @@ def lm_card_markdown(card: dict) -> str:
         f"| speed-up | {_figure(m['speedup'], 2)}x |", "",
         f"Model size {m['size_bytes'] / 1e6:.1f} MB; ONNX parity with torch: max abs logit difference "
         f"{m['parity_max_abs_diff']:.1e}, greedy tokens identical.", "",
+        *_int8_lines(card.get("quantization")),
         "## Training", "",
         f"{card['train_rows']:,} train and {card['val_rows']:,} validation answers; {card['epochs_run']} epochs "
         f"(kept: {card['best_epoch']}, the lowest validation loss) in {card['train_seconds']} s. Loss: "
@@ -120,6 +121,17 @@ def lm_card_markdown(card: dict) -> str:
         lines += [f"- **{sample['prompt']}**", f"  - student: {sample['student']}", f"  - teacher: {sample['teacher']}",
                   f"  - gold: {sample['gold']}"]
     return "\n".join(lines) + "\n"
+
+
+def _int8_lines(quantization: dict | None) -> list[str]:
+    if not quantization:
+        return []
+    q = quantization["quality_cost"]
+    return [f"Served with int8 weights ({quantization['scheme']}; fp32 graph {quantization['size_bytes_fp32'] / 1e6:.1f} "
+            f"MB, kept as model.fp32.onnx). The figures above are the int8 model's, its speed-up against the "
+            f"teacher's weights quantised the same way. Against its own fp32 graph on {q['prompts']} test prompts "
+            f"({q['greedy_tokens']} greedy tokens): ROUGE-L {q['rouge_l_vs_fp32']:.3f}, exact match "
+            f"{q['exact_match_vs_fp32']:.3f}, first-token agreement {q['first_token_agreement']:.3f}.", ""]
 
 
 def write_card(out: Path, card: dict) -> None:

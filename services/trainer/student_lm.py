@@ -354,6 +354,24 @@ def evaluate_lm(out: Path, teacher_dir: Path, test: list[LMExample], eval_prompt
                 for a, e in list(zip(answers, scored))[:5]]}
 
 
+def quantize_student_lm(out: Path, teacher_dir: Path, name: str, prompts: list[list[int]], max_new_tokens: int) -> dict:
+    """`out`'s model.onnx becomes int8 weights (teacher-lm-int8's scheme; the fp32 graph stays beside
+    it as model.fp32.onnx), with the quality cost measured against fp32 on `prompts`; the teacher is
+    quantised the same way into `out`'s sibling teacher-int8/, for speed at equal precision."""
+    from services.trainer.teacher_lm import INT8_SCHEME, int8_quality, quantize_weights_int8
+
+    fp32_dir = out.parent / "student-fp32"
+    shutil.rmtree(fp32_dir, ignore_errors=True)
+    shutil.copytree(out, fp32_dir)
+    seconds = quantize_weights_int8(fp32_dir, out, name)
+    shutil.copy(fp32_dir / "model.onnx", out / "model.fp32.onnx")
+    quality = int8_quality(fp32_dir, out, prompts, max_new_tokens)
+    shutil.rmtree(fp32_dir)
+    quantize_weights_int8(teacher_dir, out.parent / "teacher-int8", "teacher-int8")
+    return {"scheme": INT8_SCHEME, "seconds": round(seconds, 1), "quality_cost": quality,
+            "size_bytes_fp32": (out / "model.fp32.onnx").stat().st_size}
+
+
 def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str, list[dict]], out: Path,
                      lineage: dict, instructions: str = "", progress: Callable[[int, dict], None] | None = None,
                      checkpoints=None) -> tuple[dict, dict]:
@@ -395,16 +413,23 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
     write_student_lm(student, teacher_dir, out, spec.name, {"student_kind": "causal-lm", "teacher_layers_kept": kept})
     parity = check_student_parity(student, out, [e.prompt for e in test[:3]])
     forced = validation(student, test, chat.pad_token_id)
+    quantization = None
+    if spec.quantize:
+        quantization = quantize_student_lm(out, teacher_dir, spec.name, [e.prompt for e in test[:spec.eval_prompts]],
+                                           spec.max_new_tokens)
+        # Speed is compared at the same precision: the teacher's weights quantised the same way.
+        teacher_dir = out.parent / "teacher-int8"
     figures = evaluate_lm(out, teacher_dir, test, spec.eval_prompts, spec.max_new_tokens)
     samples = figures.pop("samples")
     metrics = {"agreement": forced["val_agreement"], "kl_to_teacher": forced["val_kl"],
-               "parity_max_abs_diff": parity["max_abs_logit_diff"], "test_rows": len(test), **figures}
+               "parity_max_abs_diff": parity["max_abs_logit_diff"], "test_rows": len(test), **figures,
+               "quantized": spec.quantize}
     write_curves(history.epochs, out / "training.png", "next-token agreement")
     card = {"model": spec.name, "student_kind": "causal-lm", "metrics": metrics, "training": spec.model_dump(),
             "train_rows": len(train), "val_rows": len(val), "skipped_rows": dict(skipped),
             "train_seconds": round(train_s, 1), "epochs_run": len(history.epochs),
             "best_epoch": min(history.epochs, key=lambda h: h["val_loss"])["epoch"] if history.epochs else 0,
             "history": history.epochs, "teacher_layers_kept": kept, "parity": parity, "samples": samples,
-            "lineage": lineage}
+            "lineage": lineage, **({"quantization": quantization} if quantization else {})}
     write_card(out, card)
     return metrics, card

@@ -185,19 +185,15 @@ def build_teacher_lm(out: Path) -> dict:
 
 QUALITY_PROMPTS = 48  # the int8 variant's quality is measured on these (mixed_chat_prompts), greedy
 QUALITY_TOKENS = 48
+INT8_SCHEME = "onnxruntime MatMulNBits: int8 weights in blocks of 32 (symmetric), int8 compute"
 
 
-def quantize_int8(fp32_dir: Path, out: Path) -> dict:
-    """teacher-lm with int8 weights: onnxruntime's weight-only MatMulNBits (8 bits, blocks of 32,
-    int8 compute). Dynamic quantisation (activations too) and 4-bit weights were tried and lose the
-    model (docs/BENCHMARKS.md). The quality cost is measured against the fp32 model on the same
-    prompts: greedy outputs compared by ROUGE-L and by exact match, and the first step's top-1
-    agreement. Registered under a name of its own (teacher-lm-int8), never in place of fp32."""
+def quantize_weights_int8(fp32_dir: Path, out: Path, name: str) -> float:
+    """A generative model's folder with int8 weights: onnxruntime's weight-only MatMulNBits (8 bits,
+    blocks of 32, int8 compute). Dynamic quantisation (activations too) and 4-bit weights were tried
+    and lose the model (docs/BENCHMARKS.md). `name` goes into model.json. Returns the seconds taken."""
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
-
-    from shared.generation import LanguageModel
-    from shared.textmetrics import rouge_l
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -206,25 +202,42 @@ def quantize_int8(fp32_dir: Path, out: Path) -> dict:
                                      algo_config=DefaultWeightOnlyQuantConfig(**scheme))
     quantizer.process()
     quantizer.model.save_model_to_file(str(out / "model.onnx"), use_external_data_format=False)
-    quantized_s = time.perf_counter() - started
-    shutil.copy(fp32_dir / "tokenizer.json", out / "tokenizer.json")
+    if fp32_dir != out:
+        shutil.copy(fp32_dir / "tokenizer.json", out / "tokenizer.json")
     meta = json.loads((fp32_dir / "model.json").read_text())
-    (out / "model.json").write_text(json.dumps({**meta, "name": "teacher-lm-int8", "precision": "int8"}, indent=2))
-    fp32, int8 = LanguageModel(fp32_dir, device="cpu"), LanguageModel(out, device="cpu")
+    (out / "model.json").write_text(json.dumps({**meta, "name": name, "precision": "int8"}, indent=2))
+    return time.perf_counter() - started
+
+
+def int8_quality(fp32_dir: Path, int8_dir: Path, prompts: list[list[int]], max_new_tokens: int) -> dict:
+    """The quality cost of int8 weights, against the fp32 model on the same prompts (token ids):
+    greedy outputs compared by ROUGE-L and by exact match, and the first step's top-1 agreement."""
+    from shared.generation import LanguageModel
+    from shared.textmetrics import rouge_l
+
+    fp32, int8 = LanguageModel(fp32_dir, device="cpu"), LanguageModel(int8_dir, device="cpu")
     rouge, exact, top1 = [], 0, 0
-    for messages in mixed_chat_prompts(QUALITY_PROMPTS):
-        ids = fp32.encode(fp32.render_chat(messages))
-        reference, ref_logits = fp32.greedy(ids, QUALITY_TOKENS)
-        candidate, logits = int8.greedy(ids, QUALITY_TOKENS)
+    for ids in prompts:
+        reference, ref_logits = fp32.greedy(ids, max_new_tokens)
+        candidate, logits = int8.greedy(ids, max_new_tokens)
         rouge.append(rouge_l(int8.decode(candidate), fp32.decode(reference)))
         exact += candidate == reference
         top1 += int(np.argmax(logits)) == int(np.argmax(ref_logits))
-    quality = {"prompts": QUALITY_PROMPTS, "greedy_tokens": QUALITY_TOKENS,
-               "rouge_l_vs_fp32": float(np.mean(rouge)), "exact_match_vs_fp32": exact / QUALITY_PROMPTS,
-               "first_token_agreement": top1 / QUALITY_PROMPTS}
+    return {"prompts": len(prompts), "greedy_tokens": max_new_tokens, "rouge_l_vs_fp32": float(np.mean(rouge)),
+            "exact_match_vs_fp32": exact / len(prompts), "first_token_agreement": top1 / len(prompts)}
+
+
+def quantize_int8(fp32_dir: Path, out: Path) -> dict:
+    """teacher-lm with int8 weights, registered under a name of its own (teacher-lm-int8), never in
+    place of fp32; its quality cost measured on mixed chat prompts."""
+    from shared.generation import LanguageModel
+
+    quantized_s = quantize_weights_int8(fp32_dir, out, "teacher-lm-int8")
+    fp32 = LanguageModel(fp32_dir, device="cpu")
+    prompts = [fp32.encode(fp32.render_chat(messages)) for messages in mixed_chat_prompts(QUALITY_PROMPTS)]
+    quality = int8_quality(fp32_dir, out, prompts, QUALITY_TOKENS)
     card = {"model": "teacher-lm-int8", "kind": "text-generation", "base_model": BASE_MODEL, "precision": "int8",
-            "quantization": "onnxruntime MatMulNBits: int8 weights in blocks of 32 (symmetric), int8 compute",
-            "quality_cost": quality, "size_bytes": (out / "model.onnx").stat().st_size,
+            "quantization": INT8_SCHEME, "quality_cost": quality, "size_bytes": (out / "model.onnx").stat().st_size,
             "build_seconds": round(quantized_s, 1)}
     (out / "card.json").write_text(json.dumps(card, indent=2))
     return card
