@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli.served import chat_answers, direct_throughput, heldout_texts, served_point, wait_for_model
+from cli.served import chat_answers, direct_throughput, heldout_texts, served_point, stream_chat, wait_for_model
 from cli.simulator import seed_reference
 from shared.keys import EnforcementStore, KeyStore
 from shared.oip import OipClient, labels_from_response, scores_from_response
@@ -250,31 +250,22 @@ async def chat_through_openai_sdk(key: str, model: str, wait_s: float = 0.0) -> 
     client = openai.AsyncOpenAI(base_url=base_url, api_key=key)
     question = "Define the word 'harbor' in one sentence."
     print(f"  openai.AsyncOpenAI(base_url={base_url!r}).chat.completions.create(model={model!r}, stream=True)")
-    first = None
-    usage = None
     try:
         await wait_for_model(client, model, wait_s)
         print(f"  user: {question}\n  {model}: ", end="", flush=True)
-        sent = time.perf_counter()
-        stream = await client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": question}], max_tokens=80, temperature=0,
-            stream=True, stream_options={"include_usage": True})
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                first = first or time.perf_counter()
-                print(chunk.choices[0].delta.content, end="", flush=True)
-            usage = chunk.usage or usage
+        reply = await stream_chat(client, model, [{"role": "user", "content": question}], 80,
+                                  on_text=lambda text: print(text, end="", flush=True))
     except openai.APIError as exc:
         print(f"\nthe OpenAI-compatible API failed: {exc}")
         return False
     finally:
         await client.close()
-    took = time.perf_counter() - sent
     print()
+    usage, first = reply.usage, reply.ttft_s
     if usage is None or first is None:
         print("no usage or no tokens came back")
         return False
-    rate = (usage.completion_tokens - 1) / max(1e-9, took - (first - sent))
+    rate = (usage.completion_tokens - 1) / max(1e-9, reply.seconds - first)
     print(f"  usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion = {usage.total_tokens} tokens; "
-          f"first token after {1000 * (first - sent):.0f} ms, then {rate:.1f} tokens/s")
+          f"first token after {1000 * first:.0f} ms, then {rate:.1f} tokens/s")
     return True

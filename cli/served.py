@@ -9,6 +9,8 @@ import gzip
 import json
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,36 @@ def _load_summary(started: float, ttfts: list[float], tokens: int, requests: int
             "ttft_p50_ms": 1000 * _percentile(ttfts, 0.5), "ttft_p95_ms": 1000 * _percentile(ttfts, 0.95)}
 
 
+@dataclass
+class StreamedChat:
+    """One streamed chat completion as a client sees it."""
+
+    text: str
+    usage: Any  # the final chunk's usage (prompt, completion, total tokens); None if the server sent none
+    ttft_s: float | None  # time to the first content; None if no content came
+    seconds: float
+
+
+async def stream_chat(api, model: str, messages: list[Any], max_tokens: int,
+                      on_text: Callable[[str], None] | None = None, **extra: Any) -> StreamedChat:
+    """One chat streamed through the OpenAI SDK (`api`: an AsyncOpenAI), greedy, with its usage; each
+    piece of content goes to `on_text` as it arrives. `extra` goes in the request's body."""
+    sent = time.perf_counter()
+    stream = await api.chat.completions.create(
+        model=model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
+        stream_options={"include_usage": True}, extra_body=extra or None)
+    parts: list[str] = []
+    first = usage = None
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            first = first or time.perf_counter()
+            parts.append(chunk.choices[0].delta.content)
+            if on_text:
+                on_text(chunk.choices[0].delta.content)
+        usage = chunk.usage or usage
+    return StreamedChat("".join(parts), usage, None if first is None else first - sent, time.perf_counter() - sent)
+
+
 async def chat_load(base_url: str, key: str, model: str, prompts: list[list[Any]], concurrency: int,
                     requests: int, max_tokens: int) -> dict:
     """`concurrency` OpenAI SDK callers streaming chats of exactly `max_tokens` new tokens (vLLM's
@@ -88,17 +120,10 @@ async def chat_load(base_url: str, key: str, model: str, prompts: list[list[Any]
     async def caller() -> None:
         nonlocal tokens
         for i in counter:
-            sent = time.perf_counter()
-            stream = await client.chat.completions.create(
-                model=model, messages=prompts[i % len(prompts)], max_tokens=max_tokens, temperature=0, stream=True,
-                stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
-            first = None
-            async for chunk in stream:
-                if first is None and chunk.choices and chunk.choices[0].delta.content:
-                    first = time.perf_counter()
-                    ttfts.append(first - sent)
-                if chunk.usage:
-                    tokens += chunk.usage.completion_tokens
+            reply = await stream_chat(client, model, prompts[i % len(prompts)], max_tokens, ignore_eos=True)
+            if reply.ttft_s is not None:
+                ttfts.append(reply.ttft_s)
+            tokens += reply.usage.completion_tokens if reply.usage else 0
 
     try:
         await client.chat.completions.create(model=model, messages=prompts[0], max_tokens=2)  # warm
@@ -137,25 +162,13 @@ async def chat_answers(base_url: str, key: str, model: str, prompts: list[dict],
     tokens, ttfts = 0, []
     todo = iter(prompts)
 
-    async def ask(prompt: dict) -> None:
-        nonlocal tokens
-        sent = time.perf_counter()
-        stream = await api.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt["text"]}], max_tokens=max_tokens,
-            temperature=0, stream=True, stream_options={"include_usage": True})
-        parts, first = [], None
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                first = first or time.perf_counter()
-                parts.append(chunk.choices[0].delta.content)
-            if chunk.usage:
-                tokens += chunk.usage.completion_tokens
-        ttfts.append((first or time.perf_counter()) - sent)
-        answers[prompt["id"]] = "".join(parts)
-
     async def caller() -> None:
+        nonlocal tokens
         for prompt in todo:
-            await ask(prompt)
+            reply = await stream_chat(api, model, [{"role": "user", "content": prompt["text"]}], max_tokens)
+            ttfts.append(reply.seconds if reply.ttft_s is None else reply.ttft_s)
+            tokens += reply.usage.completion_tokens if reply.usage else 0
+            answers[prompt["id"]] = reply.text
 
     try:
         await wait_for_model(api, model, wait_s)

@@ -202,8 +202,7 @@ def quantize_weights_int8(fp32_dir: Path, out: Path, name: str) -> float:
                                      algo_config=DefaultWeightOnlyQuantConfig(**scheme))
     quantizer.process()
     quantizer.model.save_model_to_file(str(out / "model.onnx"), use_external_data_format=False)
-    if fp32_dir != out:
-        shutil.copy(fp32_dir / "tokenizer.json", out / "tokenizer.json")
+    shutil.copy(fp32_dir / "tokenizer.json", out / "tokenizer.json")
     meta = json.loads((fp32_dir / "model.json").read_text())
     (out / "model.json").write_text(json.dumps({**meta, "name": name, "precision": "int8"}, indent=2))
     return time.perf_counter() - started
