@@ -97,6 +97,8 @@ async def main() -> None:
     parser.add_argument("--heldout-fraction", type=float, default=0.4, help="of the nouns, by lemma")
     parser.add_argument("--validation", type=int, default=1000, help="verbs and adjectives, phrased otherwise")
     parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--head-tokens", type=int, default=0,
+                        help="trained students get a head of their own over this many tokens (0: the tied head)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--max-tokens", type=int, default=64)
@@ -133,7 +135,7 @@ async def main() -> None:
         base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
         common = {"kind": "causal-lm", "layers": args.layers, "epochs": args.epochs, "batch_size": 8,
                   "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens,
-                  "quantize": args.int8}
+                  "quantize": args.int8, "head_tokens": args.head_tokens}
         dataset_uri, served = "", [reference]
         for student in [s for s in args.students if s != "init"]:
             name = f"student-lm-{student.replace('+', '-')}{suffix}"
@@ -156,8 +158,17 @@ async def main() -> None:
 
             init_name, init_dir = f"student-lm-init{suffix}", HOME / "student-lm-init"
             teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
-            write_student_lm(slice_student(teacher, spaced_layers(30, args.layers)).eval(), teacher_dir, init_dir,
-                             init_name)
+            head = None
+            if args.head_tokens:  # the trained students' head, chosen from the same dataset
+                from services.trainer.student_lm import examples_from_rows, student_head
+                from shared.generation import ChatFormat
+
+                chat = ChatFormat(teacher_dir)
+                train, val = (examples_from_rows(read_split(store, dataset_uri, split).to_pylist(), chat)[0]
+                              for split in ("train", "val"))
+                head = student_head(chat, train, val, args.head_tokens)
+            write_student_lm(slice_student(teacher, spaced_layers(30, args.layers), head).eval(), teacher_dir,
+                             init_dir, init_name)
             if args.int8:
                 from services.trainer.teacher_lm import quantize_weights_int8
 

@@ -4,6 +4,7 @@ one run, and the seconds a training step costs (batch of 8 definition prompts wi
 answers, embedding frozen), so the layer count is chosen on measured arithmetic.
 
     .venv/bin/python -m benchmarks.lm_student_size            # about 4 minutes on 2 CPUs
+    .venv/bin/python -m benchmarks.lm_student_size --head-tokens 8192 --layers 6 8 10
 
 Speed: onnxruntime, CPU, the exported graph with its KV cache (what the inference service runs),
 batch 1, on the same 8 prompts, 32 new tokens at most.
@@ -46,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layers", type=int, nargs="*", default=[3, 4, 5, 6, 8, 10])
     parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--head-tokens", type=int, default=0,
+                        help="students with a head of their own over this many tokens (0: the tied head)")
     args = parser.parse_args()
     torch.set_num_threads(cpu_limit())
     teacher_dir = ensure_teacher_lm(ROOT / ".cache")
@@ -59,7 +62,9 @@ def main() -> None:
         for layers in args.layers:
             config = LMTraining(layers=layers, epochs=1, batch_size=8, loss="gold", learning_rate=1e-12)
             started = time.perf_counter()
-            student, _ = train_student_lm(teacher, config, examples, [], chat.pad_token_id)
+            # Speed does not depend on which tokens a restricted head covers.
+            student, _ = train_student_lm(teacher, config, examples, [], chat.pad_token_id,
+                                          head_ids=list(range(args.head_tokens)) or None)
             step_s = (time.perf_counter() - started) / (len(examples) / 8)
             out = Path(work) / f"student-{layers}"
             write_student_lm(student, teacher_dir, out, f"student-{layers}")
@@ -68,7 +73,8 @@ def main() -> None:
             rows.append((layers, params, tps, step_s))
             print(f"{layers:2d} layers {spaced_layers(30, layers)}: {params / 1e6:.1f} M parameters, {tps:.1f} tokens/s "
                   f"({tps / teacher_tps:.2f}x the teacher), {step_s:.2f} s a training step", flush=True)
-    print(f"\n{cpu_limit()} CPUs; teacher-lm (30 layers, {sum(p.numel() for p in teacher.parameters()) / 1e6:.1f} M "
+    head = f"a head over {args.head_tokens:,} tokens" if args.head_tokens else "the tied head"
+    print(f"\n{cpu_limit()} CPUs, students with {head}; teacher-lm (30 layers, {sum(p.numel() for p in teacher.parameters()) / 1e6:.1f} M "
           f"parameters): {teacher_tps:.1f} tokens/s\n")
     print("| layers kept | parameters | tokens/s | x teacher | s a training step (8 prompts) |")
     print("|---|---|---|---|---|")

@@ -153,6 +153,10 @@ class StudentSpec(BaseModel):
     # system message its prompts were asked with (the teacher's `instructions`).
     lm_loss: Literal["sequence", "sequence+topk", "gold"] = "sequence+topk"
     topk_weight: float = Field(1.0, ge=0)
+    # causal-lm: 0 keeps the teacher's tied head over its whole vocabulary; N gives the student a head
+    # of its own over the N tokens its training answers use most (then the teacher's alternatives),
+    # so it is cheaper a token and affords more layers at the same speed, and never writes another.
+    head_tokens: int = Field(0, ge=0)
     train_embeddings: bool = False
     eval_prompts: int = Field(64, ge=1)
     max_new_tokens: int = Field(64, ge=1, le=1024)

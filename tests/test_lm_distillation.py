@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from services.trainer.causal_lm import CausalLM, DecoderConfig
+from services.trainer.causal_lm import OUTSIDE_HEAD, CausalLM, DecoderConfig
 from services.trainer.lm_distillation import (
+    head_tokens,
     sequence_kd_loss,
     slice_student,
     spaced_layers,
@@ -35,6 +36,24 @@ def test_a_student_of_every_layer_is_the_teacher():
         assert torch.allclose(whole(ids, mask), teacher(ids, mask))
         assert fewer.config.num_layers == 3 and not torch.allclose(fewer(ids, mask), teacher(ids, mask))
     assert torch.equal(fewer.embed_tokens.weight, teacher.embed_tokens.weight)
+
+
+def test_a_restricted_head_starts_as_the_tied_one_on_its_tokens_and_rules_out_the_rest():
+    torch.manual_seed(0)
+    teacher = CausalLM(TINY).eval()
+    head = head_tokens([[7, 7, 3], [3, 9]], [[11, 12], [12]], always=[0], size=5)
+    assert head == [0, 3, 7, 9, 12]  # always, then answers by frequency, then alternatives by frequency
+    full = slice_student(teacher, [0, 5]).eval()
+    narrow = slice_student(teacher, [0, 5], head).eval()
+    ids = torch.randint(0, TINY.vocab_size, (2, 7))
+    with torch.no_grad():
+        wide, logits = full(ids, torch.ones_like(ids)), narrow(ids, torch.ones_like(ids))
+    outside = torch.ones(TINY.vocab_size, dtype=torch.bool)
+    outside[head] = False
+    assert torch.allclose(logits[..., head], wide[..., head]) and bool((logits[..., outside] == OUTSIDE_HEAD).all())
+    index = narrow.vocab_to_head()
+    assert index is not None and index[head].tolist() == list(range(5)) and int(index[1]) == -1
+    assert full.vocab_to_head() is None
 
 
 def test_left_padding_does_not_change_a_sequence():

@@ -12,7 +12,10 @@ import torch
 
 from services.trainer.causal_lm import CausalLM, DecoderConfig
 from services.trainer.checkpoint import dumps, loads
+from services.trainer.lm_distillation import head_tokens
 from services.trainer.student_lm import (
+    IGNORED_LABEL,
+    PAD_LOGPROB,
     LMTraining,
     batch_tensors,
     check_student_parity,
@@ -134,6 +137,40 @@ def test_the_student_exports_with_its_cache_and_generates_as_its_weights_do(chat
     assert 0.0 <= quantization["quality_cost"]["rouge_l_vs_fp32"] <= 1.0
     assert quantization["quality_cost"]["prompts"] == 2
     assert LanguageModel(tmp_path / "teacher-int8", device="cpu").meta["precision"] == "int8"
+
+
+def test_a_student_with_a_head_over_its_answers_tokens_trains_exports_and_writes_only_them(
+        chat, tmp_path, teacher_lm_dir):
+    examples, _ = examples_from_rows(curated_rows(chat), chat)
+    answer_tokens = {t for e in examples for t in e.target}
+    head = head_tokens([e.target for e in examples], [i for e in examples for i in e.top_ids], [end_of_turn(chat)],
+                       len(answer_tokens) + 1)
+    assert answer_tokens <= set(head) and end_of_turn(chat) in head
+
+    # A label the head lacks is not scored; an alternative it lacks joins the teacher's tail.
+    the = chat.encode(" the")[0]
+    narrow = [t for t in head if t not in (the, examples[0].target[0])]
+    index = torch.full((chat.vocab_size,), -1, dtype=torch.long)
+    index[narrow] = torch.arange(len(narrow))
+    batch = batch_tensors(examples[:1], chat.pad_token_id, index)
+    answer = batch["answer"][0]
+    assert int(batch["labels"][0, answer][0]) == IGNORED_LABEL
+    assert batch["labels"][0, answer][1:].tolist() == index[examples[0].target[1:]].tolist()
+    assert bool((batch["top_logprobs"][0, answer][:-1, 1] == PAD_LOGPROB).all())  # " the", everywhere
+
+    config = LMTraining(layers=2, epochs=3, batch_size=4, learning_rate=3e-3)
+    untrained, _ = train_student_lm(narrow_teacher(chat), LMTraining(**{**vars(config), "learning_rate": 1e-12}),
+                                    examples, examples, chat.pad_token_id, head_ids=head)
+    student, _ = train_student_lm(narrow_teacher(chat), config, examples, examples, chat.pad_token_id, head_ids=head)
+    assert student.config.head_size == len(head)
+    assert validation(student, examples, chat.pad_token_id)["val_loss"] < \
+        validation(untrained, examples, chat.pad_token_id)["val_loss"]
+    out = tmp_path / "student-lm"
+    write_student_lm(student, teacher_lm_dir, out, "student-lm")
+    assert check_student_parity(student, out, [e.prompt for e in examples[:2]], tokens=6)["greedy_mismatches"] == 0
+    served = LanguageModel(out, device="cpu")
+    generated, logits = served.greedy(examples[0].prompt, 8)
+    assert set(generated) <= set(head) and logits.shape == (chat.vocab_size,)
 
 
 def test_the_teachers_torch_weights_are_the_served_teacher(chat, teacher_lm_dir):

@@ -30,6 +30,10 @@ class DecoderConfig:
     rms_norm_eps: float
     rope_theta: float
     max_positions: int
+    # 0: the head is the tied embedding over the whole vocabulary. Otherwise a head of its own over
+    # this many of the vocabulary's tokens (a student's domain); every other token's logit is
+    # OUTSIDE_HEAD, so the served model never emits it.
+    head_size: int = 0
 
     @classmethod
     def from_hf(cls, config) -> DecoderConfig:
@@ -99,13 +103,23 @@ class DecoderLayer(nn.Module):
         return x, key, value
 
 
+OUTSIDE_HEAD = -1e9  # the logit of a token a restricted head does not cover: probability 0, yet finite
+
+
 class CausalLM(nn.Module):
-    """The decoder, its embedding tied to its output head (as in SmolLM2)."""
+    """The decoder, its embedding tied to its output head (as in SmolLM2), or, with
+    `config.head_size`, a head of its own over a subset of the vocabulary (`head_ids`)."""
+
+    head: nn.Linear
+    head_ids: torch.Tensor
 
     def __init__(self, c: DecoderConfig) -> None:
         super().__init__()
         self.config = c
         self.embed_tokens = nn.Embedding(c.vocab_size, c.hidden_size)
+        if c.head_size:
+            self.head = nn.Linear(c.hidden_size, c.head_size, bias=False)
+            self.register_buffer("head_ids", torch.zeros(c.head_size, dtype=torch.long))
         self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.num_layers))
         self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
         inv_freq = 1.0 / (c.rope_theta ** (torch.arange(0, c.head_dim, 2, dtype=torch.float32) / c.head_dim))
@@ -130,9 +144,29 @@ class CausalLM(nn.Module):
             present += [key, value]
         return self.norm(x), present
 
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+    def head_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits over the head's own tokens (the whole vocabulary unless the head is restricted):
+        what training scores, without spreading them over the vocabulary."""
+        if self.config.head_size:
+            return self.head(hidden)
         # linear() exports as Gemm(transB) on the embedding's own weights: one copy in the file.
         return nn.functional.linear(hidden, self.embed_tokens.weight)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits over the whole vocabulary [..., V]: a restricted head's are scattered into place."""
+        small = self.head_logits(hidden)
+        if not self.config.head_size:
+            return small
+        full = small.new_full((*small.shape[:-1], self.config.vocab_size), OUTSIDE_HEAD)
+        return full.scatter(-1, self.head_ids.expand_as(small), small)
+
+    def vocab_to_head(self) -> torch.Tensor | None:
+        """Each vocabulary id's index in a restricted head, -1 where it has none; None for a full head."""
+        if not self.config.head_size:
+            return None
+        index = torch.full((self.config.vocab_size,), -1, dtype=torch.long)
+        index[self.head_ids] = torch.arange(self.config.head_size)
+        return index
 
     def forward(self, input_ids, attention_mask, position_ids=None, past=None):
         """All positions' logits [B, S, V] (training and evaluation); no cache."""

@@ -9,6 +9,7 @@ tokenizer, same tied embedding and head), and the losses that train it on a teac
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import torch
@@ -16,6 +17,18 @@ import torch
 from services.trainer.causal_lm import CausalLM
 
 TAIL_FLOOR = 1e-6  # the smallest tail probability either side is given (log 0 is not a number)
+
+
+def head_tokens(targets: list[list[int]], alternatives: list[list[int]], always: list[int], size: int) -> list[int]:
+    """The `size` tokens a restricted head covers, in vocabulary order: `always` (the end of a turn),
+    then the tokens of the training answers, most frequent first, then the teacher's alternatives
+    (its top-k), most frequent first. Why: the head over SmolLM2's 49,152 tokens is as costly a token
+    as about 8 of its 30 layers, and a domain's answers use a few thousand of them."""
+    chosen = dict.fromkeys(always)
+    for source in (targets, alternatives):
+        for token, _ in Counter(token for row in source for token in row).most_common():
+            chosen.setdefault(token)
+    return sorted(list(chosen)[:size])
 
 
 def spaced_layers(num_layers: int, keep: int) -> list[int]:
@@ -27,10 +40,15 @@ def spaced_layers(num_layers: int, keep: int) -> list[int]:
     return sorted({round(i * (num_layers - 1) / (keep - 1)) for i in range(keep)})
 
 
-def slice_student(teacher: CausalLM, layers: list[int]) -> CausalLM:
-    """A student with the teacher's embedding, final norm and the given layers, in order."""
-    student = CausalLM(replace(teacher.config, num_layers=len(layers)))
+def slice_student(teacher: CausalLM, layers: list[int], head_ids: list[int] | None = None) -> CausalLM:
+    """A student with the teacher's embedding, final norm and the given layers, in order; with
+    `head_ids`, a head of its own over those tokens only, starting from their rows of the tied head."""
+    student = CausalLM(replace(teacher.config, num_layers=len(layers), head_size=len(head_ids or [])))
     student.embed_tokens.load_state_dict(teacher.embed_tokens.state_dict())
+    if head_ids:
+        ids = torch.tensor(head_ids, dtype=torch.long)
+        student.head_ids.copy_(ids)
+        student.head.weight.data.copy_(teacher.embed_tokens.weight.data[ids])
     student.norm.load_state_dict(teacher.norm.state_dict())
     for mine, theirs in enumerate(layers):
         student.layers[mine].load_state_dict(teacher.layers[theirs].state_dict())

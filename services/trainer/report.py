@@ -107,6 +107,9 @@ def lm_card_markdown(card: dict) -> str:
         f"| speed-up | {_figure(m['speedup'], 2)}x |", "",
         f"Model size {m['size_bytes'] / 1e6:.1f} MB; ONNX parity with torch: max abs logit difference "
         f"{m['parity_max_abs_diff']:.1e}, greedy tokens identical.", "",
+        *([f"Output head: its own, over {m['head_tokens']:,} of the teacher's {card['vocab_size']:,} "
+           f"tokens (those its training answers use most); they cover {m['head_coverage']:.1%} of the test "
+           "answers' tokens, and it never writes any other.", ""] if m.get("head_tokens") else []),
         *_int8_lines(card.get("quantization")),
         "## Training", "",
         f"{card['train_rows']:,} train and {card['val_rows']:,} validation answers; {card['epochs_run']} epochs "

@@ -32,13 +32,20 @@ import torch
 
 from services.trainer.causal_lm import CausalLM, export_cached_onnx
 from services.trainer.export import ParityError
-from services.trainer.lm_distillation import sequence_kd_loss, slice_student, spaced_layers, topk_kl_loss
+from services.trainer.lm_distillation import (
+    head_tokens,
+    sequence_kd_loss,
+    slice_student,
+    spaced_layers,
+    topk_kl_loss,
+)
 from shared.generation import ChatFormat, LanguageModel
 from shared.tokens import vocabulary_by_bytes
 
 log = logging.getLogger(__name__)
 
 PAD_LOGPROB = -1e4  # an absent alternative: exp() is 0, and 0 times a finite number stays 0
+IGNORED_LABEL = -100  # torch's cross-entropy skips it: a token a restricted head cannot emit
 LOGIT_TOLERANCE = 1e-3
 
 
@@ -130,9 +137,12 @@ def examples_from_rows(rows: list[dict], chat: ChatFormat, instructions: str = "
     return examples, skipped
 
 
-def batch_tensors(examples: list[LMExample], pad_id: int) -> dict[str, torch.Tensor]:
+def batch_tensors(examples: list[LMExample], pad_id: int, head_index: torch.Tensor | None = None
+                  ) -> dict[str, torch.Tensor]:
     """Right-padded inputs, the positions whose next token is an answer token, and the teacher's
-    top-k at those positions ([B, T, K], absent alternatives at PAD_LOGPROB)."""
+    top-k at those positions ([B, T, K], absent alternatives at PAD_LOGPROB). With a restricted
+    head's `head_index` (CausalLM.vocab_to_head), labels and alternatives are its indices: a label it
+    lacks is ignored by the cross-entropy (IGNORED_LABEL) and an alternative it lacks joins the tail."""
     sequences = [e.prompt + e.target for e in examples]
     width = max(len(s) for s in sequences) - 1
     k = max([len(t) for e in examples for t in e.top_ids] + [1])
@@ -156,17 +166,23 @@ def batch_tensors(examples: list[LMExample], pad_id: int) -> dict[str, torch.Ten
                 top_ids[b, start + j, :len(ids)] = torch.tensor(ids)
                 top_logprobs[b, start + j, :len(ids)] = torch.tensor(lps)
                 has_top[b, start + j] = True
+    if head_index is not None:
+        labels = head_index[labels]
+        labels[labels < 0] = IGNORED_LABEL
+        top_ids = head_index[top_ids]
+        top_logprobs[top_ids < 0] = PAD_LOGPROB
+        top_ids = top_ids.clamp(min=0)
     return {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "answer": answer,
             "top_ids": top_ids, "top_logprobs": top_logprobs, "has_top": has_top}
 
 
 def answer_logits(model: CausalLM, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The next-token logits [N, V] at the answer's positions only: the head over the vocabulary is
-    most of a step's cost, and the prompt's positions are not scored."""
+    """The next-token logits [N, V] at the answer's positions only (V: the head's tokens): the head
+    is most of a step's cost, and the prompt's positions are not scored."""
     positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
     hidden, _ = model.hidden(batch["input_ids"], batch["attention_mask"], positions,
                              model.empty_cache(batch["input_ids"].shape[0]))
-    return model.logits(hidden[batch["answer"]])
+    return model.head_logits(hidden[batch["answer"]])
 
 
 def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -190,12 +206,14 @@ def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_si
     the teacher's top-k plus tail where the answers carry it."""
     model.eval()
     total, agree, loss, kl_sum, kl_positions = 0, 0, 0.0, 0.0, 0
+    head_index = model.vocab_to_head()
     for start in range(0, len(examples), batch_size):
-        batch = batch_tensors(examples[start:start + batch_size], pad_id)
+        batch = batch_tensors(examples[start:start + batch_size], pad_id, head_index)
         mask = batch["answer"]
         logits = answer_logits(model, batch)
         labels = batch["labels"][mask]
-        loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
+        loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum",
+                                                        ignore_index=IGNORED_LABEL))
         agree += int((logits.argmax(-1) == labels).sum())
         total += int(labels.numel())
         has_top = batch["has_top"][mask]
@@ -218,13 +236,14 @@ def length_batches(examples: list[LMExample], batch_size: int, rng: random.Rando
 def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExample], val: list[LMExample],
                      pad_id: int, on_epoch: Callable[[dict], None] | None = None,
                      state: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None,
-                     ) -> tuple[CausalLM, LMHistory]:
+                     head_ids: list[int] | None = None) -> tuple[CausalLM, LMHistory]:
     """The student, its best epoch by validation loss kept. `state` (from on_checkpoint) resumes an
-    interrupted run after its last finished epoch."""
+    interrupted run after its last finished epoch. With `head_ids`, its head covers those tokens only
+    (services.trainer.lm_distillation.head_tokens) and trains with the layers."""
     if not train:
         raise ValueError("no training examples: the dataset has none this loss can use")
     torch.manual_seed(config.seed)
-    student = slice_student(teacher, spaced_layers(teacher.config.num_layers, config.layers))
+    student = slice_student(teacher, spaced_layers(teacher.config.num_layers, config.layers), head_ids)
     student.embed_tokens.weight.requires_grad_(config.train_embeddings)
     trainable = [p for p in student.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -242,12 +261,13 @@ def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExampl
         best = state.get("best")
         first_epoch = state["epoch"] + 1
     with_topk = config.loss == "sequence+topk"
+    head_index = student.vocab_to_head()
     for epoch in range(first_epoch, config.epochs + 1):
         student.train()
         rng = random.Random(config.seed * 1000 + epoch)
         started, losses_seen = time.perf_counter(), []
         for batch_examples in length_batches(train, config.batch_size, rng):
-            ce, kl = losses(student, batch_tensors(batch_examples, pad_id), with_topk)
+            ce, kl = losses(student, batch_tensors(batch_examples, pad_id, head_index), with_topk)
             loss = ce if kl is None else ce + config.topk_weight * kl
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -316,6 +336,19 @@ def check_student_parity(student: CausalLM, out: Path, prompts: list[list[int]],
 
 
 # ---- evaluation and the whole build -------------------------------------------------------------
+
+def student_head(chat: ChatFormat, train: list[LMExample], val: list[LMExample], size: int) -> list[int]:
+    """The tokens a restricted head of `size` covers: the ends of a turn, then the train and validation
+    answers' tokens, then the teacher's alternatives on train (lm_distillation.head_tokens)."""
+    return head_tokens([e.target for e in train + val], [ids for e in train for ids in e.top_ids],
+                       sorted({end_of_turn(chat), *chat.eos_token_ids}), size)
+
+
+def head_coverage(head_ids: list[int], examples: list[LMExample]) -> float:
+    """The share of the examples' answer tokens a restricted head can emit."""
+    covered, tokens = set(head_ids), [t for e in examples for t in e.target]
+    return sum(t in covered for t in tokens) / max(1, len(tokens))
+
 
 def greedy_answers(model: LanguageModel, examples: list[LMExample], max_new_tokens: int) -> tuple[list[str], float]:
     """Each prompt's greedy answer, and output tokens/s over them (batch 1, this process)."""
@@ -403,11 +436,13 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
     state = loads(saved) if saved else None
     if state is not None and state.get("fingerprint") != fingerprint:
         state = None  # another training's checkpoint
+    head_ids = student_head(chat, train, val, spec.head_tokens) if spec.head_tokens else None
     started = time.perf_counter()
     student, history = train_student_lm(
         teacher, config, train, val or test[:32], chat.pad_token_id,
         on_epoch=(lambda record: progress(record["epoch"], record)) if progress else None, state=state,
-        on_checkpoint=(lambda s: checkpoints.save(dumps({**s, "fingerprint": fingerprint}))) if checkpoints else None)
+        on_checkpoint=(lambda s: checkpoints.save(dumps({**s, "fingerprint": fingerprint}))) if checkpoints else None,
+        head_ids=head_ids)
     train_s = time.perf_counter() - started
     kept = spaced_layers(teacher.config.num_layers, spec.layers)
     write_student_lm(student, teacher_dir, out, spec.name, {"student_kind": "causal-lm", "teacher_layers_kept": kept})
@@ -421,12 +456,13 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
         teacher_dir = out.parent / "teacher-int8"
     figures = evaluate_lm(out, teacher_dir, test, spec.eval_prompts, spec.max_new_tokens)
     samples = figures.pop("samples")
-    metrics = {"agreement": forced["val_agreement"], "kl_to_teacher": forced["val_kl"],
+    head = {"head_tokens": len(head_ids), "head_coverage": head_coverage(head_ids, test)} if head_ids else {}
+    metrics = {"agreement": forced["val_agreement"], "kl_to_teacher": forced["val_kl"], **head,
                "parity_max_abs_diff": parity["max_abs_logit_diff"], "test_rows": len(test), **figures,
                "quantized": spec.quantize}
     write_curves(history.epochs, out / "training.png", "next-token agreement")
     card = {"model": spec.name, "student_kind": "causal-lm", "metrics": metrics, "training": spec.model_dump(),
-            "train_rows": len(train), "val_rows": len(val), "skipped_rows": dict(skipped),
+            "vocab_size": chat.vocab_size, "train_rows": len(train), "val_rows": len(val), "skipped_rows": dict(skipped),
             "train_seconds": round(train_s, 1), "epochs_run": len(history.epochs),
             "best_epoch": min(history.epochs, key=lambda h: h["val_loss"])["epoch"] if history.epochs else 0,
             "history": history.epochs, "teacher_layers_kept": kept, "parity": parity, "samples": samples,
