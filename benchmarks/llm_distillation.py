@@ -86,8 +86,7 @@ def score(answers: dict[str, str], prompts: list[dict], teacher: dict[str, str] 
 async def main() -> None:
     from cli.__main__ import ensure_service_key
     from cli.jobs import submit_and_follow
-    from services.trainer.student_lm import write_student_lm
-    from services.trainer.teacher_lm import ensure_teacher_lm, teacher_causal_lm
+    from services.trainer.teacher_lm import ensure_teacher_lm
     from shared.datasets import read_split
     from shared.registry import ModelRegistry
     from shared.store import ArtifactStore
@@ -136,7 +135,26 @@ async def main() -> None:
         common = {"kind": "causal-lm", "layers": args.layers, "epochs": args.epochs, "batch_size": 8,
                   "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens,
                   "quantize": args.int8, "head_tokens": args.head_tokens}
-        dataset_uri, served = "", [reference]
+        teacher_answers: dict[str, dict[str, str]] = {}
+        heldout: list[dict] = []
+
+        async def evaluate(model: str) -> None:
+            """Both sets through the API at `--concurrency` callers, then speed at one; each model right
+            after it is trained, so a run cut short keeps the rows it finished (and their answers)."""
+            row: dict = {}
+            for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
+                got = await chat_answers(base_url, key, model, prompts, args.concurrency, args.max_tokens, wait_s=300)
+                if model == reference:
+                    teacher_answers[set_name] = got["answers"]
+                row[set_name] = {**score(got["answers"], prompts, None if model == reference
+                                         else teacher_answers[set_name]),
+                                 "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
+                (HOME / f"answers-{model}-{set_name}.json").write_text(json.dumps(got["answers"]))
+            one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
+            row["tokens_per_s_c1"] = one["tokens_per_s"]
+            results[model] = row
+            print(model, json.dumps(row), flush=True)
+
         for student in [s for s in args.students if s != "init"]:
             name = f"student-lm-{student.replace('+', '-')}{suffix}"
             job = HOME / f"{name}.yaml"
@@ -149,52 +167,46 @@ async def main() -> None:
             teacher_status = follower.last("teacher")
             print(f"{name}: job done in {time.perf_counter() - started:.0f} s (teacher: "
                   f"{teacher_status.counts if teacher_status else '?'})", flush=True)
-            dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
-            served.append(name)
-        heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
-        heldout = [p for p in main_prompts if p["id"] in heldout_ids]
-        if "init" in args.students:
-            from services.trainer.lm_distillation import slice_student, spaced_layers
-
-            init_name, init_dir = f"student-lm-init{suffix}", HOME / "student-lm-init"
-            teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
-            head = None
-            if args.head_tokens:  # the trained students' head, chosen from the same dataset
-                from services.trainer.student_lm import examples_from_rows, student_head
-                from shared.generation import ChatFormat
-
-                chat = ChatFormat(teacher_dir)
-                train, val = (examples_from_rows(read_split(store, dataset_uri, split).to_pylist(), chat)[0]
-                              for split in ("train", "val"))
-                head = student_head(chat, train, val, args.head_tokens)
-            write_student_lm(slice_student(teacher, spaced_layers(30, args.layers), head).eval(), teacher_dir,
-                             init_dir, init_name)
-            if args.int8:
-                from services.trainer.teacher_lm import quantize_weights_int8
-
-                quantize_weights_int8(init_dir, init_dir.with_name(init_name), init_name)
-                init_dir = init_dir.with_name(init_name)
-            registry.promote(init_name, registry.register(init_name, init_dir)[0])
-            served.insert(1, init_name)
-        teacher_answers: dict[str, dict[str, str]] = {}
-        for model in served:
-            row: dict = {}
-            for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
-                got = await chat_answers(base_url, key, model, prompts, args.concurrency, args.max_tokens, wait_s=300)
-                if model == reference:
-                    teacher_answers[set_name] = got["answers"]
-                row[set_name] = {**score(got["answers"], prompts, None if model == reference
-                                         else teacher_answers[set_name]),
-                                 "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
-            one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
-            row["tokens_per_s_c1"] = one["tokens_per_s"]
-            results[model] = row
-            print(model, json.dumps(row), flush=True)
+            if not heldout:  # the first job's dataset: every job curates the same answers the same way
+                dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
+                heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
+                heldout = [p for p in main_prompts if p["id"] in heldout_ids]
+                await evaluate(reference)
+                if "init" in args.students:
+                    await evaluate(initialised_student(store, registry, dataset_uri, teacher_dir, suffix, args))
+            await evaluate(name)
     finally:
         for name in SERVICES:
             stack.stop(name)
         stack.down()
     report(results, reference, len(heldout), len(validation_prompts), args)
+
+
+def initialised_student(store, registry, dataset_uri: str, teacher_dir: Path, suffix: str, args) -> str:
+    """The baseline before training: the teacher's layers sliced (and the trained students' head, from
+    the same dataset), registered and promoted; its name."""
+    from services.trainer.lm_distillation import slice_student, spaced_layers
+    from services.trainer.student_lm import examples_from_rows, student_head, write_student_lm
+    from services.trainer.teacher_lm import teacher_causal_lm
+    from shared.datasets import read_split
+    from shared.generation import ChatFormat
+
+    name, folder = f"student-lm-init{suffix}", HOME / "student-lm-init"
+    teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
+    head = None
+    if args.head_tokens:
+        chat = ChatFormat(teacher_dir)
+        train, val = (examples_from_rows(read_split(store, dataset_uri, split).to_pylist(), chat)[0]
+                      for split in ("train", "val"))
+        head = student_head(chat, train, val, args.head_tokens)
+    write_student_lm(slice_student(teacher, spaced_layers(30, args.layers), head).eval(), teacher_dir, folder, name)
+    if args.int8:
+        from services.trainer.teacher_lm import quantize_weights_int8
+
+        quantize_weights_int8(folder, folder.with_name(name), name)
+        folder = folder.with_name(name)
+    registry.promote(name, registry.register(name, folder)[0])
+    return name
 
 
 def report(results: dict[str, dict], reference: str, heldout: int, validation: int, args) -> None:

@@ -1,5 +1,6 @@
 """Distilling a causal language model: a student made of a subset of the teacher's layers (same
-tokenizer, same tied embedding and head), and the losses that train it on a teacher's completions.
+tokenizer, same tied embedding and head, or a head over the tokens its domain uses), and the losses
+that train it on a teacher's completions.
 
 - Sequence-level KD: cross-entropy on the tokens the teacher generated.
 - Top-k KD: forward KL(teacher || student) over the teacher's k most likely tokens at each position

@@ -4,9 +4,11 @@
 The student keeps a few of the teacher's layers, spaced evenly (services.trainer.lm_distillation),
 with the teacher's tokenizer, embedding and tied head. The embedding is frozen by default: it is
 28 M of SmolLM2's 134.5 M parameters, the student shares the teacher's vocabulary, and its gradient
-is the costliest matmul of a step on CPU. Each training row is the prompt exactly as the served model
-sees it (the chat template), then the teacher's answer and the end of the turn; the loss is taken on
-the answer's positions only:
+is the costliest matmul of a step on CPU. With `head_tokens`, the student has a head of its own over
+the tokens its domain's answers use (a fifth of the vocabulary or less), trained with its layers:
+cheaper a token, so it affords more layers at the same speed. Each training row is the prompt exactly
+as the served model sees it (the chat template), then the teacher's answer and the end of the turn;
+the loss is taken on the answer's positions only:
 - `sequence`: cross-entropy on the teacher's tokens (sequence-level KD);
 - `sequence+topk`: plus forward KL on the teacher's top-k with the rest as one tail bucket;
 - `gold`: cross-entropy on the gold answers instead (the baseline a teacher has to beat).
