@@ -7,6 +7,8 @@ import torch
 
 from services.trainer.causal_lm import OUTSIDE_HEAD, CausalLM, DecoderConfig
 from services.trainer.lm_distillation import (
+    IGNORED_LABEL,
+    PAD_LOGPROB,
     head_tokens,
     sequence_kd_loss,
     slice_student,
@@ -54,6 +56,8 @@ def test_a_restricted_head_starts_as_the_tied_one_on_its_tokens_and_rules_out_th
     index = narrow.vocab_to_head()
     assert index is not None and index[head].tolist() == list(range(5)) and int(index[1]) == -1
     assert full.vocab_to_head() is None
+    with pytest.raises(ValueError, match="end a turn"):
+        head_tokens([[7]], [], always=[0, 1], size=1)
 
 
 def test_left_padding_does_not_change_a_sequence():
@@ -79,6 +83,33 @@ def test_topk_kl_is_zero_for_the_teacher_itself_and_positive_otherwise():
     assert loss.item() > 0.1
     loss.backward()
     assert student.grad is not None and student.grad[1, 4].abs().sum() == 0  # masked positions teach nothing
+
+
+def test_absent_alternatives_count_on_neither_side_whatever_their_placeholder_id():
+    # A restricted head folds the alternatives it lacks into the tail: their slots keep a placeholder id
+    # (0, often the end of a turn, which the student may rightly rate high) and PAD_LOGPROB.
+    torch.manual_seed(1)
+    student = torch.randn(1, 3, TINY.vocab_size)
+    student[..., 0] = 8.0  # the placeholder's token is the student's favourite
+    teacher = torch.log_softmax(torch.randn(1, 3, TINY.vocab_size), -1).topk(4, dim=-1)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    ids = torch.cat([teacher.indices, torch.zeros(1, 3, 3, dtype=torch.long)], -1)
+    logprobs = torch.cat([teacher.values, torch.full((1, 3, 3), PAD_LOGPROB)], -1)
+    assert 0 not in teacher.indices
+    assert topk_kl_loss(student, ids, logprobs, mask).item() == pytest.approx(
+        topk_kl_loss(student, teacher.indices, teacher.values, mask).item(), rel=1e-5)
+
+
+def test_a_batch_whose_labels_are_all_ignored_teaches_nothing_instead_of_nan():
+    logits = torch.randn(1, 3, TINY.vocab_size, requires_grad=True)
+    targets = torch.tensor([[4, IGNORED_LABEL, 7]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    expected = torch.nn.functional.cross_entropy(logits[0, [0, 2]], targets[0, [0, 2]])
+    assert sequence_kd_loss(logits, targets, mask).item() == pytest.approx(expected.item(), rel=1e-6)
+    nothing = sequence_kd_loss(logits, torch.full((1, 3), IGNORED_LABEL), mask)
+    assert nothing.item() == 0
+    nothing.backward()
+    assert logits.grad is not None and not logits.grad.isnan().any()
 
 
 def test_sequence_kd_is_cross_entropy_on_the_teachers_tokens():

@@ -12,10 +12,8 @@ import torch
 
 from services.trainer.causal_lm import CausalLM, DecoderConfig
 from services.trainer.checkpoint import dumps, loads
-from services.trainer.lm_distillation import head_tokens
+from services.trainer.lm_distillation import IGNORED_LABEL, PAD_LOGPROB, head_tokens
 from services.trainer.student_lm import (
-    IGNORED_LABEL,
-    PAD_LOGPROB,
     LMTraining,
     batch_tensors,
     check_student_parity,

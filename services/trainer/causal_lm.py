@@ -164,8 +164,8 @@ class CausalLM(nn.Module):
         """Each vocabulary id's index in a restricted head, -1 where it has none; None for a full head."""
         if not self.config.head_size:
             return None
-        index = torch.full((self.config.vocab_size,), -1, dtype=torch.long)
-        index[self.head_ids] = torch.arange(self.config.head_size)
+        index = torch.full((self.config.vocab_size,), -1, dtype=torch.long, device=self.head_ids.device)
+        index[self.head_ids] = torch.arange(self.config.head_size, device=self.head_ids.device)
         return index
 
     def forward(self, input_ids, attention_mask, position_ids=None, past=None):

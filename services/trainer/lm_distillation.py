@@ -18,6 +18,8 @@ import torch
 from services.trainer.causal_lm import CausalLM
 
 TAIL_FLOOR = 1e-6  # the smallest tail probability either side is given (log 0 is not a number)
+PAD_LOGPROB = -1e4  # an absent alternative: exp() is 0, and 0 times a finite number stays 0
+IGNORED_LABEL = -100  # torch's cross-entropy skips it: a token a restricted head cannot emit
 
 
 def head_tokens(targets: list[list[int]], alternatives: list[list[int]], always: list[int], size: int) -> list[int]:
@@ -25,6 +27,8 @@ def head_tokens(targets: list[list[int]], alternatives: list[list[int]], always:
     then the tokens of the training answers, most frequent first, then the teacher's alternatives
     (its top-k), most frequent first. Why: the head over SmolLM2's 49,152 tokens is as costly a token
     as about 8 of its 30 layers, and a domain's answers use a few thousand of them."""
+    if size < len(always):
+        raise ValueError(f"a head of {size} tokens cannot hold the {len(always)} that end a turn")
     chosen = dict.fromkeys(always)
     for source in (targets, alternatives):
         for token, _ in Counter(token for row in source for token in row).most_common():
@@ -58,18 +62,23 @@ def slice_student(teacher: CausalLM, layers: list[int], head_ids: list[int] | No
 
 def sequence_kd_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the student's next-token logits [B, T, V] on the teacher's tokens [B, T],
-    over positions where mask [B, T] is true."""
-    return torch.nn.functional.cross_entropy(logits[mask], targets[mask])
+    over positions where mask [B, T] is true and the target is not IGNORED_LABEL (0, not NaN, when
+    none is left: a batch a restricted head covers nothing of must not poison the weights)."""
+    targets = targets[mask]
+    total = torch.nn.functional.cross_entropy(logits[mask], targets, ignore_index=IGNORED_LABEL, reduction="sum")
+    return total / (targets != IGNORED_LABEL).sum().clamp(min=1)
 
 
 def topk_kl_loss(logits: torch.Tensor, topk_ids: torch.Tensor, topk_logprobs: torch.Tensor,
                  mask: torch.Tensor) -> torch.Tensor:
     """Forward KL(teacher || student) over the teacher's top k [B, T, K] plus the tail, averaged over
-    masked positions."""
+    masked positions. Absent alternatives (PAD_LOGPROB; their ids are placeholders) count on neither
+    side: in the tail, both distributions keep the mass of every token not among the present ones."""
     student = torch.log_softmax(logits[mask].float(), dim=-1)  # [N, V]
     ids, teacher = topk_ids[mask], topk_logprobs[mask].float()  # [N, K]
+    present = teacher > PAD_LOGPROB / 2
     student_k = student.gather(-1, ids)
     teacher_tail = (1 - teacher.exp().sum(-1)).clamp(min=TAIL_FLOOR)
-    student_tail = (1 - student_k.exp().sum(-1)).clamp(min=TAIL_FLOOR)
+    student_tail = (1 - (student_k.exp() * present).sum(-1)).clamp(min=TAIL_FLOOR)
     kl = (teacher.exp() * (teacher - student_k)).sum(-1) + teacher_tail * (teacher_tail.log() - student_tail.log())
     return kl.mean()

@@ -35,6 +35,8 @@ import torch
 from services.trainer.causal_lm import CausalLM, export_cached_onnx
 from services.trainer.export import ParityError
 from services.trainer.lm_distillation import (
+    IGNORED_LABEL,
+    PAD_LOGPROB,
     head_tokens,
     sequence_kd_loss,
     slice_student,
@@ -46,8 +48,6 @@ from shared.tokens import vocabulary_by_bytes
 
 log = logging.getLogger(__name__)
 
-PAD_LOGPROB = -1e4  # an absent alternative: exp() is 0, and 0 times a finite number stays 0
-IGNORED_LABEL = -100  # torch's cross-entropy skips it: a token a restricted head cannot emit
 LOGIT_TOLERANCE = 1e-3
 
 
@@ -207,7 +207,7 @@ def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_si
     """Cross-entropy on the answers, next-token agreement with them (teacher forcing), and the KL to
     the teacher's top-k plus tail where the answers carry it."""
     model.eval()
-    total, agree, loss, kl_sum, kl_positions = 0, 0, 0.0, 0.0, 0
+    total, scored, agree, loss, kl_sum, kl_positions = 0, 0, 0, 0.0, 0.0, 0
     head_index = model.vocab_to_head()
     for start in range(0, len(examples), batch_size):
         batch = batch_tensors(examples[start:start + batch_size], pad_id, head_index)
@@ -218,12 +218,15 @@ def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_si
                                                         ignore_index=IGNORED_LABEL))
         agree += int((logits.argmax(-1) == labels).sum())
         total += int(labels.numel())
+        scored += int((labels != IGNORED_LABEL).sum())
         has_top = batch["has_top"][mask]
         if bool(has_top.any()):
             n = int(has_top.sum())
             kl_sum += float(topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top)) * n
             kl_positions += n
-    return {"val_loss": loss / max(1, total), "val_agreement": agree / max(1, total), "val_tokens": total,
+    # The loss is over the tokens the head can emit (the rest are the coverage's business); agreement
+    # is over every token, so one a restricted head cannot emit counts as a miss.
+    return {"val_loss": loss / max(1, scored), "val_agreement": agree / max(1, total), "val_tokens": total,
             "val_kl": kl_sum / kl_positions if kl_positions else 0.0}
 
 
@@ -458,6 +461,8 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
         teacher_dir = out.parent / "teacher-int8"
     figures = evaluate_lm(out, teacher_dir, test, spec.eval_prompts, spec.max_new_tokens)
     samples = figures.pop("samples")
+    if head_ids:  # the head trained, which a resumed checkpoint brought with it
+        head_ids = [int(i) for i in student.head_ids.tolist()]
     head = {"head_tokens": len(head_ids), "head_coverage": head_coverage(head_ids, test)} if head_ids else {}
     metrics = {"agreement": forced["val_agreement"], "kl_to_teacher": forced["val_kl"], **head,
                "parity_max_abs_diff": parity["max_abs_logit_diff"], "test_rows": len(test), **figures,
