@@ -107,6 +107,8 @@ async def main() -> None:
     parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     args = parser.parse_args()
+    if not set(args.students) - {"init"}:
+        parser.error("name at least one trained student: the initialised one is sliced from the first's dataset")
 
     main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
     HOME.mkdir(parents=True, exist_ok=True)
@@ -167,7 +169,7 @@ async def main() -> None:
             teacher_status = follower.last("teacher")
             print(f"{name}: job done in {time.perf_counter() - started:.0f} s (teacher: "
                   f"{teacher_status.counts if teacher_status else '?'})", flush=True)
-            if not heldout:  # the first job's dataset: every job curates the same answers the same way
+            if reference not in results:  # the first job's dataset: every job curates the same answers alike
                 dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
                 heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
                 heldout = [p for p in main_prompts if p["id"] in heldout_ids]
