@@ -74,6 +74,9 @@ async def main() -> None:
             stack._spawn("inference", [sys.executable, "-m", "services.inference"],
                          {**stack.env(), "INFERENCE_PROCESSES": "1", "INFERENCE_MAX_SEQUENCES": str(args.max_sequences),
                           "INFERENCE_MAX_WAITING_SEQUENCES": "1024",
+                          # The serving path against the engine alone: the watermark's own cost on
+                          # generations is measured apart (benchmarks.text_watermark).
+                          "INFERENCE_WATERMARK_TEXT_DELTA": "0",
                           "INFERENCE_MODEL_CACHE": str(Path(home) / "models")})
             stack.wait_services(timeout_s=300, names=("inference",))
             base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"

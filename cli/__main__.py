@@ -290,6 +290,10 @@ def cmd_verify(args) -> None:
     from shared.watermark import read_ledger
 
     keys = _watermark_keys()
+    out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    if args.text:
+        _verify_text(args, keys, out)
+        return
     try:
         suspect = (OnnxSuspect(Path(args.onnx)) if args.onnx else
                    OipSuspect(args.address, args.model, args.api_key or os.environ.get("DISTILLERY_API_KEY", ""),
@@ -298,12 +302,45 @@ def cmd_verify(args) -> None:
         verification = asyncio.run(verify(suspect, entries, ledger, args.max_queries, args.alpha))
     except VerifyError as exc:
         sys.exit(f"distillery verify: {exc}")
-    out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     json_path, md_path = write_report(verification, out)
     t = verification.test
     print(f"verdict: {verification.verdict}  p = {t.p_value:.3g} (log10 {t.log10_p_value:.1f})  "
           f"{t.hits} watermark answers reproduced in {t.queries} queries (expected without our answers: "
           f"{t.disagreements / (t.n_classes - 1):.2f})")
+    print(f"report: {md_path} and {json_path}")
+
+
+def _verify_text(args, keys, out: Path) -> None:
+    """`distillery verify --text FILE`: the tokenizer is the served model's, from the registry unless given."""
+    from tokenizers import Tokenizer
+
+    from cli.verify import VerifyError, read_texts, verify_texts, write_report
+
+    try:
+        if args.tokenizer:
+            path = Path(args.tokenizer)
+            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path))
+            source = str(path)
+        else:
+            from shared.registry import ModelRegistry
+
+            registry = ModelRegistry(_store())
+            version = registry.promoted(args.served_model)
+            body = registry.read_checked(args.served_model, version, "tokenizer.json") if version else None
+            if body is None:
+                raise VerifyError(f"the registry has no promoted {args.served_model!r} with a tokenizer.json: name "
+                                  "the model we served (--served-model) or give its folder (--tokenizer)")
+            tokenizer, source = Tokenizer.from_str(body.decode()), f"{args.served_model} {version}"
+        texts = read_texts(Path(args.text))
+        result = verify_texts(texts, lambda text: tokenizer.encode(text, add_special_tokens=False).ids, keys,
+                              args.alpha, source)
+    except (VerifyError, OSError) as exc:
+        sys.exit(f"distillery verify: {exc}")
+    json_path, md_path = write_report(result, out)
+    best = min(result.tests, key=lambda t: t.log10_p_value)
+    print(f"verdict: {result.verdict}  p = {10 ** result.log10_p_value:.3g} (log10 {result.log10_p_value:.1f})  "
+          f"{best.green} green of {best.scored} distinct (context, token) pairs in {best.texts} texts "
+          f"(expected without our key: {best.expected:.1f}; key {best.key_id})")
     print(f"report: {md_path} and {json_path}")
 
 
@@ -422,6 +459,11 @@ def main(argv: list[str] | None = None) -> None:
     target = verify.add_mutually_exclusive_group(required=True)
     target.add_argument("--onnx", help="a model folder (model.onnx, tokenizer.json, model.json) or its .onnx file")
     target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model)")
+    target.add_argument("--text", help="texts to test for our generations' watermark: JSONL (strings, or objects "
+                                       "with text/content/completion) or plain text, one per line")
+    verify.add_argument("--served-model", default="teacher-lm",
+                        help="with --text: the generative model we served, whose tokenizer the registry holds")
+    verify.add_argument("--tokenizer", default="", help="with --text: its model folder or tokenizer.json instead")
     verify.add_argument("--model", help="the suspect's model name on that server")
     verify.add_argument("--model-version", default="")
     verify.add_argument("--api-key", default="", help="for the suspect's server (or DISTILLERY_API_KEY)")

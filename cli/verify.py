@@ -26,6 +26,7 @@ from shared.oip import (
     labels_from_response,
     probabilities_from_response,
 )
+from shared.text_watermark import GAMMA, score_texts
 from shared.watermark import LedgerEntry, LedgerSummary, OwnershipTest, queries_needed
 
 INCONCLUSIVE_P = 0.01  # below this (but not below alpha) the evidence is worth a closer look, not a claim
@@ -198,9 +199,92 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(verification: Verification, out: Path) -> tuple[Path, Path]:
+def write_report(verification: Verification | TextVerification, out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     report = verification.to_dict()
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    (out / "report.md").write_text(render_markdown(report))
+    (out / "report.md").write_text(render_markdown(report) if isinstance(verification, Verification)
+                                   else render_text_markdown(report))
     return out / "report.json", out / "report.md"
+
+
+# ---- texts: did they come from our API? (shared.text_watermark) ------------------------------------
+
+def read_texts(path: Path) -> list[str]:
+    """JSONL (each line a string, or an object with "text", "content" or "completion") or plain text,
+    one text per line."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines or not lines[0].lstrip().startswith(("{", '"')):
+        return lines
+    texts = []
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise VerifyError(f"{path}:{number}: not JSON ({exc.msg}); give JSONL throughout, or plain text "
+                              "with one text per line") from None
+        text = row if isinstance(row, str) else next((row[k] for k in ("text", "content", "completion")
+                                                      if isinstance(row, dict) and isinstance(row.get(k), str)), None)
+        if text is None:
+            raise VerifyError(f"{path}:{number}: a JSON line must be a string or an object with a string "
+                              "\"text\", \"content\" or \"completion\"")
+        texts.append(text)
+    return texts
+
+
+@dataclass
+class TextVerification:
+    tests: list  # one shared.text_watermark.TextTest per key, newest first
+    alpha: float
+    tokenizer: str
+
+    @property
+    def log10_p_value(self) -> float:
+        """The best key's p-value times the number of keys tried (Bonferroni): trying every old key
+        must not make ordinary text look marked."""
+        best = min(t.log10_p_value for t in self.tests)
+        return min(0.0, best + math.log10(len(self.tests)))
+
+    @property
+    def verdict(self) -> str:
+        if self.log10_p_value < math.log10(self.alpha):
+            return "watermarked"
+        return "inconclusive" if 10 ** self.log10_p_value < INCONCLUSIVE_P else "no evidence"
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "p_value": 10 ** self.log10_p_value,
+                "log10_p_value": round(self.log10_p_value, 3), "alpha": self.alpha, "tokenizer": self.tokenizer,
+                "keys": [{"key_id": t.key_id, "texts": t.texts, "tokens": t.tokens, "pairs_scored": t.scored,
+                          "green": t.green, "expected_green": round(t.expected, 2), "z": round(t.z, 2),
+                          "log10_p_value": round(t.log10_p_value, 3)} for t in self.tests],
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def verify_texts(texts: list[str], encode, keys: list, alpha: float = 1e-6, tokenizer: str = "") -> TextVerification:
+    """Score the texts against each key's green lists (each (context, token) pair once)."""
+    if not texts:
+        raise VerifyError("no texts to test")
+    ids = [encode(text) for text in texts]
+    return TextVerification([score_texts(key, ids) for key in keys], alpha, tokenizer)
+
+
+def render_text_markdown(report: dict) -> str:
+    meaning = {
+        "watermarked": "These texts carry our generations' watermark far beyond chance: they came from our API "
+                       "(possibly edited).",
+        "inconclusive": "More green tokens than chance, not enough to claim them: test more text from the same source.",
+        "no evidence": "No more green tokens than text made without our key. Paraphrased or very short text can "
+                       "lose the mark: this does not prove the texts are not ours.",
+    }[report["verdict"]]
+    lines = ["# Text watermark verification", "", f"**Verdict: {report['verdict']}.** {meaning}", "",
+             f"p = {report['p_value']:.3g} (log10 {report['log10_p_value']}), significance level {report['alpha']:g}; "
+             f"tokenizer: {report['tokenizer']}.", "",
+             "| key | texts | tokens | distinct (context, token) pairs | green | expected | z | log10 p |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {k['key_id']} | {k['texts']} | {k['tokens']} | {k['pairs_scored']} | {k['green']} | "
+              f"{k['expected_green']} | {k['z']} | {k['log10_p_value']} |" for k in report["keys"]]
+    lines += ["", "Under the null (text made without the key) each distinct pair is green with probability "
+              f"{GAMMA}, independently, so the green count is binomial and the p-value exact; repeated pairs count "
+              "once, so repetition cannot inflate it. With several keys the best p-value is multiplied by their "
+              "number.", "", f"Made {report['created_at']} by `distillery verify --text`."]
+    return "\n".join(lines) + "\n"

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,9 +31,11 @@ async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
     from services.inference.openai_api import OpenAIServer, create_openai_app
     from services.inference.server import InferenceServer, InferenceServicer, ModelRepository, RequestEventBuffer
     from services.inference.settings import InferenceSettings
+    from services.inference.watermarking import Watermarking
     from shared.kafka import KeyedBatchPublisher, make_broker
     from shared.keys import EnforcementStore, KeyStore
     from shared.registry import ModelRegistry
+    from shared.watermark import new_key, parse_keys
 
     registry = ModelRegistry(store)
     if not registry.promoted("teacher-lm"):
@@ -47,7 +53,10 @@ async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
                                  settings, metrics)
     keys = KeyStore(store)
     access = AccessControl(keys, EnforcementStore(store), executor)
-    service = GenerationService(repository, access, events, metrics)
+    # As deployed: generations are watermarked for every key but the allow-listed (here the tests' own).
+    watermark_keys = parse_keys(new_key("llm-test"))
+    service = GenerationService(repository, access, events, metrics,
+                                Watermarking(watermark_keys, allow_clients=frozenset({"llm-client"}), text_delta=2.0))
     http = OpenAIServer(create_openai_app(service), "127.0.0.1", 0)
     servicer = InferenceServicer(repository, access, events, executor, max_batch=64)
     servicer.generative = GenerativeOip(service)
@@ -61,7 +70,7 @@ async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{http.port}/v1", "key": keys.create("llm-client"), "keys": keys,
            "service": service, "events": events, "access": access, "metrics": metrics,
            "grpc_url": f"127.0.0.1:{grpc_server.port}", "repository": repository, "registry": registry,
-           "model_dir": teacher_lm_dir}
+           "model_dir": teacher_lm_dir, "watermark_keys": watermark_keys}
     await grpc_server.stop(0)
     await http.stop()
     await events.stop()
@@ -191,6 +200,38 @@ async def test_the_generation_teacher_distils_from_our_own_api(llm_served):
         assert completion.finish_reason in ("stop", "length")
         assert tokenizer.decode(ids, skip_special_tokens=True) == completion.text
     assert querier.counts["output_tokens"] == sum(a.output_tokens for a in answers)
+
+
+WORDS = ("harbor", "lantern", "meadow", "violin", "glacier", "orchard", "ladder", "compass")
+
+
+async def test_generations_for_keys_off_the_allow_list_carry_the_watermark_verify_names(llm_served, tmp_path):
+    from cli.verify import verify_texts
+    from shared.generation import ChatFormat
+
+    async def answers(key: str) -> list[str]:
+        api, replies = client(llm_served, key), []
+        for start in range(0, len(WORDS), 4):  # the fixture's engine takes 4 at once and queues 6
+            replies += await asyncio.gather(*(api.chat.completions.create(
+                model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{w}' in one sentence."}],
+                max_tokens=40, temperature=0) for w in WORDS[start:start + 4]))
+        return [r.choices[0].message.content or "" for r in replies]
+
+    outsider, ours = await answers(llm_served["keys"].create("llm-outsider")), await answers(llm_served["key"])
+    assert all(outsider) and outsider != ours  # the mark changes greedy answers, not their being answers
+    encode, keys = ChatFormat(llm_served["model_dir"]).encode, llm_served["watermark_keys"]
+    assert verify_texts(outsider, encode, keys).verdict == "watermarked"
+    assert verify_texts(ours, encode, keys).verdict == "no evidence"  # allow-listed: never marked
+    # The same through the command an operator runs, reading the texts from a file.
+    texts = tmp_path / "suspect.jsonl"
+    texts.write_text("".join(json.dumps({"text": t}) + "\n" for t in outsider))
+    env = {**os.environ, "WATERMARK_KEYS": ",".join(f"{k.key_id}:{k.secret.decode()}" for k in keys)}
+    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "cli", "verify", "--text", str(texts), "--tokenizer",
+                          str(llm_served["model_dir"]), "--out", str(tmp_path / "report")],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("verdict: watermarked")
+    assert json.loads((tmp_path / "report" / "report.json").read_text())["verdict"] == "watermarked"
 
 
 async def test_sampling_with_a_seed_repeats_and_n_gives_choices(llm_served):

@@ -54,7 +54,8 @@ generation_buffer = RequestEventBuffer(
     maxsize=config.event_buffer, build=generation_events, size_of=lambda _: 1, topic="inference.generations")
 watermark_keys = parse_keys(settings.watermark.keys.get_secret_value())
 watermarking = Watermarking(watermark_keys, config.watermark_fraction, config.watermark_alerted_fraction,
-                            frozenset(c.strip() for c in config.watermark_allow_clients.split(",") if c.strip()))
+                            frozenset(c.strip() for c in config.watermark_allow_clients.split(",") if c.strip()),
+                            config.watermark_text_delta)
 ledger = LedgerWriter(store, executor, config.watermark_ledger_flush_s,
                       process=str(config.process_index) if config.process_index >= 0 else "")
 metrics.watch_events(events, ledger)
@@ -66,7 +67,7 @@ access = AccessControl(KeyStore(store), EnforcementStore(store), executor, defau
 servicer = InferenceServicer(repository, access, events, executor, config.max_batch, config.client_address_header,
                              watermarking, ledger, trace_requests=settings.otel.traces_exporter.strip() != "none")
 server = InferenceServer(servicer, f"{config.host}:{config.port}")
-generations = GenerationService(repository, access, generation_buffer, metrics,
+generations = GenerationService(repository, access, generation_buffer, metrics, watermarking,
                                 trace_requests=settings.otel.traces_exporter.strip() != "none")
 servicer.generative = GenerativeOip(generations)
 http_server = OpenAIServer(create_openai_app(generations, config.client_address_header), config.host, config.http_port or None,
@@ -121,6 +122,10 @@ async def start_serving() -> None:
     else:
         log.warning("watermarking is off: %s", "INFERENCE_WATERMARK_FRACTION is 0" if watermark_keys
                     else "no WATERMARK_KEYS (`distillery watermark new-key` makes one)")
+    if watermarking.key is not None and config.watermark_text_delta > 0:
+        log.info("watermarking generations (green list, delta %.1f) with key %s, for every client but: %s",
+                 config.watermark_text_delta, watermarking.key.key_id,
+                 ", ".join(sorted(watermarking.allow_clients)) or "none")
     if config.process_index >= 0:
         # One of several processes sharing the port: the kernel hands it connections as soon as it
         # listens, so it listens only once its models are loaded.

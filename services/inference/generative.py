@@ -20,6 +20,7 @@ from opentelemetry import trace
 from services.inference.access import AccessControl, Client, RequestError
 from services.inference.metrics import InferenceMetrics
 from services.inference.server import LoadedModel, ModelRepository, RequestEventBuffer
+from services.inference.watermarking import Watermarking
 from shared.events import InferenceGeneration, utcnow
 from shared.fingerprint import batch_fingerprints
 from shared.generation import Engine, GenerationError, LanguageModel, SamplingParams, Sequence, Step
@@ -111,8 +112,10 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
 
 class GenerationService:
     def __init__(self, repository: ModelRepository, access: AccessControl, events: RequestEventBuffer,
-                 metrics: InferenceMetrics, trace_requests: bool = False) -> None:
+                 metrics: InferenceMetrics, watermarking: Watermarking | None = None,
+                 trace_requests: bool = False) -> None:
         self.repository = repository
+        self.watermarking = watermarking or Watermarking([])
         # As for classifiers: a span per request when an exporter is configured, or when the caller
         # sent its trace context.
         self.trace_requests = trace_requests
@@ -175,10 +178,11 @@ class GenerationService:
         def emitter(index: int):
             return lambda step: loop.call_soon_threadsafe(generation.queue.put_nowait, (index, step))
 
+        processor = self.watermarking.text_processor(call.client.client_id)
         for i in range(call.n):
             seed = None if call.params.seed is None else call.params.seed + i
             generation.sequences.append(engine.submit(Sequence(call.prompt_ids, replace(call.params, seed=seed),
-                                                               emitter(i))))
+                                                               emitter(i), processor)))
         self.metrics.prompt_tokens.labels(call.model.name).inc(len(call.prompt_ids))
         headers = list(call.headers.items()) if hasattr(call.headers, "items") else list(call.headers or ())
         if self.trace_requests or any(key.lower() == "traceparent" for key, _ in headers):

@@ -77,6 +77,9 @@ class InferenceSettings(BaseSettings):
     """The same, for a client under an open abuse alert."""
     watermark_allow_clients: str = ""
     """Comma-separated client ids answered truthfully (our own services)."""
+    watermark_text_delta: float = 2.0
+    """Generations for clients off the allow-list: logit bias on the key's green list (0: off;
+    shared.text_watermark). Greedy answers are marked too."""
     watermark_ledger_flush_s: float = 5.0
     """How often the watermark ledger is written to S3."""
 

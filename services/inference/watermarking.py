@@ -1,4 +1,5 @@
-"""Watermarking the answers (shared.watermark) and recording each watermarked one in the ledger.
+"""Watermarking the answers (shared.watermark) and recording each watermarked one in the ledger;
+watermarking generations with a keyed green list (shared.text_watermark), which needs no ledger.
 
 The choice is made on the request path (one HMAC per text); the ledger is written to S3 off it, in
 batches: a slow or absent store delays the ledger, never a reply. What the store has not taken yet
@@ -20,6 +21,7 @@ import numpy as np
 
 from shared.events import utcnow
 from shared.fingerprint import text_sha256
+from shared.text_watermark import GreenList, WatermarkProcessor
 from shared.watermark import LedgerEntry, WatermarkKey, ledger_prefix, watermark_class
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 
 class Watermarking:
     def __init__(self, keys: list[WatermarkKey], fraction: float = 0.005, alerted_fraction: float = 0.05,
-                 allow_clients: frozenset[str] = frozenset()) -> None:
+                 allow_clients: frozenset[str] = frozenset(), text_delta: float = 0.0) -> None:
         if not 0 <= fraction <= alerted_fraction <= 1:
             raise ValueError(f"watermark fractions must satisfy 0 <= fraction ({fraction}) <= alerted "
                              f"fraction ({alerted_fraction}) <= 1")
@@ -35,6 +37,10 @@ class Watermarking:
         self.fraction = fraction
         self.alerted_fraction = alerted_fraction
         self.allow_clients = allow_clients
+        if text_delta < 0:
+            raise ValueError(f"the generations' watermark strength (delta) cannot be negative: {text_delta}")
+        self.text_delta = text_delta
+        self._green = GreenList(self.key) if self.key is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -44,6 +50,14 @@ class Watermarking:
         if not self.enabled or client_id in self.allow_clients:
             return 0.0
         return self.alerted_fraction if alerted else self.fraction
+
+    def text_processor(self, client_id: str) -> WatermarkProcessor | None:
+        """The sampler's watermark for a client's generations; None for allow-listed clients, or when off.
+        Every generation is marked (not a fraction): the text test needs no ledger, and a thief who
+        distils through many keys learns the same green lists from each."""
+        if self._green is None or self.text_delta <= 0 or client_id in self.allow_clients:
+            return None
+        return WatermarkProcessor(self._green, self.text_delta)
 
     def apply(self, texts: list[str], probabilities: np.ndarray, fraction: float) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
         """Returns the probabilities the client gets and the (row, true class, answer) of each

@@ -1,0 +1,122 @@
+"""The generations' watermark, measured the way users meet it: teacher-lm's answers through our
+OpenAI-compatible API to an allow-listed key (unmarked) and to an ordinary key (marked), on the
+definition task's two evaluation sets (benchmarks.llm_distillation: nouns phrased one way, verbs and
+adjectives phrased two others), greedy, fp32.
+
+- Quality: ROUGE-L against WordNet's gloss, marked against unmarked (the issue's bound: 2% relative).
+- Detection: the share of single marked answers `distillery verify --text` names at p < 1e-6 and at
+  p < 0.01, and how many answers pooled reach p < 1e-6.
+- The null: the test's false-positive rate on single ordinary texts (WordNet glosses, and the
+  unmarked answers), which were written without the key.
+- Speed: output tokens/s to each key at `--concurrency` callers (the processor's cost).
+
+    .venv/bin/python -m benchmarks.text_watermark      # about 10 minutes on 2 CPUs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.llm_distillation import definition_sets
+from cli.served import chat_answers
+from cli.stack import TEACHER_CLIENT, EmbeddedStack, StackConfig
+from cli.verify import verify_texts
+from shared.generation import ChatFormat
+from shared.keys import KeyStore
+from shared.registry import ModelRegistry
+from shared.store import ArtifactStore
+from shared.textmetrics import rouge_l
+from shared.watermark import parse_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def single_text_rates(texts: list[str], encode, keys) -> dict:
+    p = [verify_texts([t], encode, keys).log10_p_value for t in texts if t]
+    return {"texts": len(p), "below_1e-6": sum(v < -6 for v in p) / len(p), "below_0.01": sum(v < -2 for v in p) / len(p)}
+
+
+def pooled_to_significance(texts: list[str], encode, keys) -> int | None:
+    """How many answers, taken in order, the test needs to reach p < 1e-6."""
+    for n in range(1, len(texts) + 1):
+        if verify_texts(texts[:n], encode, keys).log10_p_value < -6:
+            return n
+    return None
+
+
+async def main() -> None:
+    from services.trainer.teacher_lm import ensure_teacher_lm
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nouns", type=int, default=300)
+    parser.add_argument("--validation", type=int, default=200)
+    parser.add_argument("--ordinary", type=int, default=2000, help="WordNet glosses for the false-positive rate")
+    parser.add_argument("--delta", type=float, default=2.0, help="INFERENCE_WATERMARK_TEXT_DELTA")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    nouns, validation = definition_sets(args.nouns, args.validation)
+    model_dir = ensure_teacher_lm(ROOT / ".cache")
+    chat = ChatFormat(model_dir)
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as home:
+        stack = EmbeddedStack(StackConfig.on_free_ports(Path(home) / "stack"))
+        stack.start_infra()
+        os.environ.update(stack.env())
+        try:
+            store = ArtifactStore(stack.config.s3())
+            registry = ModelRegistry(store)
+            registry.promote("teacher-lm", registry.register("teacher-lm", model_dir)[0])
+            keys = parse_keys(stack.env()["WATERMARK_KEYS"])
+            ours, ordinary = KeyStore(store).create(TEACHER_CLIENT), KeyStore(store).create("ordinary-user")
+            stack._spawn("inference", [sys.executable, "-m", "services.inference"],
+                         {**stack.env(), "INFERENCE_PROCESSES": "1", "INFERENCE_WATERMARK_TEXT_DELTA": str(args.delta),
+                          "INFERENCE_MODEL_CACHE": str(Path(home) / "models")})
+            stack.wait_services(timeout_s=300, names=("inference",))
+            base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
+            for set_name, prompts in (("held-out nouns", nouns), ("validation", validation)):
+                row: dict = {}
+                for who, key in (("unmarked", ours), ("marked", ordinary)):
+                    got = await chat_answers(base_url, key, "teacher-lm", prompts, args.concurrency, args.max_tokens)
+                    texts = [got["answers"][p["id"]] for p in prompts]
+                    row[who] = {"rouge_l_gold": statistics.mean(rouge_l(t, p["gloss"]) for t, p in zip(texts, prompts)),
+                                "tokens_per_s": got["tokens_per_s"], "single": single_text_rates(texts, chat.encode, keys),
+                                "texts": texts}
+                    print(set_name, who, json.dumps({k: v for k, v in row[who].items() if k != "texts"}), flush=True)
+                row["relative_rouge_l_cost"] = 1 - row["marked"]["rouge_l_gold"] / row["unmarked"]["rouge_l_gold"]
+                row["pooled_to_1e-6"] = pooled_to_significance(row["marked"]["texts"], chat.encode, keys)
+                row["same_answer"] = sum(a == b for a, b in zip(row["marked"]["texts"], row["unmarked"]["texts"])) / len(prompts)
+                results[set_name] = row
+        finally:
+            stack.down()
+    with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
+        glosses = [json.loads(line)["gloss"] for line in f][:args.ordinary]
+    results["glosses"] = single_text_rates(glosses, chat.encode, keys)
+    print(f"\nteacher-lm through the API, greedy, fp32, delta {args.delta}, {args.concurrency} callers\n")
+    print("| set | ROUGE-L vs gold unmarked | marked | relative cost | same answer | marked named at p<1e-6 (p<0.01), "
+          "one answer | answers pooled to p<1e-6 | unmarked at p<0.01 (p<1e-6), one answer | tokens/s unmarked | marked |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for set_name in ("held-out nouns", "validation"):
+        r = results[set_name]
+        u, m = r["unmarked"], r["marked"]
+        print(f"| {set_name} ({len(m['texts'])}) | {u['rouge_l_gold']:.3f} | {m['rouge_l_gold']:.3f} | "
+              f"{100 * r['relative_rouge_l_cost']:+.1f}% | {r['same_answer']:.2f} | {m['single']['below_1e-6']:.2f} "
+              f"({m['single']['below_0.01']:.2f}) | {r['pooled_to_1e-6']} | {u['single']['below_0.01']:.3f} "
+              f"({u['single']['below_1e-6']:.3f}) | {u['tokens_per_s']:.1f} | {m['tokens_per_s']:.1f} |")
+    g = results["glosses"]
+    print(f"\nordinary texts (WordNet glosses): {g['texts']}, below p=0.01: {g['below_0.01']:.4f}, "
+          f"below 1e-6: {g['below_1e-6']:.4f}")
+    print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk not in ("marked", "unmarked")} if "marked" in v else v)
+                      for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
