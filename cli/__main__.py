@@ -286,12 +286,12 @@ def _watermark_keys():
 
 
 def cmd_verify(args) -> None:
-    from cli.verify import OipSuspect, OnnxSuspect, VerifyError, verify, write_report
+    from cli.verify import OipSuspect, OnnxSuspect, VerifyError, is_generative_folder, verify, write_report
     from shared.watermark import read_ledger
 
     keys = _watermark_keys()
     out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-    if args.text:
+    if args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))):
         _verify_text(args, keys, out)
         return
     try:
@@ -299,7 +299,7 @@ def cmd_verify(args) -> None:
                    OipSuspect(args.address, args.model, args.api_key or os.environ.get("DISTILLERY_API_KEY", ""),
                               args.model_version))
         entries, ledger = read_ledger(_store(), keys, args.client or None, args.ledger_model or None)
-        verification = asyncio.run(verify(suspect, entries, ledger, args.max_queries, args.alpha))
+        verification = asyncio.run(verify(suspect, entries, ledger, args.max_queries or 2000, args.alpha))
     except VerifyError as exc:
         sys.exit(f"distillery verify: {exc}")
     json_path, md_path = write_report(verification, out)
@@ -310,33 +310,60 @@ def cmd_verify(args) -> None:
     print(f"report: {md_path} and {json_path}")
 
 
-def _verify_text(args, keys, out: Path) -> None:
-    """`distillery verify --text FILE`: the tokenizer is the served model's, from the registry unless given."""
+def _our_tokenizer(args):
+    """The tokenizer of the generative model we served (its green lists are over its tokens): the
+    registry's promoted --served-model, or the folder or file --tokenizer names. (encode, source)."""
     from tokenizers import Tokenizer
 
-    from cli.verify import VerifyError, read_texts, verify_texts, write_report
+    from cli.verify import VerifyError
+
+    if args.tokenizer:
+        path = Path(args.tokenizer)
+        tokenizer, source = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path)), str(path)
+    else:
+        from shared.registry import ModelRegistry
+
+        registry = ModelRegistry(_store())
+        version = registry.promoted(args.served_model)
+        body = registry.read_checked(args.served_model, version, "tokenizer.json") if version else None
+        if body is None:
+            raise VerifyError(f"the registry has no promoted {args.served_model!r} with a tokenizer.json: name "
+                              "the model we served (--served-model) or give its folder (--tokenizer)")
+        tokenizer, source = Tokenizer.from_str(body.decode()), f"{args.served_model} {version}"
+    return (lambda text: tokenizer.encode(text, add_special_tokens=False).ids), source
+
+
+def _verify_text(args, keys, out: Path) -> None:
+    """`distillery verify --text FILE`, and a generative suspect (--openai, or --onnx on a chat model's
+    folder) asked prompts of ours, its answers tested the same way."""
+    from cli.verify import (
+        OnnxChatSuspect,
+        OpenAISuspect,
+        VerifyError,
+        probe_prompts,
+        read_texts,
+        verify_generative,
+        verify_texts,
+        write_report,
+    )
 
     try:
-        if args.tokenizer:
-            path = Path(args.tokenizer)
-            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path))
-            source = str(path)
+        encode, source = _our_tokenizer(args)
+        if args.text:
+            result = verify_texts(read_texts(Path(args.text)), encode, keys, args.alpha, source)
         else:
-            from shared.registry import ModelRegistry
-
-            registry = ModelRegistry(_store())
-            version = registry.promoted(args.served_model)
-            body = registry.read_checked(args.served_model, version, "tokenizer.json") if version else None
-            if body is None:
-                raise VerifyError(f"the registry has no promoted {args.served_model!r} with a tokenizer.json: name "
-                                  "the model we served (--served-model) or give its folder (--tokenizer)")
-            tokenizer, source = Tokenizer.from_str(body.decode()), f"{args.served_model} {version}"
-        texts = read_texts(Path(args.text))
-        result = verify_texts(texts, lambda text: tokenizer.encode(text, add_special_tokens=False).ids, keys,
-                              args.alpha, source)
+            budget = args.max_queries or 500
+            prompts = read_texts(Path(args.prompts))[:budget] if args.prompts else probe_prompts(budget)
+            if args.openai and not args.model:
+                raise VerifyError("--openai needs --model: the suspect's model name at that endpoint")
+            suspect = (OpenAISuspect(args.openai, args.model or "", args.api_key or os.environ.get("DISTILLERY_API_KEY", ""))
+                       if args.openai else OnnxChatSuspect(Path(args.onnx)))
+            result, _ = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
     json_path, md_path = write_report(result, out)
+    if result.suspect:
+        print(f"asked the suspect {result.suspect['queries']} prompts ({result.suspect['seconds']} s)")
     best = min(result.tests, key=lambda t: t.log10_p_value)
     print(f"verdict: {result.verdict}  p = {10 ** result.log10_p_value:.3g} (log10 {result.log10_p_value:.1f})  "
           f"{best.green} green of {best.scored} distinct (context, token) pairs in {best.texts} texts "
@@ -457,7 +484,10 @@ def main(argv: list[str] | None = None) -> None:
 
     verify = add("verify", cmd_verify, "test whether a suspect model was distilled from our watermarked answers")
     target = verify.add_mutually_exclusive_group(required=True)
-    target.add_argument("--onnx", help="a model folder (model.onnx, tokenizer.json, model.json) or its .onnx file")
+    target.add_argument("--onnx", help="a model folder (model.onnx, tokenizer.json, model.json) or its .onnx file; "
+                                       "a chat model's folder is asked prompts of ours and its answers tested")
+    target.add_argument("--openai", metavar="URL", help="a chat model behind an OpenAI-compatible API (its base "
+                                                         "URL, with --model): asked prompts of ours, answers tested")
     target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model)")
     target.add_argument("--text", help="texts to test for our generations' watermark: JSONL (strings, or objects "
                                        "with text/content/completion) or plain text, one per line")
@@ -469,7 +499,10 @@ def main(argv: list[str] | None = None) -> None:
     verify.add_argument("--api-key", default="", help="for the suspect's server (or DISTILLERY_API_KEY)")
     verify.add_argument("--client", default="", help="replay only this client's ledger (default: every client's)")
     verify.add_argument("--ledger-model", default="", help="only answers of this served model")
-    verify.add_argument("--max-queries", type=int, default=2000, help="at most this many inputs replayed")
+    verify.add_argument("--max-queries", type=int, default=0,
+                        help="at most this many inputs replayed (2000), or prompts asked a chat model (500)")
+    verify.add_argument("--prompts", default="", help="a chat suspect: the prompts to ask it (JSONL or one a line; "
+                                                      "default: WordNet definitions)")
     verify.add_argument("--alpha", type=float, default=1e-6, help="significance level for the verdict 'derived'")
     verify.add_argument("--out", default="", help="report folder (default .distillery/reports/verify-<time>)")
 

@@ -237,6 +237,7 @@ class TextVerification:
     tests: list  # one shared.text_watermark.TextTest per key, newest first
     alpha: float
     tokenizer: str
+    suspect: dict | None = None  # where the texts came from, when we asked a model for them
 
     @property
     def log10_p_value(self) -> float:
@@ -248,12 +249,13 @@ class TextVerification:
     @property
     def verdict(self) -> str:
         if self.log10_p_value < math.log10(self.alpha):
-            return "watermarked"
+            return "derived" if self.suspect else "watermarked"
         return "inconclusive" if 10 ** self.log10_p_value < INCONCLUSIVE_P else "no evidence"
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "p_value": 10 ** self.log10_p_value,
                 "log10_p_value": round(self.log10_p_value, 3), "alpha": self.alpha, "tokenizer": self.tokenizer,
+                "suspect": self.suspect,
                 "keys": [{"key_id": t.key_id, "texts": t.texts, "tokens": t.tokens, "pairs_scored": t.scored,
                           "green": t.green, "expected_green": round(t.expected, 2), "z": round(t.z, 2),
                           "log10_p_value": round(t.log10_p_value, 3)} for t in self.tests],
@@ -272,11 +274,18 @@ def render_text_markdown(report: dict) -> str:
     meaning = {
         "watermarked": "These texts carry our generations' watermark far beyond chance: they came from our API "
                        "(possibly edited).",
-        "inconclusive": "More green tokens than chance, not enough to claim them: test more text from the same source.",
-        "no evidence": "No more green tokens than text made without our key. Paraphrased or very short text can "
-                       "lose the mark: this does not prove the texts are not ours.",
+        "derived": "The suspect model writes our watermark's green tokens far beyond chance: it was trained on "
+                   "generations from our API.",
+        "inconclusive": "More green tokens than chance, not enough to claim them: test more text from the same source "
+                        "(or ask the suspect more prompts: a larger --max-queries).",
+        "no evidence": "No more green tokens than text made without our key. Paraphrased or very short text, or a "
+                       "model trained on little of ours, can lose the mark: this does not prove innocence.",
     }[report["verdict"]]
-    lines = ["# Text watermark verification", "", f"**Verdict: {report['verdict']}.** {meaning}", "",
+    suspect = report.get("suspect")
+    asked = [f"Suspect: {suspect['kind']} {suspect.get('path') or suspect.get('address')} "
+             f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s.", ""] \
+        if suspect else []
+    lines = ["# Text watermark verification", "", f"**Verdict: {report['verdict']}.** {meaning}", "", *asked,
              f"p = {report['p_value']:.3g} (log10 {report['log10_p_value']}), significance level {report['alpha']:g}; "
              f"tokenizer: {report['tokenizer']}.", "",
              "| key | texts | tokens | distinct (context, token) pairs | green | expected | z | log10 p |",
@@ -288,3 +297,80 @@ def render_text_markdown(report: dict) -> str:
               "once, so repetition cannot inflate it. With several keys the best p-value is multiplied by their "
               "number.", "", f"Made {report['created_at']} by `distillery verify --text`."]
     return "\n".join(lines) + "\n"
+
+
+# ---- a generative suspect: was it trained on our watermarked generations? ("radioactivity") ----------
+
+PROBE_PHRASING = "Define the word '{lemma}' in one sentence."
+
+
+def probe_prompts(n: int, seed: int = 0) -> list[str]:
+    """Prompts of our choosing: definitions of WordNet's common words (every part of speech), in a
+    fixed shuffled order, so two runs ask the same things."""
+    import gzip
+
+    with gzip.open(Path(__file__).resolve().parent.parent / "data/wordnet/definitions.jsonl.gz", "rt") as f:
+        lemmas = sorted({json.loads(line)["lemma"] for line in f})
+    random.Random(seed).shuffle(lemmas)
+    return [PROBE_PHRASING.format(lemma=lemma) for lemma in lemmas[:n]]
+
+
+class OpenAISuspect:
+    """A chat model behind any OpenAI-compatible endpoint, asked greedily."""
+
+    def __init__(self, base_url: str, model: str, api_key: str, max_tokens: int = 64, concurrency: int = 4) -> None:
+        self.base_url, self.model, self.api_key = base_url, model, api_key or "none"
+        self.max_tokens, self.concurrency = max_tokens, concurrency
+        self.description = {"kind": "openai", "address": base_url, "model": model}
+
+    async def generate(self, prompts: list[str]) -> list[str]:
+        import openai
+
+        from cli.served import chat_answers
+
+        try:
+            got = await chat_answers(self.base_url, self.api_key, self.model,
+                                     [{"id": str(i), "text": p} for i, p in enumerate(prompts)], self.concurrency,
+                                     self.max_tokens)
+        except openai.APIError as exc:
+            raise VerifyError(f"the suspect at {self.base_url} (model {self.model!r}) did not answer: {exc}") from None
+        return [got["answers"][str(i)] for i in range(len(prompts))]
+
+
+class OnnxChatSuspect:
+    """A generative model folder as Distillery exports one (model.onnx with its KV cache, tokenizer.json,
+    model.json with the chat template), run greedily here on the CPU."""
+
+    def __init__(self, folder: Path, max_tokens: int = 64) -> None:
+        from shared.generation import LanguageModel
+
+        self.model = LanguageModel(folder, device="cpu")
+        self.max_tokens = max_tokens
+        self.description = {"kind": "onnx", "path": str(Path(folder).resolve()), "generative": True}
+
+    async def generate(self, prompts: list[str]) -> list[str]:
+        def answer(prompt: str) -> str:
+            ids = self.model.encode(self.model.render_chat([{"role": "user", "content": prompt}]))
+            return self.model.decode(self.model.greedy(ids, self.max_tokens)[0])
+
+        return [await asyncio.to_thread(answer, p) for p in prompts]
+
+
+def is_generative_folder(path: Path) -> bool:
+    meta = path / "model.json"
+    return meta.exists() and "architecture" in json.loads(meta.read_text())
+
+
+async def verify_generative(suspect, prompts: list[str], encode, keys: list, alpha: float = 1e-6,
+                            tokenizer: str = "") -> tuple[TextVerification, list[str]]:
+    """Ask the suspect every prompt and test its answers for our green lists (each distinct pair once):
+    a model trained on our watermarked generations writes green tokens more often than chance."""
+    if not prompts:
+        raise VerifyError("no prompts to ask the suspect")
+    started = time.perf_counter()
+    answers = await suspect.generate(prompts)
+    result = verify_texts([a for a in answers if a], encode, keys, alpha, tokenizer) if any(answers) else None
+    if result is None:
+        raise VerifyError(f"the suspect gave {len(prompts)} empty answers: nothing to test")
+    result.suspect = {**suspect.description, "queries": len(prompts), "seconds": round(time.perf_counter() - started, 1)}
+    return result, answers

@@ -234,6 +234,27 @@ async def test_generations_for_keys_off_the_allow_list_carry_the_watermark_verif
     assert json.loads((tmp_path / "report" / "report.json").read_text())["verdict"] == "watermarked"
 
 
+async def test_a_suspect_chat_model_is_asked_our_prompts_and_named_only_when_it_writes_our_green_lists(llm_served):
+    # The suspects here are teacher-lm itself: through an ordinary key (every answer marked, the
+    # strongest case of a model trained on them), through the allow-listed key, and its folder run
+    # locally without any watermark.
+    from cli.verify import OnnxChatSuspect, OpenAISuspect, probe_prompts, verify_generative
+    from shared.generation import ChatFormat
+
+    encode, keys = ChatFormat(llm_served["model_dir"]).encode, llm_served["watermark_keys"]
+    prompts = probe_prompts(8)
+    assert len(set(prompts)) == 8 and prompts == probe_prompts(8)  # the same questions every time
+    outsider = llm_served["keys"].create("llm-suspect")
+    marked, answers = await verify_generative(OpenAISuspect(llm_served["url"], "teacher-lm", outsider, 40), prompts,
+                                              encode, keys)
+    assert marked.verdict == "derived" and marked.suspect is not None and marked.suspect["queries"] == 8
+    assert len(answers) == 8 and all(answers)
+    plain, _ = await verify_generative(OpenAISuspect(llm_served["url"], "teacher-lm", llm_served["key"], 40), prompts,
+                                       encode, keys)
+    local, _ = await verify_generative(OnnxChatSuspect(llm_served["model_dir"], 40), prompts[:4], encode, keys)
+    assert plain.verdict == local.verdict == "no evidence"
+
+
 async def test_sampling_with_a_seed_repeats_and_n_gives_choices(llm_served):
     api = client(llm_served)
     args = {"model": "teacher-lm", "messages": PROMPT, "max_tokens": 10, "temperature": 1.0, "top_p": 0.9, "seed": 7}
