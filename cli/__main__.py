@@ -291,7 +291,13 @@ def cmd_verify(args) -> None:
 
     keys = _watermark_keys()
     out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-    if args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))):
+    if args.max_queries < 0:
+        sys.exit("distillery verify: --max-queries is a number of queries, 0 for the default")
+    try:
+        generative = bool(args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))))
+    except VerifyError as exc:
+        sys.exit(f"distillery verify: {exc}")
+    if generative:
         _verify_text(args, keys, out)
         return
     try:
@@ -319,7 +325,10 @@ def _our_tokenizer(args):
 
     if args.tokenizer:
         path = Path(args.tokenizer)
-        tokenizer, source = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path)), str(path)
+        try:
+            tokenizer, source = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path)), str(path)
+        except Exception as exc:  # tokenizers raises its own exception type
+            raise VerifyError(f"--tokenizer {path}: not a tokenizer.json or a folder holding one ({exc})") from None
     else:
         from shared.registry import ModelRegistry
 
@@ -347,6 +356,7 @@ def _verify_text(args, keys, out: Path) -> None:
         write_report,
     )
 
+    answers = None
     try:
         encode, source = _our_tokenizer(args)
         if args.text:
@@ -358,10 +368,10 @@ def _verify_text(args, keys, out: Path) -> None:
                 raise VerifyError("--openai needs --model: the suspect's model name at that endpoint")
             suspect = (OpenAISuspect(args.openai, args.model or "", args.api_key or os.environ.get("DISTILLERY_API_KEY", ""))
                        if args.openai else OnnxChatSuspect(Path(args.onnx)))
-            result, _ = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
+            result, answers = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
-    json_path, md_path = write_report(result, out)
+    json_path, md_path = write_report(result, out, answers)
     if result.suspect:
         print(f"asked the suspect {result.suspect['queries']} prompts ({result.suspect['seconds']} s)")
     best = min(result.tests, key=lambda t: t.log10_p_value)

@@ -19,11 +19,12 @@ as the classifiers' answer watermark), under its own domain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +62,18 @@ class GreenList:
         """Whether each of `tokens` is green after `context` (its last CONTEXT tokens count)."""
         return _mix(np.asarray(tokens, dtype=np.uint64) ^ self.seed(context)) < _THRESHOLD
 
+    def vocabulary_mask(self, context: Sequence[int], size: int) -> np.ndarray:
+        """The green tokens among ids 0..size-1 after `context`, read-only; the most recent contexts are
+        kept (a sampler meets the same common tokens again and again)."""
+        return _vocabulary_mask(self, tuple(int(t) for t in context[-CONTEXT:]), size)
+
+
+@functools.lru_cache(maxsize=256)  # 256 contexts of 49,152 tokens: 12 MB
+def _vocabulary_mask(green: GreenList, context: tuple[int, ...], size: int) -> np.ndarray:
+    mask = green.is_green(context, np.arange(size, dtype=np.uint64))
+    mask.flags.writeable = False
+    return mask
+
 
 @dataclass
 class WatermarkProcessor:
@@ -70,13 +83,10 @@ class WatermarkProcessor:
 
     green: GreenList
     delta: float
-    _vocabulary: np.ndarray = field(init=False, default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     def __call__(self, prompt_ids: list[int], generated: list[int], logits: np.ndarray) -> np.ndarray:
-        if len(self._vocabulary) != len(logits):
-            self._vocabulary = np.arange(len(logits), dtype=np.uint64)
         context = (prompt_ids + generated)[-CONTEXT:] if len(generated) < CONTEXT else generated[-CONTEXT:]
-        return logits + np.float32(self.delta) * self.green.is_green(context, self._vocabulary)
+        return logits + np.float32(self.delta) * self.green.vocabulary_mask(context, len(logits))
 
 
 @dataclass

@@ -35,7 +35,7 @@ async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
     from shared.kafka import KeyedBatchPublisher, make_broker
     from shared.keys import EnforcementStore, KeyStore
     from shared.registry import ModelRegistry
-    from shared.watermark import new_key, parse_keys
+    from shared.watermark import parse_keys
 
     registry = ModelRegistry(store)
     if not registry.promoted("teacher-lm"):
@@ -54,7 +54,7 @@ async def llm_served(stack, store, teacher_lm_dir, tmp_path_factory):
     keys = KeyStore(store)
     access = AccessControl(keys, EnforcementStore(store), executor)
     # As deployed: generations are watermarked for every key but the allow-listed (here the tests' own).
-    watermark_keys = parse_keys(new_key("llm-test"))
+    watermark_keys = parse_keys("llm-test:" + "fixed-secret-" * 3)  # fixed: the tests' texts are too
     service = GenerationService(repository, access, events, metrics,
                                 Watermarking(watermark_keys, allow_clients=frozenset({"llm-client"}), text_delta=2.0))
     http = OpenAIServer(create_openai_app(service), "127.0.0.1", 0)

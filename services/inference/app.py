@@ -120,12 +120,14 @@ async def start_serving() -> None:
                  100 * config.watermark_fraction, 100 * config.watermark_alerted_fraction,
                  watermarking.key.key_id, ", ".join(sorted(watermarking.allow_clients)) or "none")
     else:
-        log.warning("watermarking is off: %s", "INFERENCE_WATERMARK_FRACTION is 0" if watermark_keys
+        log.warning("classifier answers' watermark is off: %s", "INFERENCE_WATERMARK_FRACTION is 0" if watermark_keys
                     else "no WATERMARK_KEYS (`distillery watermark new-key` makes one)")
     if watermarking.key is not None and config.watermark_text_delta > 0:
         log.info("watermarking generations (green list, delta %.1f) with key %s, for every client but: %s",
                  config.watermark_text_delta, watermarking.key.key_id,
                  ", ".join(sorted(watermarking.allow_clients)) or "none")
+    elif config.watermark_text_delta > 0:
+        log.warning("generations' watermark is off: no WATERMARK_KEYS (`distillery watermark new-key` makes one)")
     if config.process_index >= 0:
         # One of several processes sharing the port: the kernel hands it connections as soon as it
         # listens, so it listens only once its models are loaded.
