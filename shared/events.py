@@ -406,6 +406,7 @@ class InferenceGeneration(Event):
     text_function_words: float | None = None
     client_network: str = ""
     user_agent: str = ""
+    watermark_key_id: str = ""  # the key whose green lists marked the answer ("": not marked, an allow-listed client)
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------

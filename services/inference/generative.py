@@ -52,6 +52,7 @@ class Generation:
     request_id: str
     engine: Engine
     arrived: float
+    watermark_key_id: str = ""  # the key that marked its tokens, if any
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     sequences: list[Sequence] = field(default_factory=list)
     finish_reasons: dict[int, str] = field(default_factory=dict)
@@ -106,7 +107,8 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
             logprobs=call.params.logprobs, top_logprobs=call.params.top_logprobs, stream=call.stream,
             finish_reasons=[g.finish_reasons.get(i, "") for i in range(call.n)], messages=call.messages,
             system_prompt=call.system_prompt, ttft_s=g.first_token_s, latency_s=time.perf_counter() - g.arrived,
-            client_network=call.caller[0], user_agent=call.caller[1], **fingerprint)))
+            client_network=call.caller[0], user_agent=call.caller[1], watermark_key_id=g.watermark_key_id,
+            **fingerprint)))
     return events
 
 
@@ -179,6 +181,8 @@ class GenerationService:
             return lambda step: loop.call_soon_threadsafe(generation.queue.put_nowait, (index, step))
 
         processor = self.watermarking.text_processor(call.client.client_id)
+        if processor is not None:
+            generation.watermark_key_id = processor.green.key.key_id
         for i in range(call.n):
             seed = None if call.params.seed is None else call.params.seed + i
             generation.sequences.append(engine.submit(Sequence(call.prompt_ids, replace(call.params, seed=seed),
