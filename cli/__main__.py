@@ -502,8 +502,8 @@ def main(argv: list[str] | None = None) -> None:
     target.add_argument("--text", help="texts to test for our generations' watermark: JSONL (strings, or objects "
                                        "with text/content/completion) or plain text, one per line")
     verify.add_argument("--served-model", default="teacher-lm",
-                        help="with --text: the generative model we served, whose tokenizer the registry holds")
-    verify.add_argument("--tokenizer", default="", help="with --text: its model folder or tokenizer.json instead")
+                        help="with --text or a chat suspect: the generative model we served (its tokenizer, from the registry)")
+    verify.add_argument("--tokenizer", default="", help="with --text or a chat suspect: that model's folder or tokenizer.json instead")
     verify.add_argument("--model", help="the suspect's model name on that server")
     verify.add_argument("--model-version", default="")
     verify.add_argument("--api-key", default="", help="for the suspect's server (or DISTILLERY_API_KEY)")
