@@ -59,7 +59,7 @@ async def main() -> None:
     parser.add_argument("--nouns", type=int, default=300)
     parser.add_argument("--validation", type=int, default=200)
     parser.add_argument("--ordinary", type=int, default=2000, help="WordNet glosses for the false-positive rate")
-    parser.add_argument("--delta", type=float, default=2.0, help="INFERENCE_WATERMARK_TEXT_DELTA")
+    parser.add_argument("--delta", type=float, default=1.0, help="INFERENCE_WATERMARK_TEXT_DELTA")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
@@ -82,7 +82,7 @@ async def main() -> None:
                           "INFERENCE_MODEL_CACHE": str(Path(home) / "models")})
             stack.wait_services(timeout_s=300, names=("inference",))
             base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
-            for set_name, prompts in (("held-out nouns", nouns), ("validation", validation)):
+            for set_name, prompts in (("nouns", nouns), ("validation", validation)):
                 row: dict = {}
                 for who, key in (("unmarked", ours), ("marked", ordinary)):
                     got = await chat_answers(base_url, key, "teacher-lm", prompts, args.concurrency, args.max_tokens)
@@ -104,7 +104,7 @@ async def main() -> None:
     print("| set | ROUGE-L vs gold unmarked | marked | relative cost | same answer | marked named at p<1e-6 (p<0.01), "
           "one answer | answers pooled to p<1e-6 | unmarked at p<0.01 (p<1e-6), one answer | tokens/s unmarked | marked |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for set_name in ("held-out nouns", "validation"):
+    for set_name in ("nouns", "validation"):
         r = results[set_name]
         u, m = r["unmarked"], r["marked"]
         print(f"| {set_name} ({len(m['texts'])}) | {u['rouge_l_gold']:.3f} | {m['rouge_l_gold']:.3f} | "

@@ -77,7 +77,7 @@ class InferenceSettings(BaseSettings):
     """The same, for a client under an open abuse alert."""
     watermark_allow_clients: str = ""
     """Comma-separated client ids answered truthfully (our own services)."""
-    watermark_text_delta: float = 2.0
+    watermark_text_delta: float = 1.0
     """Generations for clients off the allow-list: logit bias on the key's green list (0: off;
     shared.text_watermark). Greedy answers are marked too."""
     watermark_ledger_flush_s: float = 5.0
