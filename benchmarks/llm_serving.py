@@ -15,18 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sys
-import tempfile
 from pathlib import Path
 
-from cli.served import chat_load, engine_load
-from cli.stack import EmbeddedStack, StackConfig
+from cli.served import chat_load, engine_load, teacher_lm_served
 from services.trainer.teacher_lm import mixed_chat_prompts
 from shared.generation import Engine, LanguageModel
 from shared.keys import KeyStore
-from shared.registry import ModelRegistry
-from shared.store import ArtifactStore
 from shared.textmodel import cpu_limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,34 +55,20 @@ async def main() -> None:
     del engine, lm
 
     rows = []
-    with tempfile.TemporaryDirectory() as home:
-        stack = EmbeddedStack(StackConfig.on_free_ports(Path(home) / "stack"))
-        stack.start_infra()
-        os.environ.update(stack.env())
-        try:
-            store = ArtifactStore(stack.config.s3())
-            registry = ModelRegistry(store)
-            version, _ = registry.register("teacher-lm", model_dir)
-            registry.promote("teacher-lm", version)
-            key = KeyStore(store).create("benchmark")
-            stack._spawn("inference", [sys.executable, "-m", "services.inference"],
-                         {**stack.env(), "INFERENCE_PROCESSES": "1", "INFERENCE_MAX_SEQUENCES": str(args.max_sequences),
-                          "INFERENCE_MAX_WAITING_SEQUENCES": "1024",
-                          # The serving path against the engine alone: the watermark's own cost on
-                          # generations is measured apart (benchmarks.text_watermark).
-                          "INFERENCE_WATERMARK_TEXT_DELTA": "0",
-                          "INFERENCE_MODEL_CACHE": str(Path(home) / "models")})
-            stack.wait_services(timeout_s=300, names=("inference",))
-            base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
-            for concurrency, requests in points:
-                served = await chat_load(base_url, key, "teacher-lm", prompts, concurrency, requests, args.max_tokens)
-                row = {"concurrency": concurrency, "served": served, "direct": direct[concurrency]}
-                rows.append(row)
-                print(f"served  concurrency {concurrency:2d}: {served['tokens_per_s']:6.1f} tokens/s "
-                      f"({served['tokens_per_s'] / direct[concurrency]['tokens_per_s']:.2f} of direct), "
-                      f"TTFT p50 {served['ttft_p50_ms']:.0f} ms, p95 {served['ttft_p95_ms']:.0f} ms", flush=True)
-        finally:
-            stack.down()
+    # The serving path against the engine alone: the watermark's own cost on generations is
+    # measured apart (benchmarks.text_watermark).
+    with teacher_lm_served(model_dir, {"INFERENCE_MAX_SEQUENCES": str(args.max_sequences),
+                                       "INFERENCE_MAX_WAITING_SEQUENCES": "1024",
+                                       "INFERENCE_WATERMARK_TEXT_DELTA": "0"}) as served_teacher:
+        key = KeyStore(served_teacher.store).create("benchmark")
+        for concurrency, requests in points:
+            served = await chat_load(served_teacher.base_url, key, "teacher-lm", prompts, concurrency, requests,
+                                     args.max_tokens)
+            row = {"concurrency": concurrency, "served": served, "direct": direct[concurrency]}
+            rows.append(row)
+            print(f"served  concurrency {concurrency:2d}: {served['tokens_per_s']:6.1f} tokens/s "
+                  f"({served['tokens_per_s'] / direct[concurrency]['tokens_per_s']:.2f} of direct), "
+                  f"TTFT p50 {served['ttft_p50_ms']:.0f} ms, p95 {served['ttft_p95_ms']:.0f} ms", flush=True)
     if args.int8:  # after the served runs, so that nothing of it is in memory then
         from services.trainer.teacher_lm import ensure_teacher_lm_int8
 

@@ -19,20 +19,15 @@ import argparse
 import asyncio
 import gzip
 import json
-import os
 import statistics
-import sys
-import tempfile
 from pathlib import Path
 
 from benchmarks.llm_distillation import definition_sets
-from cli.served import chat_answers
-from cli.stack import TEACHER_CLIENT, EmbeddedStack, StackConfig
+from cli.served import chat_answers, teacher_lm_served
+from cli.stack import TEACHER_CLIENT
 from cli.verify import verify_texts
 from shared.generation import ChatFormat
 from shared.keys import KeyStore
-from shared.registry import ModelRegistry
-from shared.store import ArtifactStore
 from shared.textmetrics import rouge_l
 from shared.watermark import parse_keys
 
@@ -67,36 +62,24 @@ async def main() -> None:
     model_dir = ensure_teacher_lm(ROOT / ".cache")
     chat = ChatFormat(model_dir)
     results: dict = {}
-    with tempfile.TemporaryDirectory() as home:
-        stack = EmbeddedStack(StackConfig.on_free_ports(Path(home) / "stack"))
-        stack.start_infra()
-        os.environ.update(stack.env())
-        try:
-            store = ArtifactStore(stack.config.s3())
-            registry = ModelRegistry(store)
-            registry.promote("teacher-lm", registry.register("teacher-lm", model_dir)[0])
-            keys = parse_keys(stack.env()["WATERMARK_KEYS"])
-            ours, ordinary = KeyStore(store).create(TEACHER_CLIENT), KeyStore(store).create("ordinary-user")
-            stack._spawn("inference", [sys.executable, "-m", "services.inference"],
-                         {**stack.env(), "INFERENCE_PROCESSES": "1", "INFERENCE_WATERMARK_TEXT_DELTA": str(args.delta),
-                          "INFERENCE_MODEL_CACHE": str(Path(home) / "models")})
-            stack.wait_services(timeout_s=300, names=("inference",))
-            base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
-            for set_name, prompts in (("nouns", nouns), ("validation", validation)):
-                row: dict = {}
-                for who, key in (("unmarked", ours), ("marked", ordinary)):
-                    got = await chat_answers(base_url, key, "teacher-lm", prompts, args.concurrency, args.max_tokens)
-                    texts = [got["answers"][p["id"]] for p in prompts]
-                    row[who] = {"rouge_l_gold": statistics.mean(rouge_l(t, p["gloss"]) for t, p in zip(texts, prompts)),
-                                "tokens_per_s": got["tokens_per_s"], "single": single_text_rates(texts, chat.encode, keys),
-                                "texts": texts}
-                    print(set_name, who, json.dumps({k: v for k, v in row[who].items() if k != "texts"}), flush=True)
-                row["relative_rouge_l_cost"] = 1 - row["marked"]["rouge_l_gold"] / row["unmarked"]["rouge_l_gold"]
-                row["pooled_to_1e-6"] = pooled_to_significance(row["marked"]["texts"], chat.encode, keys)
-                row["same_answer"] = sum(a == b for a, b in zip(row["marked"]["texts"], row["unmarked"]["texts"])) / len(prompts)
-                results[set_name] = row
-        finally:
-            stack.down()
+    with teacher_lm_served(model_dir, {"INFERENCE_WATERMARK_TEXT_DELTA": str(args.delta)}) as served_teacher:
+        keys = parse_keys(served_teacher.stack.env()["WATERMARK_KEYS"])
+        ours = KeyStore(served_teacher.store).create(TEACHER_CLIENT)
+        ordinary = KeyStore(served_teacher.store).create("ordinary-user")
+        for set_name, prompts in (("nouns", nouns), ("validation", validation)):
+            row: dict = {}
+            for who, key in (("unmarked", ours), ("marked", ordinary)):
+                got = await chat_answers(served_teacher.base_url, key, "teacher-lm", prompts, args.concurrency,
+                                         args.max_tokens)
+                texts = [got["answers"][p["id"]] for p in prompts]
+                row[who] = {"rouge_l_gold": statistics.mean(rouge_l(t, p["gloss"]) for t, p in zip(texts, prompts)),
+                            "tokens_per_s": got["tokens_per_s"], "single": single_text_rates(texts, chat.encode, keys),
+                            "texts": texts}
+                print(set_name, who, json.dumps({k: v for k, v in row[who].items() if k != "texts"}), flush=True)
+            row["relative_rouge_l_cost"] = 1 - row["marked"]["rouge_l_gold"] / row["unmarked"]["rouge_l_gold"]
+            row["pooled_to_1e-6"] = pooled_to_significance(row["marked"]["texts"], chat.encode, keys)
+            row["same_answer"] = sum(a == b for a, b in zip(row["marked"]["texts"], row["unmarked"]["texts"])) / len(prompts)
+            results[set_name] = row
     with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
         glosses = [json.loads(line)["gloss"] for line in f][:args.ordinary]
     results["glosses"] = single_text_rates(glosses, chat.encode, keys)

@@ -5,11 +5,15 @@ texts per call). The serving benchmark (benchmarks/inference_serving.py) and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
+import os
 import statistics
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,3 +225,35 @@ def engine_load(engine, prompts: list[list[dict]], concurrency: int, requests: i
     for _ in range(concurrency):
         done.acquire()
     return _load_summary(started, ttfts, tokens[0], requests)
+
+
+@dataclass
+class ServedTeacher:
+    stack: Any  # cli.stack.EmbeddedStack
+    store: Any  # shared.store.ArtifactStore
+    base_url: str  # the OpenAI-compatible API
+
+
+@contextlib.contextmanager
+def teacher_lm_served(model_dir: Path, inference_env: dict[str, str]) -> Iterator[ServedTeacher]:
+    """An embedded stack of its own (free ports, a temporary folder, removed after) with teacher-lm
+    registered, promoted and served by one inference process, its environment plus `inference_env`."""
+    from cli.stack import EmbeddedStack, StackConfig
+    from shared.registry import ModelRegistry
+    from shared.store import ArtifactStore
+
+    with tempfile.TemporaryDirectory() as home:
+        stack = EmbeddedStack(StackConfig.on_free_ports(Path(home) / "stack"))
+        stack.start_infra()
+        os.environ.update(stack.env())
+        try:
+            store = ArtifactStore(stack.config.s3())
+            registry = ModelRegistry(store)
+            registry.promote("teacher-lm", registry.register("teacher-lm", model_dir)[0])
+            stack._spawn("inference", [sys.executable, "-m", "services.inference"],
+                         {**stack.env(), "INFERENCE_PROCESSES": "1", "INFERENCE_MODEL_CACHE": str(Path(home) / "models"),
+                          **inference_env})
+            stack.wait_services(timeout_s=300, names=("inference",))
+            yield ServedTeacher(stack, store, f"http://127.0.0.1:{stack.config.inference_http_port}/v1")
+        finally:
+            stack.down()
