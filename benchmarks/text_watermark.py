@@ -40,9 +40,10 @@ def single_text_rates(texts: list[str], encode, keys) -> dict:
 
 
 def pooled_to_significance(texts: list[str], encode, keys) -> int | None:
-    """How many answers, taken in order, the test needs to reach p < 1e-6."""
+    """How many answers, taken in order, the test needs to reach p < 1e-6 (each encoded once)."""
+    ids = {text: encode(text) for text in texts}
     for n in range(1, len(texts) + 1):
-        if verify_texts(texts[:n], encode, keys).log10_p_value < -6:
+        if verify_texts(texts[:n], ids.__getitem__, keys).log10_p_value < -6:
             return n
     return None
 

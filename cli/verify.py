@@ -366,10 +366,11 @@ class OnnxChatSuspect:
 
 
 def is_generative_folder(path: Path) -> bool:
-    """Whether --onnx names a chat model (its model.json describes a decoder), not a classifier."""
+    """Whether --onnx names a chat model, not a classifier: the inference service's own test
+    (model.json's kind, services.inference.server)."""
     meta = (path.parent if path.suffix == ".onnx" else path) / "model.json"
     try:
-        return meta.exists() and "architecture" in json.loads(meta.read_text())
+        return meta.exists() and json.loads(meta.read_text()).get("kind") == "text-generation"
     except (OSError, json.JSONDecodeError) as exc:
         raise VerifyError(f"{meta}: not readable as a model's model.json ({exc})") from None
 
