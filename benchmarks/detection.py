@@ -93,12 +93,14 @@ async def run_harness(stack, store, plans, concurrency: int = 48):
     return evaluate(plans, alerts, risks), alerts, seconds
 
 
-def replay(payloads: list[bytes], config=None, references=None):
+def replay(payloads: list[bytes], config=None, references=None, event_type=None):
     """Both detector stages over the events, in process: (alerts, each client's highest risk).
-    `references`: benign references to start from (reference_from_events)."""
+    `references`: benign references to start from (reference_from_events); `event_type`:
+    InferenceRequest (the default) or InferenceGeneration."""
     from services.detector.detection import ClientDetector, DetectorSettings, RingLinker
     from shared.events import InferenceRequest
 
+    event_type = event_type or InferenceRequest
     config = config or DetectorSettings()
     detector = ClientDetector(config)
     detector.references.update(references or {})
@@ -106,7 +108,7 @@ def replay(payloads: list[bytes], config=None, references=None):
     alerts: list = []
     risks: dict[str, float] = {}
     for body in payloads:
-        alert, profile = detector.observe(InferenceRequest.model_validate_json(body))
+        alert, profile = detector.observe(event_type.model_validate_json(body))
         if alert is not None:
             alerts.append(alert)
         if profile is not None:

@@ -68,6 +68,7 @@ class ClientPlan:
     user_agent: str = ""
     burst: int = 0  # pause after this many queries (0: never)
     ring: str = ""
+    turns: list[int] = field(default_factory=list)  # chat: the turns each request sends (empty: one each)
     sent: int = 0
     stopped: str = ""
 

@@ -5,6 +5,10 @@
 - Definitions (definitions.jsonl.gz), for the generative task "define a word in one sentence":
   common single words (tagged at least once in WordNet's semantic concordance), each with its most
   frequent sense's definition (the gloss without its example sentences) as the gold answer.
+- Noun topics (noun-topics.tsv.gz): every single-word noun with the supersense of its most
+  frequent sense (noun.animal, noun.food, ...) and how often the semantic concordance tags it as a
+  noun (rare words say what a prompt is about, common ones little), for the topics of chat
+  prompts (shared.fingerprint.prompt_topics).
 
 Seeded, so re-running the script on the same package gives the same files. Run: `make data` (needs
 `apt-get install wordnet-base`; `--wordnet-dir` for an unpacked copy elsewhere).
@@ -94,6 +98,36 @@ def write_definitions(wordnet_dir: Path, out: Path, seed: int) -> None:
     (out / "definitions.jsonl.gz").write_bytes(gzip.compress(body, compresslevel=9, mtime=0))
 
 
+def write_noun_topics(wordnet_dir: Path, out: Path) -> None:
+    """lemma<TAB>supersense<TAB>count for every single-word noun: its most frequent sense's
+    lexicographer file, and its noun senses' tags in the semantic concordance (cntlist.rev)."""
+    counts: dict[str, int] = defaultdict(int)
+    with open(wordnet_dir / "cntlist.rev", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            key, _, count = line.split()
+            lemma, _, sense = key.partition("%")
+            if sense.startswith("1:"):
+                counts[lemma] += int(count)
+    lexnames: dict[str, str] = {}
+    with open(wordnet_dir / "data.noun", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.startswith("  "):
+                fields = line.split(maxsplit=2)
+                lexnames[fields[0]] = LEXNAMES[int(fields[1])]
+    rows = []
+    with open(wordnet_dir / "index.noun", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            fields = line.split()
+            lemma, pointers = fields[0], int(fields[3])
+            if lemma.isalpha() and lemma.islower() and len(lemma) >= 3:
+                topic = lexnames[fields[6 + pointers]].removeprefix("noun.")
+                rows.append(f"{lemma}\t{topic}\t{counts.get(lemma, 0)}\n")
+    (out / "noun-topics.tsv.gz").write_bytes(gzip.compress("".join(rows).encode(), compresslevel=9, mtime=0))
+    print(f"noun topics: {len(rows)} nouns")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--wordnet-dir", type=Path, default=Path("/usr/share/wordnet"))
@@ -101,12 +135,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24000)
     parser.add_argument("--teacher-fraction", type=float, default=0.4)
     parser.add_argument("--seed", type=int, default=20250129)
-    parser.add_argument("--only", choices=["supersenses", "definitions"], help="build one sample, not both")
+    parser.add_argument("--only", choices=["supersenses", "definitions", "topics"], help="build one sample, not both")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.only != "supersenses":
+    if args.only in (None, "topics"):
+        write_noun_topics(args.wordnet_dir, args.out)
+    if args.only in (None, "definitions"):
         write_definitions(args.wordnet_dir, args.out, args.seed)
-    if args.only == "definitions":
+    if args.only in ("definitions", "topics"):
         return
 
     by_label: dict[str, list[dict]] = defaultdict(list)

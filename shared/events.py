@@ -407,6 +407,9 @@ class InferenceGeneration(Event):
     client_network: str = ""
     user_agent: str = ""
     watermark_key_id: str = ""  # the key whose green lists marked the answer ("": not marked, an allow-listed client)
+    # For the detector's chat tests (empty from older producers):
+    prompt_topics: list[str] = Field(default_factory=list)  # WordNet supersenses of the prompt's nouns ("food", ...)
+    reasoning_cue: bool = False  # the prompt asks for step-by-step reasoning
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------
@@ -465,6 +468,7 @@ class ClientProfile(Event):
     spread: float = 0.0  # exp(entropy) of its last confident answers' classes / the classes (for rings)
     spread_window: int = 0  # how many answers `spread` is of (8, 16, 32 or 64; 0: too few to say)
     templated: bool = False  # most of its queries fill one template
+    chat: bool = False  # a chat model's client: its classes are its prompts' topics
 
 
 # ---- inference.control ----------------------------------------------------------------------
@@ -502,8 +506,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("model.trained", ModelTrained, "model_name", consumed=False),
     Topic("model.promoted", ModelPromoted, "model_name"),
     Topic("inference.requests", InferenceRequest, "client_id"),
-    # Not consumed yet: the detector's chat-traffic tests are the next step (README).
-    Topic("inference.generations", InferenceGeneration, "client_id", consumed=False),
+    Topic("inference.generations", InferenceGeneration, "client_id"),
     Topic("abuse.alerts", AbuseAlert, "alert_id"),
     # Keyed by model: one detector replica links a model's clients into rings.
     Topic("detector.profiles", ClientProfile, "model"),

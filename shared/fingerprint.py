@@ -1,7 +1,8 @@
 """Text fingerprints that let the detector compare queries without keeping their text: SHA-256 of
 the normalised text (exact repeats), an 8-value MinHash of its word shingles (near duplicates and
 templates: texts that differ in a few words agree on most of them), and the share of its words
-that are English function words (language-like or not).
+that are English function words (language-like or not). Of chat prompts also their topics (the
+WordNet supersenses of their nouns) and whether they ask for step-by-step reasoning.
 
 `batch_fingerprints` computes them for many texts at once: the words of each text are found once,
 and every text's features are hashed together and reduced per text with numpy, so the inference
@@ -10,10 +11,12 @@ service pays a few microseconds a text, off its request path, in the batches it 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import ipaddress
 import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -122,3 +125,72 @@ def batch_fingerprints(texts: list[str]) -> list[dict]:
 
 def fingerprints(text: str) -> dict:
     return batch_fingerprints([text])[0]
+
+
+# ---- chat prompts -------------------------------------------------------------------------------
+
+NOUN_TOPICS = Path(__file__).resolve().parent.parent / "data" / "wordnet" / "noun-topics.tsv.gz"
+MAX_PROMPT_TOPICS = 8
+# Asking for the reasoning, not only the answer: what distillation of a reasoning model harvests.
+_REASONING = re.compile(
+    r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (?:your|the|all) (?:work|working|reasoning|steps)"
+    r"|(?:explain|justify|walk (?:me|us) through) (?:your|the|each|every) (?:reasoning|steps?|thinking)"
+    r"|think (?:carefully|it through|aloud|out loud|through)|let'?s think|reason (?:carefully|through|about it)"
+    r"|before (?:you )?(?:answer|giving)", re.IGNORECASE)
+
+
+@functools.cache
+def noun_topics() -> dict[str, tuple[str, int]]:
+    """Every single-word WordNet noun's supersense (its most frequent sense's: "animal", "food",
+    ...) and how common it is (its tags in WordNet's semantic concordance), from the shipped table
+    (scripts/make_wordnet_sample.py --only topics)."""
+    table = {}
+    with gzip.open(NOUN_TOPICS, "rt", encoding="utf-8") as f:
+        for line in f:
+            lemma, topic, count = line.rstrip("\n").split("\t")
+            table[lemma] = (topic, int(count))
+    return table
+
+
+@functools.cache
+def topic_names() -> tuple[str, ...]:
+    return tuple(sorted({topic for topic, _ in noun_topics().values()}))
+
+
+def _noun(word: str) -> tuple[str, int] | None:
+    table = noun_topics()
+    if word in FUNCTION_WORDS or len(word) < 3:
+        return None
+    for candidate in (word, word[:-3] + "y" if word.endswith("ies") else "", word[:-2] if word.endswith("es") else "",
+                      word[:-1] if word.endswith("s") else ""):
+        if candidate and candidate in table:
+            return table[candidate]
+    return None
+
+
+def prompt_topics(words: list[str]) -> list[str]:
+    """The distinct supersenses of a prompt's nouns, its rarest noun's first (at most
+    MAX_PROMPT_TOPICS): what a request is about, without its words. A prompt is about its rare
+    words ("tapir" in "for a project, what is a tapir?"); a template's fixed words give every
+    prompt the same topics, which the detector discounts per client."""
+    nouns = [noun for word in words if (noun := _noun(word)) is not None]
+    found: dict[str, None] = {}
+    for topic, _ in sorted(nouns, key=lambda noun: noun[1]):  # stable: equally rare ones in order
+        found[topic] = None
+        if len(found) >= MAX_PROMPT_TOPICS:
+            break
+    return list(found)
+
+
+def asks_for_reasoning(text: str) -> bool:
+    return _REASONING.search(text) is not None
+
+
+def batch_prompt_fingerprints(texts: list[str]) -> list[dict]:
+    """What an `inference.generations` event carries of each prompt: the fingerprints of
+    `batch_fingerprints`, its topics and whether it asks for reasoning."""
+    prints = batch_fingerprints(texts)
+    for text, fingerprint in zip(texts, prints):
+        fingerprint["prompt_topics"] = prompt_topics(_WORD.findall(text.casefold()))
+        fingerprint["reasoning_cue"] = asks_for_reasoning(text)
+    return prints

@@ -109,3 +109,31 @@ async def test_a_restarted_detector_remembers_who_it_was_watching(detection_stac
                            lambda items: any("restart-thief" in a.client_ids for a in items))
     first = next(a for a in alerts if "restart-thief" in a.client_ids)
     assert first.status == "open" and first.queries["restart-thief"] == 64
+
+
+async def test_a_chat_model_thief_is_alerted_from_inference_generations_and_its_users_are_not(detection_stack, store):
+    """The same detector service reads chat traffic: the definition thief of the chat harness and
+    ordinary chat users, as the inference service publishes their requests on
+    `inference.generations`, against a reference seeded from an operator's sample of chat users."""
+    from cli.chat_simulator import chat_population, generation_events
+    from services.detector.records import add_sample
+    from shared.events import AbuseAlert, InferenceGeneration, utcnow
+    from shared.kafka import make_broker
+    from tests.streams import collect
+
+    model = "chat-harness"
+    add_sample(store, (InferenceGeneration.model_validate_json(b)
+                       for b in generation_events(chat_population(120, 0, seed=11), model, seed=11)))
+    plans = [p for p in chat_population(24, 1, seed=5, scale=0.3) if p.family in ("definer", "curious", "trial")]
+    thief = next(p.name for p in plans if p.family == "definer")
+    broker = make_broker(detection_stack.config.kafka(), "test-writer", logger=None)
+    async with broker:
+        for body in generation_events(plans, model):
+            event = InferenceGeneration.model_validate_json(body).model_copy(update={"time": utcnow()})
+            await broker.publish(event, "inference.generations", key=event.client_id.encode())
+    alerts = await collect(detection_stack, "abuse.alerts", AbuseAlert,
+                           lambda items: any(thief in a.client_ids for a in items))
+    named = {c for a in alerts if a.model == model for c in a.client_ids}
+    assert thief in named and named <= {p.name for p in plans if p.attacker}
+    first = next(a for a in alerts if thief in a.client_ids)
+    assert "coverage" in first.explanation and first.queries[thief] >= 64

@@ -262,3 +262,65 @@ def test_answers_off_the_topic_are_measured_against_how_ordinary_topics_spread()
     shares = [reference.off_topic_share(classes, len(CLASSES)) for classes in (ordinary, mixed, everywhere)]
     assert shares[0] < 0.01 < 0.1 < shares[1] < shares[2], shares
     assert BenignReference(DetectorSettings()).off_topic_share(ordinary, len(CLASSES)) is None  # no reference yet
+
+
+# ---- chat models: inference.generations ---------------------------------------------------------
+
+def test_a_chat_prompt_is_known_by_its_topics_rarest_word_first_and_whether_it_asks_for_reasoning():
+    from shared.fingerprint import asks_for_reasoning, batch_prompt_fingerprints
+
+    (prints,) = batch_prompt_fingerprints(["For a project I'm doing, what is a tapir?"])
+    assert prints["prompt_topics"][0] == "animal" and "act" in prints["prompt_topics"]  # the tapir, then the project
+    assert not prints["reasoning_cue"] and prints["text_minhash"]
+    assert asks_for_reasoning("Solve this step-by-step please") and asks_for_reasoning("Show your work.")
+    assert not asks_for_reasoning("What steps does a recipe for bread have?")
+
+
+def _chat_events(plans, model: str = "teacher-lm"):
+    from cli.chat_simulator import generation_events
+    from shared.events import InferenceGeneration
+
+    return [InferenceGeneration.model_validate_json(b) for b in generation_events(plans, model)]
+
+
+def test_the_definition_thief_is_alerted_on_chat_traffic_and_conversations_and_niche_apps_are_not():
+    from cli.chat_simulator import chat_population
+
+    plans = chat_population(24, 1, seed=3, scale=0.5)
+    plans = [p for p in plans if p.family in ("definer", "logprob-harvest", "curious", "templated-app", "trial")]
+    detector = ClientDetector(DetectorSettings())
+    named = {c for a in _alerts(detector, _chat_events(plans)) for c in a.client_ids}
+    assert named == {p.name for p in plans if p.attacker}
+    thief = next(p.name for p in plans if p.family == "definer")
+    assert detector.clients[(thief, "teacher-lm")].chat and detector._templated(detector.clients[(thief, "teacher-lm")])
+    # Each chat client meets six lead tests (reasoning besides a classifier's five): its budget is split six ways.
+    assert DetectorSettings().budget(1, 6) < DetectorSettings().budget(1)
+
+
+def test_a_conversation_is_never_a_template_and_a_template_discounts_its_fixed_words():
+    from services.detector.detection import TEMPLATE_TOPIC_SHARE
+
+    items = [(("communication", topic), f"r{i}", 0.0) for i, topic in enumerate(["animal", "food", "plant", "person"] * 16)]
+    assert ClientDetector._topics(items)[:4] == ["animal", "food", "plant", "person"]  # "word", "sentence": the template's
+    assert TEMPLATE_TOPIC_SHARE < 1
+    detector = ClientDetector(DetectorSettings())
+    from cli.chat_simulator import chat_population
+
+    curious = [p for p in chat_population(30, 0, seed=4) if p.family == "curious" and len(p.texts) >= 64][:1]
+    for event in _chat_events(curious):
+        detector.observe(event)
+    state = detector.clients[(curious[0].name, "teacher-lm")]
+    assert state.single_turns < state.total and not detector._templated(state)
+
+
+def test_chat_client_state_survives_a_checkpoint():
+    from cli.chat_simulator import chat_population
+
+    plans = [p for p in chat_population(6, 1, seed=2, scale=0.3) if p.family == "definer"]
+    detector = ClientDetector(DetectorSettings())
+    for event in _chat_events(plans):
+        detector.observe(event)
+    key = (plans[0].name, "teacher-lm")
+    restored = ClientState.from_json(detector.clients[key].to_json())
+    assert restored.chat and restored.single_turns == detector.clients[key].single_turns
+    assert list(restored.windows["coverage"])[-1] == list(detector.clients[key].windows["coverage"])[-1]

@@ -352,11 +352,23 @@ async def test_client_leaving_mid_stream_frees_its_slot(llm_served):
     assert eng.stats.generated_tokens < 1500 + 200
 
 
-async def test_each_generation_is_published(llm_served):
+async def test_each_generation_is_published_with_what_the_detector_reads_of_its_prompt(llm_served, stack):
+    from cli.jobs import read_topic
+    from shared.events import InferenceGeneration
+
     events = llm_served["events"]
     before = events.published
-    await client(llm_served).chat.completions.create(model="teacher-lm", messages=PROMPT, max_tokens=3, temperature=0)
+    question = "Think it through step by step: why does a veterinarian listen to a horse's heart?"
+    await client(llm_served).chat.completions.create(
+        model="teacher-lm", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": question}],
+        max_tokens=3, temperature=0, logprobs=True, top_logprobs=20)
     await wait_for(lambda: events.published > before)
+    published = await read_topic("inference.generations", InferenceGeneration, kafka=stack.config.kafka(),
+                                 until=lambda seen: any(e.reasoning_cue and e.client_id == "llm-client" for e in seen))
+    event = next(e for e in published if e.reasoning_cue and e.client_id == "llm-client")
+    assert event.top_logprobs == 20 and event.messages == 2 and event.system_prompt
+    # The prompt's topics (its rarest nouns' first: the veterinarian, the horse), never its words.
+    assert {"person", "animal"} <= set(event.prompt_topics) and event.text_chars == len(question)
 
 
 async def test_a_new_version_swaps_in_without_breaking_a_stream_in_flight(llm_served):

@@ -1,8 +1,9 @@
-"""detector: watches `inference.requests` and publishes `abuse.alerts` when a client, or a ring of
-linked accounts, looks like it is extracting the served model.
+"""detector: watches `inference.requests` (classifiers) and `inference.generations` (chat models)
+and publishes `abuse.alerts` when a client, or a ring of linked accounts, looks like it is
+extracting the served model.
 
-Stage one consumes `inference.requests` (keyed by client, so one replica sees all of a client's
-traffic and replicas share the load by partition) and publishes a `ClientProfile` every few queries
+Stage one consumes both topics (keyed by client, so one replica sees all of a client's traffic and
+replicas share the load by partition; one detector, whichever kind of model) and publishes a `ClientProfile` every few queries
 to `detector.profiles` (keyed by model); stage two consumes those and links accounts into rings.
 Both keep their state per partition in S3 (`detector/state/`), so a restarted or rebalanced
 replica resumes where the last owner of the partition stopped."""
@@ -18,7 +19,7 @@ from faststream.kafka import KafkaMessage
 from services.detector.detection import ClientDetector, ClientState, RingLinker
 from services.detector.records import load_reference, save_reference, save_risk
 from services.detector.settings import DetectorServiceSettings
-from shared.events import AbuseAlert, ClientProfile, InferenceRequest, utcnow
+from shared.events import AbuseAlert, ClientProfile, InferenceGeneration, InferenceRequest, utcnow
 from shared.service import create_service
 from shared.store import ArtifactStore
 
@@ -80,9 +81,10 @@ class PartitionState:
                 self.checkpointed[partition] = offset
 
 
-request_partitions = PartitionState("inference.requests")
+# Clients' state is checkpointed per partition of the topic their events come in on.
+client_partitions = {topic: PartitionState(topic) for topic in ("inference.requests", "inference.generations")}
 profile_partitions = PartitionState("detector.profiles")
-client_partition: dict[tuple[str, str], int] = {}
+client_partition: dict[tuple[str, str], tuple[str, int]] = {}  # (client, model) -> (topic, partition)
 
 
 def restore_clients(state: dict) -> None:
@@ -91,17 +93,27 @@ def restore_clients(state: dict) -> None:
         detector.clients[key] = ClientState.from_json(item["state"])
 
 
-def clients_of(partition: int) -> dict:
+def clients_of(topic: str, partition: int) -> dict:
     return {"clients": [{"client_id": c, "model": m, "state": s.to_json()} for (c, m), s in detector.clients.items()
-                        if client_partition.get((c, m)) == partition]}
+                        if client_partition.get((c, m)) == (topic, partition)]}
 
 
 @broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
                    title="inference.requests")
 async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
-    if not await request_partitions.admit(message, restore_clients):
+    await observe("inference.requests", event, message)
+
+
+@broker.subscriber("inference.generations", group_id="detector-chat", auto_offset_reset="earliest",
+                   title="inference.generations")
+async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> None:
+    await observe("inference.generations", event, message)
+
+
+async def observe(topic: str, event: InferenceRequest | InferenceGeneration, message: KafkaMessage) -> None:
+    if not await client_partitions[topic].admit(message, restore_clients):
         return
-    client_partition[(event.client_id, event.model)] = single_record(message).partition
+    client_partition[(event.client_id, event.model)] = (topic, single_record(message).partition)
     if event.model not in detector.references:
         await ensure_reference(event.model)
     alert, profile = detector.observe(event)
@@ -139,15 +151,18 @@ async def ensure_reference(model: str) -> None:
 
 
 async def checkpoint() -> None:
-    await request_partitions.save(clients_of)
+    for topic, partitions in client_partitions.items():
+        await partitions.save(lambda partition, topic=topic: clients_of(topic, partition))
     # The reference is rolling and shared: the last replica to write it wins, which loses at most
     # the windows another replica added since its own last read (a sample, not a ledger).
     for model, reference in list(detector.references.items()):
         await asyncio.to_thread(save_reference, store, model, reference)
     # Every client's risk, alerted or not, per partition: `distillery detector risk` reads these.
-    for partition in list(request_partitions.offsets):
-        table = detector.risk_table(lambda key, owner=partition: client_partition.get(key) == owner)  # type: ignore[misc]
-        await asyncio.to_thread(save_risk, store, f"inference.requests-{partition}", table)
+    for topic, partitions in client_partitions.items():
+        for partition in list(partitions.offsets):
+            owner = (topic, partition)
+            table = detector.risk_table(lambda key, owner=owner: client_partition.get(key) == owner)  # type: ignore[misc]
+            await asyncio.to_thread(save_risk, store, f"{topic}-{partition}", table)
     # Ring state is small and per model; every partition of detector.profiles gets all of it.
     await profile_partitions.save(lambda partition: rings.to_json())
 

@@ -21,6 +21,16 @@ A templated client (most queries near-duplicates, one template band in a good sh
 tested for coverage and probing against templated clients only: every template clusters, and a
 product's template over its niche is ordinary, a template filled from the whole domain is not.
 
+Chat models (`inference.generations`) meet the same tests, and a sixth:
+- their "classes" are prompts' topics: the WordNet supersense of each prompt's rarest noun, topics
+  that a client's template puts in most of its prompts set aside (`_topics`);
+- harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
+- reasoning: the share of prompts that ask for step-by-step reasoning;
+- a chat client is templated only when most of its requests send one message (a conversation's
+  follow-ups are alike).
+Their alerts are capped at `chat_max_severity` (watch by default): on a validation harness they
+still flag products that summarise sentences of one subject (docs/BENCHMARKS.md).
+
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
 every templated application has it) and volume against the model's median client.
 
@@ -62,16 +72,19 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
-from shared.events import AbuseAlert, ClientProfile, DetectorFinding, InferenceRequest
+from shared.events import AbuseAlert, ClientProfile, DetectorFinding, InferenceGeneration, InferenceRequest
+from shared.fingerprint import topic_names
 from shared.settings import group
 
 SEVERITIES = ("low", "medium", "high", "critical")
-LEAD_TESTS = ("coverage", "off_topic", "synthetic", "probing", "harvesting")
+CLASSIFIER_TESTS = ("coverage", "off_topic", "synthetic", "probing", "harvesting")
+CHAT_TESTS = (*CLASSIFIER_TESTS, "reasoning")
+LEAD_TESTS = CHAT_TESTS
 UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not language-like
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
@@ -89,6 +102,9 @@ TAIL_WINDOWS = 10  # windows, at least, in that tail
 RING_MEMBER_P = 0.25  # a ring's typical key is in the top quarter of single clients' coverage
 RING_CORRELATION = 0.02  # keys of one link resemble each other (an office's, an app's users): the null's overdispersion
 MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calibrated at these sizes too
+HARVEST_TOP_LOGPROBS = 10  # a chat request asking for this many alternatives per position (of 20) harvests them
+TEMPLATE_SINGLE_TURNS = 0.8  # of a chat client's requests, for it to count as templated
+TEMPLATE_TOPIC_SHARE = 0.4  # a topic in this share of a client's prompts is its template's (or its constant subject's)
 
 
 class DetectorSettings(BaseSettings):
@@ -112,7 +128,7 @@ class DetectorSettings(BaseSettings):
     priors: dict[str, tuple[float, float, float]] = {
         "coverage": (0.15, 0.06, 0.01), "off_topic": (0.1, 0.1, 0.02), "synthetic": (0.0, 0.05, 0.02),
         "probing": (0.05, 0.06, 0.02),
-        "harvesting": (0.0, 0.25, 0.1)}
+        "harvesting": (0.0, 0.25, 0.1), "reasoning": (0.05, 0.15, 0.05)}
     """Per lead test: the centre and scale that stand in for the reference until it is calibrated, and the least
     scale after (however alike the reference's clients, the smallest difference that counts)."""
     duplicate_threshold: float = 0.45
@@ -130,6 +146,9 @@ class DetectorSettings(BaseSettings):
     ring_crowd: int = 250
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
+    chat_max_severity: Literal["low", "medium", "high", "critical"] = "low"
+    """The highest severity of an alert on a chat model's clients: low (watch) until the chat tests hold on
+    traffic they were not tuned on; their validation harness still flags summarising apps (docs/BENCHMARKS.md)."""
     sweep_s: float = 30.0
     """How often quiet clients are looked for."""
     checkpoint_s: float = 30.0
@@ -142,10 +161,11 @@ class DetectorSettings(BaseSettings):
             return frozenset(c.strip() for c in value.split(",") if c.strip())
         return value
 
-    def budget(self, window: int = 1) -> float:
+    def budget(self, window: int = 1, tests: int = len(CLASSIFIER_TESTS)) -> float:
         """The false-positive budget of one lead test on a client's window-th independent window:
-        target_fpr split over the tests, and spent over windows as SPENDING / window^2."""
-        return self.target_fpr * SPENDING / window ** 2 / (len(LEAD_TESTS) * len(self.horizons))
+        target_fpr split over the `tests` its client meets (those of a classifier's or a chat
+        model's), and spent over windows as SPENDING / window^2."""
+        return self.target_fpr * SPENDING / window ** 2 / (tests * len(self.horizons))
 
     @field_validator("horizons", mode="before")
     @classmethod
@@ -320,11 +340,13 @@ class BenignReference:
         self.pair_windows += data.get("pair_windows", 0)
 
 
-def reference_from_events(events: Iterable[InferenceRequest], config: DetectorSettings) -> dict[str, BenignReference]:
+def reference_from_events(events: Iterable[InferenceRequest | InferenceGeneration],
+                          config: DetectorSettings) -> dict[str, BenignReference]:
     """Benign references, per model, from a sample of ordinary traffic an operator vouches for
     (`distillery detector reference`): the events replayed through stage one, whose closed windows
-    of unflagged clients make the reference, as they would in the service."""
-    detector = ClientDetector(config)
+    make the reference, as they would in the service; every window, flagged or not, since the
+    operator vouches for every client (a prior must not keep a kind of ordinary client out)."""
+    detector = ClientDetector(config, vouched=True)
     for event in events:
         detector.observe(event)
     return detector.references
@@ -337,6 +359,8 @@ class ClientState:
     window_start: datetime
     last_seen: datetime
     n_classes: int
+    chat: bool = False  # a chat model's client: its items are prompts' topics, and it meets CHAT_TESTS
+    single_turns: int = 0  # chat requests that sent one message (a system prompt aside): no conversation
     counts: dict[str, int] = field(default_factory=dict)  # confident answers per class, whole window
     total: int = 0
     full: int = 0  # answers that revealed the whole distribution
@@ -366,7 +390,7 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "counts": self.counts, "total": self.total, "full": self.full,
+            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
             "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
@@ -378,8 +402,10 @@ class ClientState:
     @classmethod
     def from_json(cls, d: dict) -> ClientState:
         state = cls(window_start=datetime.fromisoformat(d["window_start"]),
-                    last_seen=datetime.fromisoformat(d["last_seen"]), n_classes=d["n_classes"])
+                    last_seen=datetime.fromisoformat(d["last_seen"]), n_classes=d["n_classes"],
+                    chat=d.get("chat", False))
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
+        state.single_turns = d.get("single_turns", 0)
         state.repeats, state.near_duplicates = d["repeats"], d["near_duplicates"]
         state.recent_texts = dict.fromkeys(d["recent_texts"])
         for key in d["band_order"]:
@@ -406,8 +432,9 @@ def _window_evidence(items: Iterable[tuple]) -> dict[str, float | int | str]:
 class ClientDetector:
     """Stage one: per client and model. `observe` returns (alert or None, profile or None)."""
 
-    def __init__(self, config: DetectorSettings) -> None:
+    def __init__(self, config: DetectorSettings, vouched: bool = False) -> None:
         self.config = config
+        self.vouched = vouched  # every client is ordinary: each closed window goes to the reference
         self.clients: dict[tuple[str, str], ClientState] = {}
         self.references: dict[str, BenignReference] = {}
         self._ended: list[ClientState] = []  # alerted windows that ended, to resolve at the next sweep
@@ -420,7 +447,8 @@ class ClientDetector:
             self.references[model] = BenignReference(self.config)
         return self.references[model]
 
-    def observe(self, event: InferenceRequest) -> tuple[AbuseAlert | None, ClientProfile | None]:
+    def observe(self, event: InferenceRequest | InferenceGeneration) -> tuple[AbuseAlert | None, ClientProfile | None]:
+        """Takes one classifier request or one chat generation; a model's clients are all of one kind."""
         if event.client_id in self.config.allow_clients:
             return None, None  # an authorised distillation job
         key = (event.client_id, event.model)
@@ -428,7 +456,10 @@ class ClientDetector:
         if state is None or (event.time - state.window_start).total_seconds() > self.config.window_s:
             if state is not None and state.last_alert is not None:
                 self._ended.append(state)
-            state = ClientState(window_start=event.time, last_seen=event.time, n_classes=event.n_classes)
+            # A chat model's "classes" are the topics of its prompts.
+            chat = isinstance(event, InferenceGeneration)
+            n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names())
+            state = ClientState(window_start=event.time, last_seen=event.time, chat=chat, n_classes=n_classes)
             self.clients[key] = state
         tested = self._update(state, event)
         alert = self._assess(event, state) if tested else None
@@ -436,11 +467,13 @@ class ClientDetector:
             state.total % self.config.profile_every == 0 else None
         return alert, profile
 
-    def _update(self, state: ClientState, event: InferenceRequest) -> bool:
+    def _update(self, state: ClientState, event: InferenceRequest | InferenceGeneration) -> bool:
         """Takes the event in; True when a lead test ran."""
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
-        if "PROBABILITIES" in event.outputs:
+        harvests = "PROBABILITIES" in event.outputs if isinstance(event, InferenceRequest) else \
+            event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS
+        if harvests:
             state.full += 1
         if event.client_network and len(state.networks) < 8:
             state.networks.add(event.client_network)
@@ -466,10 +499,17 @@ class ClientDetector:
                 if state.bands[old] <= 0:
                     del state.bands[old]
         stamp = event.time.timestamp()
-        items: dict[str, object] = {"harvesting": int("PROBABILITIES" in event.outputs)}
+        items: dict[str, object] = {"harvesting": int(harvests)}
         if keys:
             items["probing"] = tuple(keys)
-        if event.top_probability >= self.config.confident_probability:
+        if isinstance(event, InferenceGeneration):
+            state.single_turns += event.messages - event.system_prompt <= 1
+            items["reasoning"] = int(event.reasoning_cue)
+            if event.prompt_topics:  # the topics of the prompt (a set): chat coverage (`_coverage`)
+                for topic in event.prompt_topics:
+                    state.counts[topic] = state.counts.get(topic, 0) + 1
+                items["coverage"] = items["off_topic"] = tuple(event.prompt_topics)
+        elif event.top_probability >= self.config.confident_probability:
             state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
             items["coverage"] = items["off_topic"] = event.top_class
         if event.text_function_words is not None:
@@ -486,7 +526,7 @@ class ClientDetector:
             window.popleft()
         seen = state.seen[kind] = state.seen.get(kind, 0) + 1
         reference = self.reference(model)
-        if kind == "coverage" and seen in MEMBER_WINDOWS and state.last_alert is None:
+        if kind == "coverage" and seen in MEMBER_WINDOWS and (state.last_alert is None or self.vouched):
             # A ring's keys ask too little for the lead tests: the reference holds ordinary
             # clients' coverage at the sizes of such keys, for RingLinker (never alerted on alone).
             # One window per client (its first): a ring's keys are compared with clients, not with
@@ -504,7 +544,8 @@ class ClientDetector:
             # A templated client (most of its queries near-duplicates) is compared with templated
             # clients: a product's template over its niche, against a template filled from everywhere.
             test = f"{kind}@{h}"
-            closed = seen % h == 0 and state.last_alert is None  # a closed window of a client nobody suspects
+            # A closed window of a client nobody suspects (or of a sample the operator vouches for).
+            closed = seen % h == 0 and (state.last_alert is None or self.vouched)
             if kind in STRATIFIED and self._templated(state):
                 test += "/templated"
                 if not reference.calibrated(test):
@@ -516,13 +557,13 @@ class ClientDetector:
             calibration = reference.calibration(test)
             p = calibration.p_value(value)
             k = math.ceil(seen / h)  # this is the client's k-th independent window of h
-            budget = self.config.budget(k)
+            budget = self.config.budget(k, len(CHAT_TESTS if state.chat else CLASSIFIER_TESTS))
             margin = math.log10(budget) - math.log10(max(p, 1e-300))
             state.risk_tests[test] = round(margin, 3)
-            if closed and margin <= 0:
+            if closed and (margin <= 0 or self.vouched):
                 reference.add(test, value)
                 if kind == "coverage" and h == min(self.config.horizons):
-                    reference.add_pairs([item[0] for item in items])
+                    reference.add_pairs(self._topics(items))
             if closed and margin > 0:
                 state.over[kind] = state.over.get(kind, 0) + 1
             if margin > 0:
@@ -547,13 +588,15 @@ class ClientDetector:
         if state.distinct < min(self.config.horizons) // 2 or \
                 state.near_duplicates / state.distinct < self.config.duplicate_threshold:
             return False
+        if state.chat and state.single_turns < TEMPLATE_SINGLE_TURNS * state.total:
+            return False  # a conversation's follow-ups ("why is that?") are alike; a product's template sends one message
         top = state.bands.most_common(1)
         return bool(top) and top[0][1] >= TEMPLATE_SHARE * min(state.distinct, MAX_BANDS_KEPT // BANDS)
 
     @staticmethod
     def _statistic(kind: str, items: list[tuple], n_classes: int, reference: BenignReference) -> float | None:
         if kind == "off_topic":
-            return reference.off_topic_share([item[0] for item in items], n_classes)
+            return reference.off_topic_share(ClientDetector._topics(items), n_classes)
         if kind == "coverage":
             return ClientDetector._coverage(items, n_classes)
         if kind == "probing":  # near-duplicate clusters (MinHash bands shared by queries) per query
@@ -562,9 +605,21 @@ class ClientDetector:
         return sum(item[0] for item in items) / len(items)  # shares: synthetic, harvesting
 
     @staticmethod
+    def _topics(items: list[tuple]) -> list[str]:
+        """The class of each item: a classifier's answer, or a chat prompt's topic. A prompt's item
+        is its topics, its rarest word's first; its topic is the first that is not in
+        TEMPLATE_TOPIC_SHARE of the window's prompts (a template's fixed words, or the client's
+        constant subject), or its first."""
+        if not items or not isinstance(items[0][0], tuple):
+            return [item[0] for item in items]
+        present = Counter(topic for item in items for topic in item[0])
+        constant = {topic for topic, n in present.items() if n >= TEMPLATE_TOPIC_SHARE * len(items)}
+        return [next((t for t in item[0] if t not in constant), item[0][0]) for item in items]
+
+    @staticmethod
     def _coverage(items: list[tuple], n_classes: int) -> float:
-        """How many classes the answers spread over, as a share of the model's."""
-        return effective_classes(Counter(item[0] for item in items)) / n_classes
+        """How many classes the answers (or prompts' topics) spread over, as a share of the model's."""
+        return effective_classes(Counter(ClientDetector._topics(items))) / n_classes
 
     def supports(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
         c = self.config
@@ -581,7 +636,7 @@ class ClientDetector:
                     "queries": state.total, "model_median": model_median, "ratio": round(ratio, 1)}))
         return found
 
-    def _assess(self, event: InferenceRequest, state: ClientState) -> AbuseAlert | None:
+    def _assess(self, event: InferenceRequest | InferenceGeneration, state: ClientState) -> AbuseAlert | None:
         leads = list(state.findings.values())
         if not leads:
             return None
@@ -606,6 +661,8 @@ class ClientDetector:
         # severity (and with it what the inference service enforces) up and down.
         severity = max(severity_for(leads, supports, self.config.strong_margin), state.alerted_severity or "low",
                        key=SEVERITIES.index)
+        if state.chat:
+            severity = min(severity, self.config.chat_max_severity, key=SEVERITIES.index)
         if state.alerted_score is not None and score < state.alerted_score + 0.05 \
                 and severity == state.alerted_severity:
             return None  # deduplicated: nothing new to say
@@ -618,7 +675,7 @@ class ClientDetector:
             window_end=state.last_seen, queries={client_id: state.total}, explanation=explain(found))
         return state.last_alert
 
-    def _profile(self, event: InferenceRequest, state: ClientState) -> ClientProfile:
+    def _profile(self, event: InferenceRequest | InferenceGeneration, state: ClientState) -> ClientProfile:
         # A template is a band shared by a good part of the client's distinct queries; identical
         # texts (two users of one niche asking the same thing) share bands too, but only once each.
         templates = [f"{k:x}" for k, n in state.bands.most_common(4) if n >= max(3, 0.05 * state.distinct)]
@@ -629,7 +686,7 @@ class ClientDetector:
             near_duplicate_rate=round(state.near_duplicates / state.distinct, 4) if state.distinct else 0.0,
             full_distribution_rate=round(state.full / state.total, 4), template_keys=templates,
             networks=sorted(state.networks), user_agents=sorted(state.agents), alerted=state.last_alert is not None,
-            risk=state.risk, risk_tests=dict(state.risk_tests), templated=self._templated(state),
+            risk=state.risk, risk_tests=dict(state.risk_tests), templated=self._templated(state), chat=state.chat,
             spread=round(spread, 4), spread_window=size)
 
     def _member_spread(self, state: ClientState) -> tuple[float, int]:
@@ -706,8 +763,11 @@ class RingLinker:
     def _links(profile: ClientProfile) -> list[str]:
         # A shared /24 or template; or one program (user agent) run from one provider's block (the
         # /16): a ring rents its addresses from one cloud and runs one script on all of them.
+        # A template links only clients that mostly fill it: people's questions share phrases
+        # ("what exactly does ... mean"), which would chain every user of a chat model together.
         blocks = {".".join(n.split(".")[:2]) for n in profile.networks if n.count(".") == 3}
-        return [f"net:{n}" for n in profile.networks] + [f"tpl:{t}" for t in profile.template_keys] + \
+        templates = profile.template_keys if profile.templated or not profile.chat else []
+        return [f"net:{n}" for n in profile.networks] + [f"tpl:{t}" for t in templates] + \
             [f"agent:{a}@{b}" for a in profile.user_agents for b in sorted(blocks)]
 
     def observe(self, profile: ClientProfile) -> AbuseAlert | None:
@@ -798,6 +858,8 @@ class RingLinker:
             found, score, severity = ring.alert.findings, ring.alert.score, ring.alert.severity
         else:
             return None
+        if any(p.chat for p in profiles):
+            severity = min(severity, self.config.chat_max_severity, key=SEVERITIES.index)
         window_start = min(p.window_start for p in profiles)
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}

@@ -22,7 +22,7 @@ from services.inference.metrics import InferenceMetrics
 from services.inference.server import LoadedModel, ModelRepository, RequestEventBuffer
 from services.inference.watermarking import Watermarking
 from shared.events import InferenceGeneration, utcnow
-from shared.fingerprint import batch_fingerprints
+from shared.fingerprint import batch_prompt_fingerprints
 from shared.generation import Engine, GenerationError, LanguageModel, SamplingParams, Sequence, Step
 from shared.telemetry import context_from_grpc_metadata, tracer
 
@@ -95,7 +95,7 @@ class Generation:
 
 def generation_events(generations: list[Generation]) -> list[tuple[bytes, InferenceGeneration]]:
     """The events of finished generations, with their prompts' fingerprints (off the request path)."""
-    prints = batch_fingerprints([g.call.prompt_text for g in generations])
+    prints = batch_prompt_fingerprints([g.call.prompt_text for g in generations])
     events = []
     for g, fingerprint in zip(generations, prints, strict=True):
         call = g.call

@@ -1,0 +1,241 @@
+"""Chat traffic for the detector's chat tests: ordinary users and apps of a chat model, and
+distillation attacks on it, as the `inference.generations` events the inference service publishes.
+
+This is the tuning harness of the chat tests: their settings were chosen on it.
+`cli/chat_holdout.py` is the validation harness, written apart and never tuned against.
+
+Generating hundreds of thousands of answers is beyond two cores, and the detector never sees an
+answer: it sees each request's parameters and its prompt's fingerprints. So the harness makes the
+events themselves, each prompt fingerprinted by the function the inference service uses
+(`shared.fingerprint.batch_prompt_fingerprints`), with the request's parameters as the client
+would send them. That the service publishes these fields for real requests is tested through its
+API (tests/test_llm_api.py).
+
+Ordinary profiles, over WordNet's words and glosses: a curious user (a conversation or two on one
+to three subjects, follow-up questions, now and then "step by step"), a student (homework, most of
+it asking for the steps), a templated app (one product template over its niche, some asking for
+top-5 logprobs to score its answers), a scoring app (yes/no questions with logprobs), a power user
+(many subjects, high volume) and a trial user (a few questions on anything). One in eight shares a
+company's NAT with two other apps.
+
+Attacks: the definition thief (the issue's own task, every word of the dictionary through one
+template, half of them asking for the top-20 logprobs), a reasoning harvester (questions on every
+subject, each asking for the reasoning), a logprob harvester (natural questions on every subject,
+top-20 logprobs), a mixer (a curious user's conversation with a quarter of questions from anywhere
+slipped in), a hydra (30 keys of one template from one cloud block and one program) and a
+low-and-slow ring (25 keys of 20 natural questions each, from three subnets).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from cli.simulator import DATA, ClientPlan, Corpora
+
+ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial")
+ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
+TOP_LOGPROBS = {"label": 0, "top3": 5, "full": 20}  # ClientPlan.outputs, for a chat request
+# A person's questions: an opener, a question and a closer, in many combinations.
+OPENERS = ("", "", "Hi! ", "Hey, ", "Quick question: ", "Sorry if this is basic, but ", "I was wondering: ",
+           "My friend and I were arguing. ", "For a project I'm doing, ", "Okay so ")
+QUESTIONS = ("what is {}?", "what exactly does {} mean?", "is a {} related to a {}?", "how do people usually use {}?",
+             "why is {} important?", "where does the word {} come from?", "can you explain {} like I'm five?",
+             "what's a good example of {}?", "how is {} different from {}?", "what should I know about {}?",
+             "tell me something surprising about {}.", "is it true that {} and {} are connected?",
+             "what do you call {}?", "I read that {}. Is that right?")
+CLOSERS = ("", "", "", " Thanks!", " Keep it short.", " I'm a beginner.", " In simple terms please.")
+FOLLOW_UPS = ("Can you give an example?", "Why is that?", "Shorter please.", "Thanks! And what about {}?",
+              "How is that different from {}?", "Could you explain that more simply?", "ok", "Interesting, go on.")
+STEPS = ("Explain step by step.", "Please show your reasoning.", "Walk me through it step by step.")
+HOMEWORK = ("How many {} are there in a {}? Show your work.", "Solve step by step: if a {} costs three {}, "
+            "how much do five cost?", "My teacher asked: why does a {} need a {}? Think it through with me.",
+            "Compare {} and {} step by step.")
+APP_TEMPLATES = ("Write a two-line product blurb for our {} listing.", "Suggest a catchy name for a shop selling {}.",
+                 "Customer asked about {}. Draft a friendly reply.", "Give me three hashtags for a post about {}.")
+SCORING = ("Answer yes or no: is {} a kind of {}?", "Does this review mention {}? Answer only yes or no.")
+THIEF = 'Define the word "{}" in one sentence.'
+REASONING_THEFT = "{} Think step by step and explain your reasoning before the final answer."
+HYDRA = ("As an expert lexicographer, give a precise one-sentence definition of '{}'.",
+         "Act as a dictionary. Entry: {}. Definition:")
+
+
+@dataclass
+class Words:
+    """WordNet's words by supersense (the shipped definitions) and its glosses by supersense."""
+
+    by_label: dict[str, list[str]]  # lemmas
+    glosses: dict[str, list[str]]
+    everything: list[str]  # every lemma
+
+    @classmethod
+    @cache
+    def load(cls) -> Words:
+        by_label: dict[str, list[str]] = defaultdict(list)
+        with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                by_label[row["label"]].append(row["lemma"])
+        corpora = Corpora.load()
+        return cls(dict(by_label), corpora.by_label, sorted(w for words in by_label.values() for w in words))
+
+    def subjects(self, rng: random.Random, k: int) -> list[str]:
+        big = sorted(label for label, words in self.by_label.items() if label.startswith("noun") and len(words) >= 80)
+        return rng.sample(big, k)
+
+
+def _count(rng: random.Random, low: int, high: int, scale: float) -> int:
+    return max(5, int(rng.uniform(low, high) * scale))
+
+
+def _ask(rng: random.Random, words: list[str], glosses: list[str] | None = None) -> str:
+    question = rng.choice(QUESTIONS)
+    if glosses and question.count("{}") == 1 and rng.random() < 0.4:
+        slots = [rng.choice(glosses)]  # in the user's own words: what something is, not its name
+    else:
+        slots = [rng.choice(words) for _ in range(question.count("{}"))]
+    text = rng.choice(OPENERS) + question.format(*slots) + rng.choice(CLOSERS)
+    return text[0].upper() + text[1:]
+
+
+def conversation(rng: random.Random, words: list[str], queries: int, steps: float = 0.05,
+                 glosses: list[str] | None = None) -> tuple[list[str], list[int]]:
+    """A user's prompts (the last user message of each request) and the turns each request sends:
+    conversations of a question and its follow-ups, on the user's own subjects."""
+    texts: list[str] = []
+    turns: list[int] = []
+    while len(texts) < queries:
+        for turn in range(rng.randint(1, 6)):
+            text = _ask(rng, words, glosses) if turn == 0 else rng.choice(FOLLOW_UPS).format(rng.choice(words))
+            if rng.random() < steps:
+                text += " " + rng.choice(STEPS)
+            texts.append(text)
+            turns.append(2 * turn + 1)
+    return texts[:queries], turns[:queries]
+
+
+def ordinary_plan(i: int, profile: str, words: Words, rng: random.Random, scale: float) -> ClientPlan:
+    name = f"{profile}-{i:03d}"
+    agent = rng.choice(["", "openai-python/1.54.0", f"{profile}/{rng.randint(1, 9)}.{rng.randint(0, 9)}"])
+    subjects = words.subjects(rng, rng.randint(1, 3))
+    pool = [w for label in subjects for w in words.by_label[label]]
+    glosses = [g for label in subjects for g in words.glosses.get(label, [])]
+    turns: list[int] = []
+    outputs = "label"
+    if profile == "curious":
+        texts, turns = conversation(rng, pool, _count(rng, 5, 200, scale), glosses=glosses)
+    elif profile == "student":
+        study = [w for label in ("noun.quantity", "noun.cognition", "noun.act", "noun.time", "noun.artifact")
+                 for w in words.by_label.get(label, [])]
+        texts, turns = conversation(rng, study, _count(rng, 20, 250, scale), steps=0.3)
+        texts = [rng.choice(HOMEWORK).format(rng.choice(study), rng.choice(study)) if rng.random() < 0.4 else t
+                 for t in texts]
+    elif profile == "templated-app":
+        template = rng.choice(APP_TEMPLATES)
+        texts = [template.format(rng.choice(pool)) for _ in range(_count(rng, 80, 1200, scale))]
+        outputs = rng.choice(["label", "label", "top3"])
+    elif profile == "scoring-app":
+        template = rng.choice(SCORING)
+        texts = [template.format(*(rng.choice(pool) for _ in range(template.count("{}"))))
+                 for _ in range(_count(rng, 80, 800, scale))]
+        outputs = "top3"
+    elif profile == "power-user":
+        labels = words.subjects(rng, rng.randint(4, 7))
+        texts, turns = conversation(rng, [w for label in labels for w in words.by_label[label]],
+                                    _count(rng, 300, 1500, scale), steps=0.1,
+                                    glosses=[g for label in labels for g in words.glosses.get(label, [])])
+    else:  # trial
+        texts, turns = conversation(rng, words.everything, rng.randint(5, 40))
+    return ClientPlan(name, profile, False, texts, outputs=outputs, user_agent=agent, turns=turns)
+
+
+def attack_plans(family: str, index: int, words: Words, rng: random.Random, queries: int) -> list[ClientPlan]:
+    name = f"{family}-{index:02d}"
+    everything = words.everything
+    glosses = [g for texts in words.glosses.values() for g in texts]
+    if family == "definer":
+        texts = [THIEF.format(w) for w in rng.sample(everything, queries)]
+        return [ClientPlan(name, family, True, texts, outputs="full" if index % 2 else "label")]
+    if family == "reasoning-harvest":
+        texts = [REASONING_THEFT.format(_ask(rng, everything)) if rng.random() < 0.5 else
+                 REASONING_THEFT.format(f"What is {g}?") for g in rng.sample(glosses, queries)]
+        return [ClientPlan(name, family, True, texts)]
+    if family == "logprob-harvest":
+        return [ClientPlan(name, family, True, [_ask(rng, everything) for _ in range(queries)], outputs="full")]
+    if family == "mixer":
+        labels = words.subjects(rng, 2)
+        texts, turns = conversation(rng, [w for label in labels for w in words.by_label[label]], queries,
+                                    glosses=[g for label in labels for g in words.glosses.get(label, [])])
+        for j in range(len(texts)):
+            if rng.random() < 0.25:
+                texts[j], turns[j] = _ask(rng, everything), 1
+        return [ClientPlan(name, family, True, texts, turns=turns)]
+    ring, plans = f"{family}-{index:02d}", []
+    if family == "hydra":
+        agent = f"python-httpx/0.2{index}"
+        for m in range(30):
+            texts = [rng.choice(HYDRA).format(w) for w in rng.sample(everything, max(5, queries // 15))]
+            plans.append(ClientPlan(f"{ring}-key{m:02d}", family, True, texts, ring=ring, user_agent=agent,
+                                    network=f"198.{18 + index}.{m}.{rng.randint(2, 250)}"))
+        return plans
+    for m in range(25):  # slow-ring
+        plans.append(ClientPlan(f"{ring}-key{m:02d}", family, True, [_ask(rng, everything) for _ in range(20)],
+                                ring=ring, network=f"198.51.{100 + m % 3}.{rng.randint(2, 250)}"))
+    return plans
+
+
+def chat_population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: float = 1.0,
+                    attack_queries: int = 600) -> list[ClientPlan]:
+    """`ordinary` ordinary clients (profiles in turn) and, per attack family, that many attackers
+    (a ring counts as one; every key of it is an attacking client)."""
+    rng = random.Random(seed)
+    words = Words.load()
+    plans = [ordinary_plan(i, ORDINARY[i % len(ORDINARY)], words, rng, scale) for i in range(ordinary)]
+    for i, plan in enumerate(plans):
+        company = i // 24 if i % 8 == 0 else None
+        plan.network = f"10.{100 + company // 200}.{company % 200}.{rng.randint(2, 250)}" if company is not None \
+            else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
+    for family in ATTACKS:
+        for k in range(attackers_per_family):
+            for plan in attack_plans(family, k, words, rng, max(64, int(attack_queries * scale))):
+                plan.network = plan.network or f"192.0.{k * 8 + ATTACKS.index(family)}.{rng.randint(2, 250)}"
+                plans.append(plan)
+    rng.shuffle(plans)
+    return plans
+
+
+def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: int = 3) -> list[bytes]:
+    """The `inference.generations` events of the plans' traffic, encoded as the inference service
+    publishes them: each client's requests in order, clients interleaved at random. The answer's
+    own numbers (tokens, latency) are typical values: the detector does not read them."""
+    from shared.events import InferenceGeneration, utcnow
+    from shared.fingerprint import batch_prompt_fingerprints, network_of
+
+    texts = sorted({t for p in plans for t in p.texts})
+    prints = dict(zip(texts, batch_prompt_fingerprints(texts)))
+    rng = random.Random(seed)
+    cursors = [(p, [0]) for p in plans]
+    now = utcnow()
+    payloads: list[bytes] = []
+    while cursors:
+        i = rng.randrange(len(cursors))
+        plan, position = cursors[i]
+        text = plan.texts[position[0]]
+        top = TOP_LOGPROBS[plan.outputs]
+        payloads.append(InferenceGeneration(
+            request_id=f"g{len(payloads)}", client_id=plan.name, model=model, model_version="1",
+            time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
+            completion_tokens=32, max_tokens=1 if plan.family == "scoring-app" else 128, temperature=0.0, top_p=1.0,
+            logprobs=top > 0, top_logprobs=top, finish_reasons=["stop"],
+            messages=plan.turns[position[0]] if plan.turns else 1, latency_s=0.5,
+            client_network=network_of(plan.network), user_agent=plan.user_agent,
+            watermark_key_id="k1", **prints[text]).model_dump_json().encode())
+        position[0] += 1
+        if position[0] >= len(plan.texts):
+            cursors.pop(i)
+    return payloads
