@@ -15,8 +15,9 @@ Ordinary profiles, over WordNet's words and glosses: a curious user (a conversat
 to three subjects, follow-up questions, now and then "step by step"), a student (homework, most of
 it asking for the steps), a templated app (one product template over its niche, some asking for
 top-5 logprobs to score its answers), a scoring app (yes/no questions with logprobs), a power user
-(many subjects, high volume) and a trial user (a few questions on anything). One in eight shares a
-company's NAT with two other apps.
+(many subjects, high volume), a trial user (a few questions on anything) and a rewriting app (its
+template filled with whole sentences of its subjects: added after the first validation run found
+such products flagged). One in eight shares a company's NAT with two other apps.
 
 Attacks: the definition thief (the issue's own task, every word of the dictionary through one
 template, half of them asking for the top-20 logprobs), a reasoning harvester (questions on every
@@ -38,7 +39,7 @@ from functools import cache
 
 from cli.simulator import DATA, ClientPlan, Corpora
 
-ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial")
+ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app")
 ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
 TOP_LOGPROBS = {"label": 0, "top3": 5, "full": 20}  # ClientPlan.outputs, for a chat request
 # A person's questions: an opener, a question and a closer, in many combinations.
@@ -58,6 +59,7 @@ HOMEWORK = ("How many {} are there in a {}? Show your work.", "Solve step by ste
             "Compare {} and {} step by step.")
 APP_TEMPLATES = ("Write a two-line product blurb for our {} listing.", "Suggest a catchy name for a shop selling {}.",
                  "Customer asked about {}. Draft a friendly reply.", "Give me three hashtags for a post about {}.")
+REWRITES = ("Rewrite this for a ten-year-old: {}", "Summarise in five words: {}", "Make this sound friendlier: {}")
 SCORING = ("Answer yes or no: is {} a kind of {}?", "Does this review mention {}? Answer only yes or no.")
 THIEF = 'Define the word "{}" in one sentence.'
 REASONING_THEFT = "{} Think step by step and explain your reasoning before the final answer."
@@ -149,6 +151,9 @@ def ordinary_plan(i: int, profile: str, words: Words, rng: random.Random, scale:
         texts, turns = conversation(rng, [w for label in labels for w in words.by_label[label]],
                                     _count(rng, 300, 1500, scale), steps=0.1,
                                     glosses=[g for label in labels for g in words.glosses.get(label, [])])
+    elif profile == "rewrite-app":
+        template = rng.choice(REWRITES)
+        texts = [template.format(rng.choice(glosses)) for _ in range(_count(rng, 80, 900, scale))]
     else:  # trial
         texts, turns = conversation(rng, words.everything, rng.randint(5, 40))
     return ClientPlan(name, profile, False, texts, outputs=outputs, user_agent=agent, turns=turns)

@@ -408,7 +408,8 @@ class InferenceGeneration(Event):
     user_agent: str = ""
     watermark_key_id: str = ""  # the key whose green lists marked the answer ("": not marked, an allow-listed client)
     # For the detector's chat tests (empty from older producers):
-    prompt_topics: list[str] = Field(default_factory=list)  # WordNet supersenses of the prompt's nouns ("food", ...)
+    prompt_topics: list[str] = Field(default_factory=list)  # the WordNet supersense of each of its nouns, rarest first
+    prompt_nouns: list[int] = Field(default_factory=list)  # a 16-bit hash of each of those nouns (new or used before)
     reasoning_cue: bool = False  # the prompt asks for step-by-step reasoning
 
 

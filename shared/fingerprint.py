@@ -130,7 +130,7 @@ def fingerprints(text: str) -> dict:
 # ---- chat prompts -------------------------------------------------------------------------------
 
 NOUN_TOPICS = Path(__file__).resolve().parent.parent / "data" / "wordnet" / "noun-topics.tsv.gz"
-MAX_PROMPT_TOPICS = 8
+MAX_PROMPT_NOUNS = 8
 # Asking for the reasoning, not only the answer: what distillation of a reasoning model harvests.
 _REASONING = re.compile(
     r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (?:your|the|all) (?:work|working|reasoning|steps)"
@@ -168,18 +168,19 @@ def _noun(word: str) -> tuple[str, int] | None:
     return None
 
 
-def prompt_topics(words: list[str]) -> list[str]:
-    """The distinct supersenses of a prompt's nouns, its rarest noun's first (at most
-    MAX_PROMPT_TOPICS): what a request is about, without its words. A prompt is about its rare
-    words ("tapir" in "for a project, what is a tapir?"); a template's fixed words give every
-    prompt the same topics, which the detector discounts per client."""
-    nouns = [noun for word in words if (noun := _noun(word)) is not None]
-    found: dict[str, None] = {}
-    for topic, _ in sorted(nouns, key=lambda noun: noun[1]):  # stable: equally rare ones in order
-        found[topic] = None
-        if len(found) >= MAX_PROMPT_TOPICS:
-            break
-    return list(found)
+def prompt_nouns(words: list[str]) -> tuple[list[str], list[int]]:
+    """A prompt's nouns, rarest first (at most MAX_PROMPT_NOUNS): the supersense of each, and a
+    16-bit hash of each (which tells a noun the client used before from a new one, without
+    keeping the word). What a request is about, without its words: "tapir" in "for a project,
+    what is a tapir?" is an animal, and new; a template's fixed words are the same in every
+    prompt, so only its first prompt has them new."""
+    seen: dict[str, tuple[str, int]] = {}
+    for word in words:
+        noun = _noun(word)
+        if noun is not None and word not in seen:
+            seen[word] = noun
+    ordered = sorted(seen.items(), key=lambda item: item[1][1])[:MAX_PROMPT_NOUNS]  # stable: equally rare in order
+    return [topic for _, (topic, _) in ordered], [zlib.crc32(word.encode()) & 0xFFFF for word, _ in ordered]
 
 
 def asks_for_reasoning(text: str) -> bool:
@@ -188,9 +189,9 @@ def asks_for_reasoning(text: str) -> bool:
 
 def batch_prompt_fingerprints(texts: list[str]) -> list[dict]:
     """What an `inference.generations` event carries of each prompt: the fingerprints of
-    `batch_fingerprints`, its topics and whether it asks for reasoning."""
+    `batch_fingerprints`, its nouns' topics and hashes, and whether it asks for reasoning."""
     prints = batch_fingerprints(texts)
     for text, fingerprint in zip(texts, prints):
-        fingerprint["prompt_topics"] = prompt_topics(_WORD.findall(text.casefold()))
+        fingerprint["prompt_topics"], fingerprint["prompt_nouns"] = prompt_nouns(_WORD.findall(text.casefold()))
         fingerprint["reasoning_cue"] = asks_for_reasoning(text)
     return prints

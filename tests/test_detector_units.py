@@ -266,11 +266,12 @@ def test_answers_off_the_topic_are_measured_against_how_ordinary_topics_spread()
 
 # ---- chat models: inference.generations ---------------------------------------------------------
 
-def test_a_chat_prompt_is_known_by_its_topics_rarest_word_first_and_whether_it_asks_for_reasoning():
+def test_a_chat_prompt_is_known_by_its_nouns_topics_rarest_first_and_whether_it_asks_for_reasoning():
     from shared.fingerprint import asks_for_reasoning, batch_prompt_fingerprints
 
     (prints,) = batch_prompt_fingerprints(["For a project I'm doing, what is a tapir?"])
-    assert prints["prompt_topics"][0] == "animal" and "act" in prints["prompt_topics"]  # the tapir, then the project
+    assert prints["prompt_topics"] == ["animal", "act"]  # the tapir, then the project
+    assert len(prints["prompt_nouns"]) == 2 and all(0 <= h < 2**16 for h in prints["prompt_nouns"])
     assert not prints["reasoning_cue"] and prints["text_minhash"]
     assert asks_for_reasoning("Solve this step-by-step please") and asks_for_reasoning("Show your work.")
     assert not asks_for_reasoning("What steps does a recipe for bread have?")
@@ -297,14 +298,21 @@ def test_the_definition_thief_is_alerted_on_chat_traffic_and_conversations_and_n
     assert DetectorSettings().budget(1, 6) < DetectorSettings().budget(1)
 
 
-def test_a_conversation_is_never_a_template_and_a_template_discounts_its_fixed_words():
-    from services.detector.detection import TEMPLATE_TOPIC_SHARE
-
-    items = [(("communication", topic), f"r{i}", 0.0) for i, topic in enumerate(["animal", "food", "plant", "person"] * 16)]
-    assert ClientDetector._topics(items)[:4] == ["animal", "food", "plant", "person"]  # "word", "sentence": the template's
-    assert TEMPLATE_TOPIC_SHARE < 1
-    detector = ClientDetector(DetectorSettings())
+def test_a_prompts_topic_is_its_rarest_new_noun_and_a_conversation_is_never_a_template():
     from cli.chat_simulator import chat_population
+    from services.detector.detection import FAMILIAR
+    from shared.events import InferenceGeneration
+    from shared.fingerprint import batch_prompt_fingerprints
+
+    detector = ClientDetector(DetectorSettings())
+    for i, text in enumerate(['Define the word "tapir" in one sentence.', 'Define the word "bread" in one sentence.',
+                              'Define the word "tapir" in one sentence, again.']):
+        detector.observe(InferenceGeneration(
+            request_id=f"r{i}", client_id="c", model="m", model_version="1", time=START + timedelta(seconds=i),
+            api="chat.completions", prompt_tokens=9, completion_tokens=9, max_tokens=9, temperature=0, top_p=1,
+            latency_s=0.1, **batch_prompt_fingerprints([text])[0]))
+    # The template's words are new only once; then each prompt is about its new word, or nothing new.
+    assert [item[0] for item in detector.clients[("c", "m")].windows["coverage"]] == ["animal", "food", FAMILIAR]
 
     curious = [p for p in chat_population(30, 0, seed=4) if p.family == "curious" and len(p.texts) >= 64][:1]
     for event in _chat_events(curious):
@@ -324,3 +332,4 @@ def test_chat_client_state_survives_a_checkpoint():
     restored = ClientState.from_json(detector.clients[key].to_json())
     assert restored.chat and restored.single_turns == detector.clients[key].single_turns
     assert list(restored.windows["coverage"])[-1] == list(detector.clients[key].windows["coverage"])[-1]
+    assert restored.nouns == detector.clients[key].nouns

@@ -22,14 +22,17 @@ tested for coverage and probing against templated clients only: every template c
 product's template over its niche is ordinary, a template filled from the whole domain is not.
 
 Chat models (`inference.generations`) meet the same tests, and a sixth:
-- their "classes" are prompts' topics: the WordNet supersense of each prompt's rarest noun, topics
-  that a client's template puts in most of its prompts set aside (`_topics`);
+- their "classes" are prompts' topics: the WordNet supersense of each prompt's rarest noun that
+  is new to the client, or FAMILIAR when it has none (a template's fixed words, a conversation's
+  follow-ups, a product's subject vocabulary are all familiar after a few prompts: a thief's
+  words never are);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
   follow-ups are alike).
 Their alerts are capped at `chat_max_severity` (watch by default): on a validation harness they
-still flag products that summarise sentences of one subject (docs/BENCHMARKS.md).
+still flag products that summarise sentences of one subject, and miss rings of template keys
+(docs/BENCHMARKS.md).
 
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
 every templated application has it) and volume against the model's median client.
@@ -104,7 +107,7 @@ RING_CORRELATION = 0.02  # keys of one link resemble each other (an office's, an
 MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calibrated at these sizes too
 HARVEST_TOP_LOGPROBS = 10  # a chat request asking for this many alternatives per position (of 20) harvests them
 TEMPLATE_SINGLE_TURNS = 0.8  # of a chat client's requests, for it to count as templated
-TEMPLATE_TOPIC_SHARE = 0.4  # a topic in this share of a client's prompts is its template's (or its constant subject's)
+FAMILIAR = "(familiar)"  # a chat prompt's topic when all its nouns were in the client's earlier prompts
 
 
 class DetectorSettings(BaseSettings):
@@ -361,6 +364,7 @@ class ClientState:
     n_classes: int
     chat: bool = False  # a chat model's client: its items are prompts' topics, and it meets CHAT_TESTS
     single_turns: int = 0  # chat requests that sent one message (a system prompt aside): no conversation
+    nouns: dict[int, None] = field(default_factory=dict)  # chat: hashes of the nouns of its recent prompts, oldest first
     counts: dict[str, int] = field(default_factory=dict)  # confident answers per class, whole window
     total: int = 0
     full: int = 0  # answers that revealed the whole distribution
@@ -390,7 +394,7 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns, "counts": self.counts, "total": self.total, "full": self.full,
+            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns, "nouns": list(self.nouns), "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
             "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
@@ -406,6 +410,7 @@ class ClientState:
                     chat=d.get("chat", False))
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
         state.single_turns = d.get("single_turns", 0)
+        state.nouns = dict.fromkeys(d.get("nouns", []))
         state.repeats, state.near_duplicates = d["repeats"], d["near_duplicates"]
         state.recent_texts = dict.fromkeys(d["recent_texts"])
         for key in d["band_order"]:
@@ -458,7 +463,7 @@ class ClientDetector:
                 self._ended.append(state)
             # A chat model's "classes" are the topics of its prompts.
             chat = isinstance(event, InferenceGeneration)
-            n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names())
+            n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names()) + 1  # FAMILIAR
             state = ClientState(window_start=event.time, last_seen=event.time, chat=chat, n_classes=n_classes)
             self.clients[key] = state
         tested = self._update(state, event)
@@ -505,10 +510,16 @@ class ClientDetector:
         if isinstance(event, InferenceGeneration):
             state.single_turns += event.messages - event.system_prompt <= 1
             items["reasoning"] = int(event.reasoning_cue)
-            if event.prompt_topics:  # the topics of the prompt (a set): chat coverage (`_coverage`)
-                for topic in event.prompt_topics:
-                    state.counts[topic] = state.counts.get(topic, 0) + 1
-                items["coverage"] = items["off_topic"] = tuple(event.prompt_topics)
+            if event.prompt_topics:
+                # The prompt's topic: its rarest noun that the client has not used before.
+                topic = next((t for t, h in zip(event.prompt_topics, event.prompt_nouns) if h not in state.nouns),
+                             FAMILIAR)
+                for noun in event.prompt_nouns:
+                    state.nouns[noun] = None
+                while len(state.nouns) > MAX_REPEAT_KEYS:
+                    del state.nouns[next(iter(state.nouns))]
+                state.counts[topic] = state.counts.get(topic, 0) + 1
+                items["coverage"] = items["off_topic"] = topic
         elif event.top_probability >= self.config.confident_probability:
             state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
             items["coverage"] = items["off_topic"] = event.top_class
@@ -563,7 +574,7 @@ class ClientDetector:
             if closed and (margin <= 0 or self.vouched):
                 reference.add(test, value)
                 if kind == "coverage" and h == min(self.config.horizons):
-                    reference.add_pairs(self._topics(items))
+                    reference.add_pairs([item[0] for item in items])
             if closed and margin > 0:
                 state.over[kind] = state.over.get(kind, 0) + 1
             if margin > 0:
@@ -596,7 +607,7 @@ class ClientDetector:
     @staticmethod
     def _statistic(kind: str, items: list[tuple], n_classes: int, reference: BenignReference) -> float | None:
         if kind == "off_topic":
-            return reference.off_topic_share(ClientDetector._topics(items), n_classes)
+            return reference.off_topic_share([item[0] for item in items], n_classes)
         if kind == "coverage":
             return ClientDetector._coverage(items, n_classes)
         if kind == "probing":  # near-duplicate clusters (MinHash bands shared by queries) per query
@@ -605,21 +616,9 @@ class ClientDetector:
         return sum(item[0] for item in items) / len(items)  # shares: synthetic, harvesting
 
     @staticmethod
-    def _topics(items: list[tuple]) -> list[str]:
-        """The class of each item: a classifier's answer, or a chat prompt's topic. A prompt's item
-        is its topics, its rarest word's first; its topic is the first that is not in
-        TEMPLATE_TOPIC_SHARE of the window's prompts (a template's fixed words, or the client's
-        constant subject), or its first."""
-        if not items or not isinstance(items[0][0], tuple):
-            return [item[0] for item in items]
-        present = Counter(topic for item in items for topic in item[0])
-        constant = {topic for topic, n in present.items() if n >= TEMPLATE_TOPIC_SHARE * len(items)}
-        return [next((t for t in item[0] if t not in constant), item[0][0]) for item in items]
-
-    @staticmethod
     def _coverage(items: list[tuple], n_classes: int) -> float:
         """How many classes the answers (or prompts' topics) spread over, as a share of the model's."""
-        return effective_classes(Counter(ClientDetector._topics(items))) / n_classes
+        return effective_classes(Counter(item[0] for item in items)) / n_classes
 
     def supports(self, state: ClientState, model_median: float | None = None) -> list[DetectorFinding]:
         c = self.config
