@@ -29,15 +29,12 @@ low-and-slow ring (25 keys of 20 natural questions each, from three subnets).
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-from cli.simulator import DATA, ClientPlan, Corpora
+from cli.simulator import ClientPlan, Corpora, ordinary_networks, read_by_label
 
 ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app")
 ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
@@ -78,13 +75,8 @@ class Words:
     @classmethod
     @cache
     def load(cls) -> Words:
-        by_label: dict[str, list[str]] = defaultdict(list)
-        with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                by_label[row["label"]].append(row["lemma"])
-        corpora = Corpora.load()
-        return cls(dict(by_label), corpora.by_label, sorted(w for words in by_label.values() for w in words))
+        by_label = read_by_label("definitions.jsonl.gz", "lemma")
+        return cls(by_label, Corpora.load().by_label, sorted(w for words in by_label.values() for w in words))
 
     def subjects(self, rng: random.Random, k: int) -> list[str]:
         big = sorted(label for label, words in self.by_label.items() if label.startswith("noun") and len(words) >= 80)
@@ -201,10 +193,7 @@ def chat_population(ordinary: int, attackers_per_family: int, seed: int = 7, sca
     rng = random.Random(seed)
     words = Words.load()
     plans = [ordinary_plan(i, ORDINARY[i % len(ORDINARY)], words, rng, scale) for i in range(ordinary)]
-    for i, plan in enumerate(plans):
-        company = i // 24 if i % 8 == 0 else None
-        plan.network = f"10.{100 + company // 200}.{company % 200}.{rng.randint(2, 250)}" if company is not None \
-            else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
+    ordinary_networks(plans, rng)
     for family in ATTACKS:
         for k in range(attackers_per_family):
             for plan in attack_plans(family, k, words, rng, max(64, int(attack_queries * scale))):

@@ -73,6 +73,16 @@ class ClientPlan:
     stopped: str = ""
 
 
+def read_by_label(name: str, field: str) -> dict[str, list[str]]:
+    """One field of a shipped WordNet sample's rows, by their label (supersense)."""
+    by_label: dict[str, list[str]] = defaultdict(list)
+    with gzip.open(DATA / name, "rt", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            by_label[row["label"]].append(row[field])
+    return dict(by_label)
+
+
 @dataclass
 class Corpora:
     by_label: dict[str, list[str]]
@@ -81,11 +91,7 @@ class Corpora:
 
     @classmethod
     def load(cls) -> Corpora:
-        by_label: dict[str, list[str]] = defaultdict(list)
-        with gzip.open(DATA / "heldout.jsonl.gz", "rt", encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                by_label[row["label"]].append(row["text"])
+        by_label = read_by_label("heldout.jsonl.gz", "text")
         import pydoc_data.topics
 
         text = " ".join(pydoc_data.topics.topics.values())
@@ -206,6 +212,15 @@ def attack_plans(family: str, index: int, corpora: Corpora, rng: random.Random, 
     return plans
 
 
+def ordinary_networks(plans: list[ClientPlan], rng: random.Random) -> None:
+    """Ordinary clients have their own networks, except that one in eight is one of three apps of
+    a company behind one NAT."""
+    for i, plan in enumerate(plans):
+        company = i // 24 if i % 8 == 0 else None
+        plan.network = f"10.{100 + company // 200}.{company % 200}.{rng.randint(2, 250)}" if company is not None \
+            else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
+
+
 def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: float = 1.0,
                attack_queries: int = 600, ring_size: int = 8, ring_queries: int = 50) -> list[ClientPlan]:
     """`ordinary` ordinary clients (profiles in turn) and, per attack family, that many attackers
@@ -214,12 +229,7 @@ def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: f
     corpora = Corpora.load()
     plans = [ordinary_plan(i, ORDINARY_PROFILES[i % len(ORDINARY_PROFILES)], corpora, rng, scale)
              for i in range(ordinary)]
-    # Ordinary clients have their own networks, except that one in eight is one of three apps of
-    # a company behind one NAT.
-    for i, plan in enumerate(plans):
-        company = i // 24 if i % 8 == 0 else None
-        plan.network = f"10.{100 + company // 200}.{company % 200}.{rng.randint(2, 250)}" if company is not None \
-            else f"10.{i // 200}.{i % 200}.{rng.randint(2, 250)}"
+    ordinary_networks(plans, rng)
     for family in ATTACK_FAMILIES:
         for k in range(attackers_per_family):
             for plan in attack_plans(family, k, corpora, rng, max(64, int(attack_queries * scale)), ring_size,
