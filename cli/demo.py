@@ -236,6 +236,69 @@ async def chat_flow(job_file: Path, number: int) -> int:
           f"{gold[job.teacher.model]:.3f} for the teacher: {gold[trained.model_name] / max(1e-9, gold[job.teacher.model]):.0%} "
           f"of it (a demo-sized run: {sum(kept.values()) if curator else '?'} answers; benchmarks/llm_distillation "
           f"runs it at scale)")
+    return await chat_extraction(number + 3, base_url, own_key, trained.model_name)
+
+
+THIEF_WORDS = slice(400, 480)  # nouns the demo's job never asked: a thief's own list
+
+
+async def chat_extraction(number: int, base_url: str, own_key: str, student: str) -> int:
+    """The other side: someone distils teacher-lm through an ordinary key, top-20 logprobs and all.
+    The detector alerts on its traffic (chat alerts are capped at watch: docs/BENCHMARKS.md says
+    why); the answers it took carry our watermark, and `distillery verify` names them; our own
+    student, distilled through the platform's allow-listed key, gets no such verdict."""
+    import gzip
+    import json
+    import subprocess
+    import sys
+
+    import openai
+
+    from cli.jobs import read_alerts
+    from cli.simulator import DATA
+
+    heading(f"{number}. a chat extraction: teacher-lm distilled through an ordinary key")
+    thief = "demo-chat-thief"
+    key = await asyncio.to_thread(KeyStore(ArtifactStore(S3Settings())).create, thief)
+    with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
+        nouns = [row["lemma"] for row in map(json.loads, f) if row["pos"] == "noun"][THIEF_WORDS]
+    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
+    answers: list[str] = []
+    todo = iter(nouns)
+
+    async def caller() -> None:
+        for noun in todo:
+            reply = await api.chat.completions.create(
+                model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{noun}' in one sentence."}],
+                max_tokens=32, temperature=0, logprobs=True, top_logprobs=20)
+            answers.append(reply.choices[0].message.content or "")
+
+    try:
+        await asyncio.gather(*(caller() for _ in range(8)))
+    finally:
+        await api.close()
+    print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time")
+    alerts = await read_alerts(idle_timeout_s=120, printer=lambda _: None,
+                               until=lambda seen: any(thief in a.client_ids for a in seen))
+    alert = next((a for a in alerts if thief in a.client_ids), None)
+    if alert is None:
+        print(f"no alert on {thief} (see .distillery/logs/detector.log)")
+        return 1
+    print(f"alert {alert.status}:             {alert.severity} (watch: chat alerts are capped, docs/BENCHMARKS.md says why), "
+          f"score {alert.score:.2f} after {alert.queries.get(thief, 0)} requests: {alert.explanation}")
+
+    folder = Path(tempfile.mkdtemp(prefix="demo-verify-"))
+    (folder / "taken.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
+    checks = [("the answers it took", ["--text", str(folder / "taken.jsonl")]),
+              (f"our own student ({student}, distilled through the platform's allow-listed key)",
+               ["--openai", base_url, "--model", student, "--api-key", own_key, "--max-queries", "48"])]
+    for what, arguments in checks:
+        command = [sys.executable, "-m", "cli", "verify", *arguments, "--out", str(folder / arguments[0].strip("-"))]
+        print(f"\n$ distillery verify {' '.join(a if a != own_key else '***' for a in arguments)}    # {what}")
+        done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        print("\n".join("  " + line for line in (done.stdout + done.stderr).strip().splitlines()))
+        if done.returncode:
+            return 1
     return 0
 
 
