@@ -62,7 +62,7 @@ def _dev_conversation(rng: random.Random, sentences: list[str], queries: int,
     return texts[:queries], turns[:queries]
 
 
-def chat_holdout_population(ordinary: int, attackers_per_family: int, seed: int = 6007,
+def chat_holdout_population(ordinary: int, attackers_per_family: int, seed: int = 7013,
                             scale: float = 1.0) -> list[ClientPlan]:
     rng = random.Random(seed)
     docs = subjects()

@@ -285,7 +285,8 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
         print(f"no alert on {thief} (see .distillery/logs/detector.log)")
         return 1
     print(f"alert {alert.status}:             {alert.severity} (watch: chat alerts are capped, docs/BENCHMARKS.md says why), "
-          f"score {alert.score:.2f} after {alert.queries.get(thief, 0)} requests: {alert.explanation}")
+          f"score {alert.score:.2f} after {alert.queries.get(thief, 0)} requests: " + ", ".join(
+              f"{f.detector} (p {f.evidence['p_value']})" if "p_value" in f.evidence else f.detector for f in alert.findings))
 
     folder = Path(tempfile.mkdtemp(prefix="demo-verify-"))
     (folder / "taken.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")

@@ -300,7 +300,7 @@ def test_the_definition_thief_is_alerted_on_chat_traffic_and_conversations_and_n
 
 def test_a_prompts_topic_is_its_rarest_new_noun_and_a_conversation_is_never_a_template():
     from cli.chat_simulator import chat_population
-    from services.detector.detection import FAMILIAR
+    from services.detector.detection import FAMILIAR, PASSAGE
     from shared.events import InferenceGeneration
     from shared.fingerprint import batch_prompt_fingerprints
 
@@ -311,8 +311,9 @@ def test_a_prompts_topic_is_its_rarest_new_noun_and_a_conversation_is_never_a_te
             request_id=f"r{i}", client_id="c", model="m", model_version="1", time=START + timedelta(seconds=i),
             api="chat.completions", prompt_tokens=9, completion_tokens=9, max_tokens=9, temperature=0, top_p=1,
             latency_s=0.1, **batch_prompt_fingerprints([text])[0]))
-    # The template's words are new only once; then each prompt is about its new word, or nothing new.
-    assert [item[0] for item in detector.clients[("c", "m")].windows["coverage"]] == ["animal", "food", FAMILIAR]
+    # The template's words are new only once (four new nouns: what a passage brings); then each
+    # prompt is about its new word, or about nothing new.
+    assert [item[0] for item in detector.clients[("c", "m")].windows["coverage"]] == [PASSAGE, "food", FAMILIAR]
 
     curious = [p for p in chat_population(30, 0, seed=4) if p.family == "curious" and len(p.texts) >= 64][:1]
     for event in _chat_events(curious):

@@ -25,13 +25,14 @@ Chat models (`inference.generations`) meet the same tests, and a sixth:
 - their "classes" are prompts' topics: the WordNet supersense of each prompt's rarest noun that
   is new to the client, or FAMILIAR when it has none (a template's fixed words, a conversation's
   follow-ups, a product's subject vocabulary are all familiar after a few prompts: a thief's
-  words never are);
+  words never are), or PASSAGE when it brings a passage (more than PASSAGE_NOUNS new nouns: what a
+  text to summarise is about, one noun's supersense cannot tell);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
   follow-ups are alike).
 Their alerts are capped at `chat_max_severity` (watch by default): on a validation harness they
-still flag products that summarise sentences of one subject, and miss rings of template keys
+still flag products that summarise sentences of one subject, and miss low-and-slow rings
 (docs/BENCHMARKS.md).
 
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
@@ -108,6 +109,8 @@ MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calib
 HARVEST_TOP_LOGPROBS = 10  # a chat request asking for this many alternatives per position (of 20) harvests them
 TEMPLATE_SINGLE_TURNS = 0.8  # of a chat client's requests, for it to count as templated
 FAMILIAR = "(familiar)"  # a chat prompt's topic when all its nouns were in the client's earlier prompts
+PASSAGE = "(passage)"  # a chat prompt's topic when it brings more than PASSAGE_NOUNS new nouns
+PASSAGE_NOUNS = 2
 
 
 class DetectorSettings(BaseSettings):
@@ -463,7 +466,7 @@ class ClientDetector:
                 self._ended.append(state)
             # A chat model's "classes" are the topics of its prompts.
             chat = isinstance(event, InferenceGeneration)
-            n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names()) + 1  # FAMILIAR
+            n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names()) + 2  # FAMILIAR, PASSAGE
             state = ClientState(window_start=event.time, last_seen=event.time, chat=chat, n_classes=n_classes)
             self.clients[key] = state
         tested = self._update(state, event)
@@ -511,9 +514,11 @@ class ClientDetector:
             state.single_turns += event.messages - event.system_prompt <= 1
             items["reasoning"] = int(event.reasoning_cue)
             if event.prompt_topics:
-                # The prompt's topic: its rarest noun that the client has not used before.
-                topic = next((t for t, h in zip(event.prompt_topics, event.prompt_nouns) if h not in state.nouns),
-                             FAMILIAR)
+                # The prompt's topic: its rarest noun that the client has not used before. A prompt
+                # that brings a passage (many new nouns: a text to summarise, translate, rewrite) is
+                # about that passage, which one noun's supersense cannot tell: PASSAGE.
+                new = [t for t, h in zip(event.prompt_topics, event.prompt_nouns) if h not in state.nouns]
+                topic = FAMILIAR if not new else PASSAGE if len(new) > PASSAGE_NOUNS else new[0]
                 for noun in event.prompt_nouns:
                     state.nouns[noun] = None
                 while len(state.nouns) > MAX_REPEAT_KEYS:
