@@ -3,8 +3,9 @@ and publishes `abuse.alerts` when a client, or a ring of linked accounts, looks 
 extracting the served model.
 
 Stage one consumes both topics (keyed by client, so one replica sees all of a client's traffic and
-replicas share the load by partition; one detector, whichever kind of model) and publishes a `ClientProfile` every few queries
-to `detector.profiles` (keyed by model); stage two consumes those and links accounts into rings.
+replicas share the load by partition; one detector, whichever kind of model) and publishes a
+`ClientProfile` every few queries to `detector.profiles` (keyed by model); stage two consumes
+those and links accounts into rings.
 Both keep their state per partition in S3 (`detector/state/`), so a restarted or rebalanced
 replica resumes where the last owner of the partition stopped."""
 
