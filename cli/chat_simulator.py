@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-from cli.simulator import ClientPlan, Corpora, ordinary_networks, read_by_label
+from cli.simulator import ClientPlan, Corpora, interleaved, ordinary_networks, read_by_label
 
 ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app")
 ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
@@ -212,24 +212,17 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
 
     texts = sorted({t for p in plans for t in p.texts})
     prints = dict(zip(texts, batch_prompt_fingerprints(texts)))
-    rng = random.Random(seed)
-    cursors = [(p, [0]) for p in plans]
     now = utcnow()
     payloads: list[bytes] = []
-    while cursors:
-        i = rng.randrange(len(cursors))
-        plan, position = cursors[i]
-        text = plan.texts[position[0]]
+    for plan, position in interleaved(plans, random.Random(seed)):  # chat plans send one prompt a request
+        text = plan.texts[position]
         top = TOP_LOGPROBS[plan.outputs]
         payloads.append(InferenceGeneration(
             request_id=f"g{len(payloads)}", client_id=plan.name, model=model, model_version="1",
             time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
             completion_tokens=32, max_tokens=1 if plan.family == "scoring-app" else 128, temperature=0.0, top_p=1.0,
             logprobs=top > 0, top_logprobs=top, finish_reasons=["stop"],
-            messages=plan.turns[position[0]] if plan.turns else 1, latency_s=0.5,
+            messages=plan.turns[position] if plan.turns else 1, latency_s=0.5,
             client_network=network_of(plan.network), user_agent=plan.user_agent,
             watermark_key_id="k1", **prints[text]).model_dump_json().encode())
-        position[0] += 1
-        if position[0] >= len(plan.texts):
-            cursors.pop(i)
     return payloads

@@ -29,6 +29,7 @@ import random
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -240,6 +241,19 @@ def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: f
     return plans
 
 
+def interleaved(plans: list[ClientPlan], rng: random.Random) -> Iterator[tuple[ClientPlan, int]]:
+    """Every plan's requests in order, a batch at a time, plans interleaved at random: (plan, index
+    of the batch's first text)."""
+    cursors = [(p, [0]) for p in plans]
+    while cursors:
+        i = rng.randrange(len(cursors))
+        plan, position = cursors[i]
+        yield plan, position[0]
+        position[0] += plan.batch
+        if position[0] >= len(plan.texts):
+            cursors.pop(i)
+
+
 def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: int = 3,
                     limit: int | None = None) -> list[bytes]:
     """The `inference.requests` events the plans' traffic makes, encoded as the inference service
@@ -260,13 +274,12 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
     answer = {t: (classifier.classes[int(np.argmax(p))], float(p.max())) for t, p in zip(texts, probabilities)}
     outputs = {"label": ["LABEL"], "top3": ["PROBABILITIES:top3"], "full": ["PROBABILITIES"]}
     rng = random.Random(seed)
-    cursors: list[tuple[ClientPlan, list[int]]] = [(p, [0]) for p in plans]
     now = utcnow()
     payloads: list[bytes] = []
-    while cursors and (limit is None or len(payloads) < limit):
-        i = rng.randrange(len(cursors))
-        plan, position = cursors[i]
-        for text in plan.texts[position[0]:position[0] + plan.batch]:
+    for plan, start in interleaved(plans, rng):
+        if limit is not None and len(payloads) >= limit:
+            break
+        for text in plan.texts[start:start + plan.batch]:
             top, probability = answer[text]
             payloads.append(InferenceRequest(
                 request_id=f"r{len(payloads)}", client_id=plan.name, model=model, model_version="1",
@@ -274,9 +287,6 @@ def answered_events(plans: list[ClientPlan], model_dir: Path, model: str, seed: 
                 entropy=0.5, n_classes=len(classifier.classes), outputs=outputs[plan.outputs],
                 client_network=network_of(plan.network), user_agent=f"{plan.user_agent} {library_agent}".strip(),
                 **fingerprints(text)).model_dump_json().encode())
-        position[0] += plan.batch
-        if position[0] >= len(plan.texts):
-            cursors.pop(i)
     return payloads
 
 

@@ -114,9 +114,10 @@ def function_word_share(text: str) -> float | None:
     return _function_word_share(_WORD.findall(text.casefold()))
 
 
-def batch_fingerprints(texts: list[str]) -> list[dict]:
-    """Every fingerprint an `inference.requests` event carries of each text, by field name."""
-    word_lists = [_WORD.findall(text.casefold()) for text in texts]
+def batch_fingerprints(texts: list[str], word_lists: list[list[str]] | None = None) -> list[dict]:
+    """Every fingerprint an `inference.requests` event carries of each text, by field name
+    (`word_lists`: the texts' words, when the caller has found them already)."""
+    word_lists = word_lists if word_lists is not None else [_WORD.findall(text.casefold()) for text in texts]
     minhashes = _minhashes(word_lists) if texts else []
     return [{"text_sha256": text_sha256(text), "text_chars": len(text), "text_minhash": minhash,
              "text_function_words": _function_word_share(words)}
@@ -190,8 +191,9 @@ def asks_for_reasoning(text: str) -> bool:
 def batch_prompt_fingerprints(texts: list[str]) -> list[dict]:
     """What an `inference.generations` event carries of each prompt: the fingerprints of
     `batch_fingerprints`, its nouns' topics and hashes, and whether it asks for reasoning."""
-    prints = batch_fingerprints(texts)
-    for text, fingerprint in zip(texts, prints):
-        fingerprint["prompt_topics"], fingerprint["prompt_nouns"] = prompt_nouns(_WORD.findall(text.casefold()))
+    word_lists = [_WORD.findall(text.casefold()) for text in texts]
+    prints = batch_fingerprints(texts, word_lists)
+    for text, words, fingerprint in zip(texts, word_lists, prints):
+        fingerprint["prompt_topics"], fingerprint["prompt_nouns"] = prompt_nouns(words)
         fingerprint["reasoning_cue"] = asks_for_reasoning(text)
     return prints

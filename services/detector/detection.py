@@ -167,6 +167,10 @@ class DetectorSettings(BaseSettings):
             return frozenset(c.strip() for c in value.split(",") if c.strip())
         return value
 
+    def capped(self, severity: str, chat: bool) -> str:
+        """The severity an alert may carry: a chat model's clients' no higher than chat_max_severity."""
+        return min(severity, self.chat_max_severity, key=SEVERITIES.index) if chat else severity
+
     def budget(self, window: int = 1, tests: int = len(CLASSIFIER_TESTS)) -> float:
         """The false-positive budget of one lead test on a client's window-th independent window:
         target_fpr split over the `tests` its client meets (those of a classifier's or a chat
@@ -397,7 +401,8 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns, "nouns": list(self.nouns), "counts": self.counts, "total": self.total, "full": self.full,
+            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns,
+            "nouns": list(self.nouns), "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
             "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
@@ -663,10 +668,8 @@ class ClientDetector:
         score = max(f.score for f in leads)
         # An open alert's severity only rises: a score wobbling around a boundary must not flap the
         # severity (and with it what the inference service enforces) up and down.
-        severity = max(severity_for(leads, supports, self.config.strong_margin), state.alerted_severity or "low",
-                       key=SEVERITIES.index)
-        if state.chat:
-            severity = min(severity, self.config.chat_max_severity, key=SEVERITIES.index)
+        severity = self.config.capped(max(severity_for(leads, supports, self.config.strong_margin),
+                                          state.alerted_severity or "low", key=SEVERITIES.index), state.chat)
         if state.alerted_score is not None and score < state.alerted_score + 0.05 \
                 and severity == state.alerted_severity:
             return None  # deduplicated: nothing new to say
@@ -862,8 +865,7 @@ class RingLinker:
             found, score, severity = ring.alert.findings, ring.alert.score, ring.alert.severity
         else:
             return None
-        if any(p.chat for p in profiles):
-            severity = min(severity, self.config.chat_max_severity, key=SEVERITIES.index)
+        severity = self.config.capped(severity, any(p.chat for p in profiles))
         window_start = min(p.window_start for p in profiles)
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}
