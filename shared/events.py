@@ -160,6 +160,11 @@ class StudentSpec(BaseModel):
     train_embeddings: bool = False
     eval_prompts: int = Field(64, ge=1)
     max_new_tokens: int = Field(64, ge=1, le=1024)
+    # causal-lm: data-parallel workers (torchrun processes, or pods in Kubernetes: TRAINER_RUNNER); the
+    # global batch stays `batch_size`, split between them; and a checkpoint every N steps besides every
+    # epoch (0: epochs only), so that a lost worker costs at most that many steps.
+    workers: int = Field(1, ge=1, le=256)
+    checkpoint_steps: int = Field(0, ge=0)
 
 
 class GateSpec(BaseModel):

@@ -114,6 +114,23 @@ def test_training_learns_the_answers_and_a_resumed_run_ends_with_the_same_weight
         assert torch.allclose(tensor, resumed.state_dict()[name], atol=1e-6), name
 
 
+def test_a_run_resumed_from_a_checkpoint_within_an_epoch_takes_the_same_remaining_steps(chat):
+    examples, _ = examples_from_rows(curated_rows(chat), chat)
+    teacher = narrow_teacher(chat)
+    config = LMTraining(layers=2, epochs=2, batch_size=3, learning_rate=3e-3, checkpoint_steps=1)
+    checkpoints: list[dict] = []
+    student, history = train_student_lm(teacher, config, examples, examples, chat.pad_token_id,
+                                        on_checkpoint=lambda state: checkpoints.append(loads(dumps(state))))
+    # 8 answers in batches of 3: 3 steps an epoch, a checkpoint after each step and after each epoch.
+    assert [(c["epoch"], c["epoch_steps"]) for c in checkpoints] == [(0, 1), (0, 2), (0, 3), (1, 0),
+                                                                     (1, 1), (1, 2), (1, 3), (2, 0)]
+    resumed, again = train_student_lm(teacher, config, examples, examples, chat.pad_token_id, state=checkpoints[4])
+    assert [s["loss"] for s in again.steps] == pytest.approx([s["loss"] for s in history.steps], rel=1e-6)
+    assert again.epochs[-1]["train_loss"] == pytest.approx(history.epochs[-1]["train_loss"], rel=1e-6)
+    for name, tensor in student.state_dict().items():
+        assert torch.allclose(tensor, resumed.state_dict()[name], atol=1e-6), name
+
+
 def test_the_student_exports_with_its_cache_and_generates_as_its_weights_do(chat, tmp_path, teacher_lm_dir):
     examples, _ = examples_from_rows(curated_rows(chat), chat)
     student, _ = train_student_lm(narrow_teacher(chat), LMTraining(layers=2, epochs=1, batch_size=4),

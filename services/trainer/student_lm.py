@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from services.trainer.causal_lm import CausalLM, export_cached_onnx
+from services.trainer.distributed import Workers
 from services.trainer.export import ParityError
 from services.trainer.lm_distillation import (
     IGNORED_LABEL,
@@ -74,6 +75,7 @@ class LMTraining:
     train_embeddings: bool = False
     max_prompt_tokens: int = 256
     seed: int = 0
+    checkpoint_steps: int = 0  # a checkpoint every N steps as well as after every epoch (0: epochs only)
 
 
 @dataclass
@@ -187,30 +189,52 @@ def answer_logits(model: CausalLM, batch: dict[str, torch.Tensor]) -> torch.Tens
     return model.head_logits(hidden[batch["answer"]])
 
 
-def losses(model: CausalLM, batch: dict[str, torch.Tensor], with_topk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Cross-entropy on the answer's tokens, and the top-k KL."""
+class AnswerLogits(torch.nn.Module):
+    """A training step's forward as one module call, so that DDP sees it and averages the gradients."""
+
+    def __init__(self, model: CausalLM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
+        return answer_logits(self.model, {"input_ids": input_ids, "attention_mask": attention_mask, "answer": answer})
+
+
+def loss_sums(logits: torch.Tensor, batch: dict[str, torch.Tensor], with_topk: bool
+              ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """The cross-entropy summed over the answer tokens the head scores, the top-k KL summed over the
+    positions that carry the teacher's alternatives, and both counts: sums, so that workers holding
+    different numbers of tokens add up to the loss one process would take on the whole batch."""
     mask = batch["answer"]
-    logits = answer_logits(model, batch)
-    every = torch.ones(logits.shape[0], dtype=torch.bool)
-    ce = sequence_kd_loss(logits, batch["labels"][mask], every)
-    if not with_topk:
-        return ce, None
-    has_top = batch["has_top"][mask]
-    if not bool(has_top.any()):
-        return ce, None
-    kl = topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top)
-    return ce, kl
+    labels = batch["labels"][mask]
+    scored = int((labels != IGNORED_LABEL).sum())
+    ce_sum = sequence_kd_loss(logits, labels, torch.ones_like(labels, dtype=torch.bool)) * scored
+    kl_sum, positions = logits.new_zeros(()), 0
+    if with_topk:
+        has_top = batch["has_top"][mask]
+        positions = int(has_top.sum())
+        if positions:
+            kl_sum = topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top) * positions
+    return ce_sum, kl_sum, scored, positions
+
+
+def on_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 @torch.no_grad()
-def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_size: int = 16) -> dict:
+def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_size: int = 16,
+               workers: Workers = Workers()) -> dict:
     """Cross-entropy on the answers, next-token agreement with them (teacher forcing), and the KL to
-    the teacher's top-k plus tail where the answers carry it."""
+    the teacher's top-k plus tail where the answers carry it; each worker scores its share."""
     model.eval()
+    device = model.embed_tokens.weight.device
     total, scored, agree, loss, kl_sum, kl_positions = 0, 0, 0, 0.0, 0.0, 0
     head_index = model.vocab_to_head()
-    for start in range(0, len(examples), batch_size):
-        batch = batch_tensors(examples[start:start + batch_size], pad_id, head_index)
+    mine = workers.shard(examples)
+    for start in range(0, len(mine), batch_size):
+        batch = on_device(batch_tensors(mine[start:start + batch_size], pad_id,
+                                        None if head_index is None else head_index.cpu()), device)
         mask = batch["answer"]
         logits = answer_logits(model, batch)
         labels = batch["labels"][mask]
@@ -224,10 +248,12 @@ def validation(model: CausalLM, examples: list[LMExample], pad_id: int, batch_si
             n = int(has_top.sum())
             kl_sum += float(topk_kl_loss(logits, batch["top_ids"][mask], batch["top_logprobs"][mask], has_top)) * n
             kl_positions += n
+    sums = workers.sum([loss, agree, total, scored, kl_sum, kl_positions])
+    all_loss, all_agree, all_total, all_scored, all_kl, all_kl_positions = sums
     # The loss is over the tokens the head can emit (the rest are the coverage's business); agreement
     # is over every token, so one a restricted head cannot emit counts as a miss.
-    return {"val_loss": loss / max(1, scored), "val_agreement": agree / max(1, total), "val_tokens": total,
-            "val_kl": kl_sum / kl_positions if kl_positions else 0.0}
+    return {"val_loss": all_loss / max(1, all_scored), "val_agreement": all_agree / max(1, all_total),
+            "val_tokens": int(all_total), "val_kl": all_kl / all_kl_positions if all_kl_positions else 0.0}
 
 
 def length_batches(examples: list[LMExample], batch_size: int, rng: random.Random) -> list[list[LMExample]]:
@@ -241,15 +267,20 @@ def length_batches(examples: list[LMExample], batch_size: int, rng: random.Rando
 def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExample], val: list[LMExample],
                      pad_id: int, on_epoch: Callable[[dict], None] | None = None,
                      state: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None,
-                     head_ids: list[int] | None = None) -> tuple[CausalLM, LMHistory]:
+                     head_ids: list[int] | None = None, workers: Workers = Workers()) -> tuple[CausalLM, LMHistory]:
     """The student, its best epoch by validation loss kept. `state` (from on_checkpoint) resumes an
-    interrupted run after its last finished epoch. With `head_ids`, its head covers those tokens only
-    (services.trainer.lm_distillation.head_tokens) and trains with the layers."""
+    interrupted run where its last checkpoint was taken: after an epoch, or `config.checkpoint_steps`
+    steps into one (the batches of an epoch come in the same order every time). With `head_ids`, its
+    head covers those tokens only (services.trainer.lm_distillation.head_tokens) and trains with the
+    layers. Under torchrun every worker calls this with the same arguments: each takes its share of
+    every global batch of `config.batch_size`, and the steps, losses and weights are those of one
+    process taking the whole batch (to float rounding)."""
     if not train:
         raise ValueError("no training examples: the dataset has none this loss can use")
     torch.manual_seed(config.seed)
     student = slice_student(teacher, spaced_layers(teacher.config.num_layers, config.layers), head_ids)
     student.embed_tokens.weight.requires_grad_(config.train_embeddings)
+    student.to(workers.device)
     trainable = [p for p in student.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
     steps = config.epochs * math.ceil(len(train) / config.batch_size)
@@ -257,7 +288,7 @@ def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExampl
     # Linear warm-up, then linear decay to 0 at the last step.
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup)))
-    history, best, first_epoch = LMHistory(), None, 1
+    history, best, first_epoch, done_in_epoch, losses_seen = LMHistory(), None, 1, 0, []
     if state is not None:
         student.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
@@ -265,25 +296,57 @@ def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExampl
         history = LMHistory(state["history"]["epochs"], state["history"]["steps"])
         best = state.get("best")
         first_epoch = state["epoch"] + 1
+        done_in_epoch, losses_seen = state.get("epoch_steps", 0), list(state.get("epoch_losses", []))
     with_topk = config.loss == "sequence+topk"
     head_index = student.vocab_to_head()
+    head_index = None if head_index is None else head_index.cpu()
+    forward: torch.nn.Module = AnswerLogits(student)
+    if workers.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(forward, device_ids=[workers.device] if workers.device.type == "cuda" else None)
+
+    def checkpoint(epoch: int, epoch_steps: int = 0, epoch_losses: list[float] | None = None) -> None:
+        if on_checkpoint:
+            on_checkpoint({"epoch": epoch, "epoch_steps": epoch_steps, "epoch_losses": epoch_losses or [],
+                           "model": student.state_dict(), "optimiser": optimiser.state_dict(),
+                           "schedule": schedule.state_dict(), "best": best,
+                           "history": {"epochs": history.epochs, "steps": history.steps}})
+
     for epoch in range(first_epoch, config.epochs + 1):
         student.train()
         rng = random.Random(config.seed * 1000 + epoch)
-        started, losses_seen = time.perf_counter(), []
-        for batch_examples in length_batches(train, config.batch_size, rng):
-            ce, kl = losses(student, batch_tensors(batch_examples, pad_id, head_index), with_topk)
-            loss = ce if kl is None else ce + config.topk_weight * kl
+        started = time.perf_counter()
+        for step, batch_examples in enumerate(length_batches(train, config.batch_size, rng), start=1):
+            if step <= done_in_epoch:
+                continue  # taken before the checkpoint this run resumed from
+            mine, weight = workers.shard(batch_examples), 1.0
+            if not mine:  # fewer examples than workers: this one joins the gradient average with nothing
+                mine, weight = batch_examples[:1], 0.0
+            batch = on_device(batch_tensors(mine, pad_id, head_index), workers.device)
+            logits = forward(batch["input_ids"], batch["attention_mask"], batch["answer"])
+            ce_sum, kl_sum, scored, positions = loss_sums(logits, batch, with_topk)
+            all_scored, all_positions = workers.sum([scored * weight, positions * weight])
+            ce = ce_sum * weight / max(1.0, all_scored)
+            kl = kl_sum * weight / max(1.0, all_positions)
+            # DDP averages the workers' gradients: scaled by their number, that is the whole batch's.
+            loss = (ce + config.topk_weight * kl) * workers.world
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimiser.step()
             schedule.step()
-            losses_seen.append(loss.item())
-            history.steps.append({"step": len(history.steps) + 1, "loss": loss.item(), "ce": ce.item(),
-                                  "kl": None if kl is None else kl.item()})
+            batch_ce, batch_kl = workers.sum([ce.item(), kl.item()])
+            batch_loss = batch_ce + config.topk_weight * batch_kl
+            losses_seen.append(batch_loss)
+            history.steps.append({"step": len(history.steps) + 1, "loss": batch_loss, "ce": batch_ce,
+                                  "kl": batch_kl if all_positions else None})
+            if config.checkpoint_steps and step % config.checkpoint_steps == 0:
+                checkpoint(epoch - 1, step, losses_seen)
+        done_in_epoch = 0
         record = {"epoch": epoch, "train_loss": float(np.mean(losses_seen)), "seconds": time.perf_counter() - started,
-                  **validation(student, val, pad_id)}
+                  **validation(student, val, pad_id, workers=workers)}
+        losses_seen = []
         history.epochs.append(record)
         if best is None or record["val_loss"] < best["val_loss"]:
             best = {"epoch": epoch, "val_loss": record["val_loss"],
@@ -291,10 +354,7 @@ def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExampl
         log.info("student-lm epoch %d: %s", epoch, {k: v for k, v in record.items() if k != "epoch"})
         if on_epoch:
             on_epoch(record)
-        if on_checkpoint:
-            on_checkpoint({"epoch": epoch, "model": student.state_dict(), "optimiser": optimiser.state_dict(),
-                           "schedule": schedule.state_dict(), "best": best,
-                           "history": {"epochs": history.epochs, "steps": history.steps}})
+        checkpoint(epoch)
     if not val:
         return student.eval(), history  # nothing to choose by: the last epoch
     assert best is not None
@@ -412,10 +472,12 @@ def quantize_student_lm(out: Path, teacher_dir: Path, name: str, prompts: list[l
 
 def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str, list[dict]], out: Path,
                      lineage: dict, instructions: str = "", progress: Callable[[int, dict], None] | None = None,
-                     checkpoints=None) -> tuple[dict, dict]:
+                     checkpoints=None, workers: Workers = Workers()) -> tuple[dict, dict] | None:
     """Train (resuming from `checkpoints` when they are of this same training), export, check parity,
     evaluate; leaves a registry-ready folder in `out` (model.onnx, tokenizer.json, model.json,
-    card.json, card.md, training.png). Returns (metrics for ModelMetrics, the card)."""
+    card.json, card.md, training.png). Returns (metrics for ModelMetrics, the card). Under torchrun,
+    every worker trains; rank 0 alone writes checkpoints, reports progress and goes on to export and
+    evaluate (the others return None)."""
     import hashlib
 
     from services.trainer.checkpoint import dumps, loads
@@ -435,8 +497,11 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
                          f"answers usable (skipped: {dict(skipped)})")
     config = LMTraining(layers=spec.layers, loss=spec.lm_loss, topk_weight=spec.topk_weight, epochs=spec.epochs,
                         batch_size=spec.batch_size, learning_rate=spec.learning_rate,
-                        train_embeddings=spec.train_embeddings, seed=spec.seed)
-    fingerprint = hashlib.sha256((lineage.get("dataset", "") + spec.model_dump_json()).encode()).hexdigest()[:16]
+                        train_embeddings=spec.train_embeddings, seed=spec.seed,
+                        checkpoint_steps=spec.checkpoint_steps)
+    # The number of workers is left out: a run resumed on more or fewer of them takes the same steps.
+    fingerprint = hashlib.sha256((lineage.get("dataset", "") + spec.model_dump_json(exclude={"workers"})
+                                  ).encode()).hexdigest()[:16]
     saved = checkpoints.load() if checkpoints else None
     state = loads(saved) if saved else None
     if state is not None and state.get("fingerprint") != fingerprint:
@@ -445,10 +510,14 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
     started = time.perf_counter()
     student, history = train_student_lm(
         teacher, config, train, val or test[:32], chat.pad_token_id,
-        on_epoch=(lambda record: progress(record["epoch"], record)) if progress else None, state=state,
-        on_checkpoint=(lambda s: checkpoints.save(dumps({**s, "fingerprint": fingerprint}))) if checkpoints else None,
-        head_ids=head_ids)
+        on_epoch=(lambda record: progress(record["epoch"], record)) if progress and workers.main else None,
+        state=state, head_ids=head_ids, workers=workers,
+        on_checkpoint=(lambda s: checkpoints.save(dumps({**s, "fingerprint": fingerprint})))
+        if checkpoints and workers.main else None)
     train_s = time.perf_counter() - started
+    if not workers.main:
+        return None
+    student = student.cpu()  # exported, checked and evaluated here
     kept = spaced_layers(teacher.config.num_layers, spec.layers)
     write_student_lm(student, teacher_dir, out, spec.name, {"student_kind": "causal-lm", "teacher_layers_kept": kept})
     parity = check_student_parity(student, out, [e.prompt for e in test[:3]])
