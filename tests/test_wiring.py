@@ -139,7 +139,8 @@ async def test_distillation_end_to_end(stack, registered_teacher, store, api_key
 async def test_a_chat_student_end_to_end(stack, store, teacher_lm_dir, tmp_path):
     """The generative path through the same services: distill.jobs -> teacher (teacher-lm's answers
     and top-k through our OpenAI-compatible API) -> curator (split by lemma, token ids) -> trainer
-    (a 2-layer student-lm) -> model.promoted -> the inference service answers a chat with it."""
+    (a 2-layer student-lm, trained by two torchrun workers: TRAINER_RUNNER=torchrun) ->
+    model.promoted -> the inference service answers a chat with it."""
     import gzip
 
     import openai
@@ -160,8 +161,8 @@ async def test_a_chat_student_end_to_end(stack, store, teacher_lm_dir, tmp_path)
     prompts.write_text("".join(json.dumps({"id": row["id"], "text": f"Define the word '{row['lemma']}' in one sentence.",
                                            "lemma": row["lemma"], "gloss": row["gloss"]}) + "\n" for row in nouns))
     services = ("inference", "teacher", "curator", "trainer")
-    stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(tmp_path / "models")},
-                         names=services)
+    stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(tmp_path / "models"),
+                                    "TRAINER_RUNNER": "torchrun", "TRAINER_POLL_S": "0.5"}, names=services)
     try:
         stack.wait_services(names=services, timeout_s=300)
         base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
@@ -173,7 +174,7 @@ async def test_a_chat_student_end_to_end(stack, store, teacher_lm_dir, tmp_path)
             "curation: {tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.15, "
             "test_fraction: 0.25}\n"
             "student: {name: e2e-chat-student, kind: causal-lm, layers: 2, epochs: 1, batch_size: 4, "
-            "learning_rate: 0.0001, eval_prompts: 4, max_new_tokens: 16}\n"
+            "learning_rate: 0.0001, eval_prompts: 4, max_new_tokens: 16, workers: 2}\n"
             "gate: {min_agreement: 0.0, min_speedup: 1.0}\n")
         _job, follower = await submit_and_follow(job_file, timeout_s=900, quiet=True)
         assert not follower.failed, [s.message for s in follower.statuses]
@@ -189,6 +190,9 @@ async def test_a_chat_student_end_to_end(stack, store, teacher_lm_dir, tmp_path)
         assert registry.promoted("e2e-chat-student") == trained.version
         card = registry.card("e2e-chat-student", trained.version)
         assert card["teacher_layers_kept"] == [0, 29] and card["lineage"]["teacher"]["kind"] == "openai-generation"
+        # Trained outside the service by two workers, rank 0 relaying its epochs through S3.
+        assert card["training"]["workers"] == 2 and follower.last("trainer", "progress") is not None
+        assert "worker 1 of 2" in (stack.log_dir / "trainer.log").read_text()
         manifest = read_manifest(store, card["lineage"]["dataset"])
         assert manifest["lineage"]["token_ids"].startswith("teacher-lm:")
         test_rows = read_split(store, card["lineage"]["dataset"], "test").to_pylist()

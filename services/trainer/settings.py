@@ -29,7 +29,7 @@ class TrainerSettings(BaseSettings):
     max_restarts: int = Field(3, ge=0)
     """torchrun: how many times the workers are restarted (from the last checkpoint) after one fails."""
     worker_template: Path = Path("/etc/distillery/worker-template.yaml")
-    """trainjob/job: the TrainJob or Job a training is submitted as (deploy/k8s/components)."""
+    """trainjob/job: the TrainJob or Job a training is submitted as (deploy/k8s/components/trainjob, components/training-job)."""
     poll_s: float = Field(5.0, gt=0)
     """trainjob/job/torchrun: how often a running training's progress and status are read."""
 
