@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # teacher-lm's architecture (its model.json).
-SMOLLM2 = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_layers=30, num_heads=9,
+VOCAB = 49152
+SMOLLM2 = dict(vocab_size=VOCAB, hidden_size=576, intermediate_size=1536, num_layers=30, num_heads=9,
                num_kv_heads=3, head_dim=64, rms_norm_eps=1e-5, rope_theta=100000.0, max_positions=8192)
 
 
@@ -57,9 +58,12 @@ def worker(args: argparse.Namespace) -> None:
     workers = join("gloo" if args.device == "cpu" else "auto")
     torch.manual_seed(0)
     teacher = CausalLM(DecoderConfig(**{**SMOLLM2, "num_layers": args.layers}))
-    train = examples(args.steps * args.batch_size, seed=1, vocab=SMOLLM2["vocab_size"])
-    val = examples(8, seed=2, vocab=SMOLLM2["vocab_size"])
-    head = sorted(random.Random(3).sample(range(SMOLLM2["vocab_size"]), args.head_tokens)) if args.head_tokens else None
+    for name, weight in teacher.named_parameters():  # a trained model's scale, not nn.Embedding's N(0, 1)
+        if "norm" not in name:
+            torch.nn.init.normal_(weight, std=0.02)
+    train = examples(args.steps * args.batch_size, seed=1, vocab=VOCAB)
+    val = examples(8, seed=2, vocab=VOCAB)
+    head = sorted(random.Random(3).sample(range(VOCAB), args.head_tokens)) if args.head_tokens else None
     config = LMTraining(layers=args.layers, epochs=1, batch_size=args.batch_size, learning_rate=1e-4)
     if workers.device.type == "cuda":
         torch.cuda.synchronize()
@@ -100,7 +104,8 @@ def main() -> None:
                        "-m", "benchmarks.distributed_training", "--worker", "--out", str(out),
                        "--layers", str(args.layers), "--head-tokens", str(args.head_tokens),
                        "--batch-size", str(args.batch_size), "--steps", str(args.steps), "--device", args.device]
-            subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
             results.append(json.loads(out.read_text()))
     base = results[0]["tokens_per_s"]
     print(f"\nstudent-lm ({args.layers} layers, head {args.head_tokens}), global batch {args.batch_size}, "
