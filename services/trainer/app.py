@@ -2,6 +2,11 @@
 to ONNX (parity-checked), measures it against the teacher, registers it with its model card
 (`model.trained`) and, when the job's gate holds, promotes it (`model.promoted`).
 
+The training runs where TRAINER_RUNNER says: in this process, or as torchrun workers beside it or
+in pods of their own (services.trainer.runners, services.trainer.worker); wherever it runs, it
+leaves its checkpoints, progress and result in S3 (services.trainer.runs), and this service
+publishes.
+
 Crash safety: the offset is committed only after the handler returns (AckPolicy.ACK), a checkpoint
 goes to S3 after every epoch, and a finished training leaves its result in S3; so a trainer killed
 at any point, once restarted, resumes from its last epoch, and a replayed dataset re-announces the
