@@ -42,8 +42,8 @@ DOCS = build("dev")
 DEPLOYMENTS = {d["metadata"]["name"]: d for d in DOCS if d["kind"] == "Deployment"}
 
 
-def _source(kind: str, name: str) -> dict[str, str] | None:
-    doc = next((d for d in DOCS if d["kind"] == kind and d["metadata"]["name"] == name), None)
+def _source(kind: str, name: str, docs: list[dict] = DOCS) -> dict[str, str] | None:
+    doc = next((d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name), None)
     if doc is None:
         return None
     if kind == "Secret":
@@ -57,14 +57,15 @@ def _cpus(quantity: str | int | float) -> float:
     return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
-def container_env(container: dict) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """(variable -> value, variable -> where it came from, problems), as the kubelet resolves them."""
+def container_env(container: dict, docs: list[dict] = DOCS) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(variable -> value, variable -> where it came from, problems), as the kubelet resolves them
+    from the rendered `docs`."""
     env: dict[str, str] = {}
     origin: dict[str, str] = {}
     problems: list[str] = []
     for ref in container.get("envFrom", []):
         kind, body = ("ConfigMap", ref["configMapRef"]) if "configMapRef" in ref else ("Secret", ref["secretRef"])
-        data = _source(kind, body["name"])
+        data = _source(kind, body["name"], docs)
         if data is None:
             if not body.get("optional"):
                 problems.append(f"envFrom names {kind} {body['name']!r}, which the overlay does not define")
@@ -88,7 +89,7 @@ def container_env(container: dict) -> tuple[dict[str, str], dict[str, str], list
             continue
         kind, ref = (("Secret", source["secretKeyRef"]) if "secretKeyRef" in source
                      else ("ConfigMap", source.get("configMapKeyRef", {})))
-        data = _source(kind, ref.get("name", ""))
+        data = _source(kind, ref.get("name", ""), docs)
         if data is None or ref.get("key") not in data:
             if not ref.get("optional"):
                 problems.append(f"{name}: {kind} {ref.get('name')!r} has no key {ref.get('key')!r}")
@@ -209,3 +210,61 @@ def test_a_variable_port_or_reference_the_code_does_not_honour_is_named():
     # Another service's variable in the shared ConfigMap is fine; in a container's own env it is not.
     assert unknown_variables("curator", {"DETECTOR_TARGET_FPR": "0.01"}, {"DETECTOR_TARGET_FPR": "ConfigMap c"}) == []
     assert unknown_variables("curator", {"DETECTOR_TARGET_FPR": "0.01"}, {"DETECTOR_TARGET_FPR": "env"})
+
+
+# What each kind of worker pod is given besides its template's env: an indexed Job's pods their index,
+# a TrainJob's the torch plugin's PET_* (one node, one process; the master is the first node's pod).
+POD_ENV = {"Job": lambda port: {"JOB_COMPLETION_INDEX": "0"},
+           "TrainJob": lambda port: {"PET_NNODES": "1", "PET_NPROC_PER_NODE": "1", "PET_NODE_RANK": "0",
+                                     "PET_MASTER_ADDR": "127.0.0.1", "PET_MASTER_PORT": str(port)}}
+
+
+@pytest.mark.parametrize("overlay", ["indexed-job", "kubeflow-trainer"])
+def test_a_training_worker_starts_as_its_template_says_and_reports_a_failure(overlay, stack, store, tmp_path):
+    """The worker template as the trainer submits it (services.trainer.runners.worker_object), one
+    worker, run the way its pod runs it: its command through torchrun, with exactly its environment,
+    the cluster's hosts replaced by the embedded stack's and the rendezvous on this machine. Its job's
+    dataset is not there: the workers must reach S3, leave the reason for the trainer and give up after
+    torchrun's restarts."""
+    import re
+    import socket
+
+    from services.trainer.runners import worker_object
+    from services.trainer.runs import failure_key
+    from services.trainer.worker import WorkerAssignment
+    from shared.events import DatasetReady, DistillJob, StudentSpec
+    from tests.test_deploy import worker_pod, worker_template
+
+    job = DistillJob(job_id=f"smoke-{overlay}", name="smoke",
+                     student=StudentSpec(name="chat-student", kind="causal-lm", workers=1))
+    dataset = DatasetReady(job_id=job.job_id, dataset_id="absent", uri=store.uri(f"datasets/{job.job_id}/absent"),
+                           manifest_uri=store.uri(f"datasets/{job.job_id}/absent/manifest.json"), counts={},
+                           dropped={}, classes=[])
+    store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+    made = worker_object(worker_template(overlay), job, dataset)
+    _, _, container, env_list = worker_pod(made)
+    env, origin, problems = container_env({**container, "env": env_list}, build(overlay))
+    command = [*container.get("command", []), *container.get("args", [])]
+    read = (set(service_variables("trainer")) | {f"TRAINER_{name.upper()}" for name in WorkerAssignment.model_fields}
+            | set(re.findall(r"\$\((\w+)\)", " ".join(command))))
+    problems += [f"{name} (from {origin[name]}) is read by neither the worker nor its command"
+                 for name in sorted(env) if origin[name] == "env" and name not in read]
+    assert not problems, "\n".join(problems)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    local = stack.env()
+    env.update({k: local[k] for k in LOCAL if k in env})
+    env.update(POD_ENV[made["kind"]](port))
+    if "TRAINER_RDZV_ENDPOINT" in env:
+        env["TRAINER_RDZV_ENDPOINT"] = f"127.0.0.1:{port}"
+    env["TRAINER_CACHE_DIR"] = str(tmp_path / "cache")
+    # The kubelet expands $(VAR) in the command from the container's environment.
+    command = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), part) for part in command]
+    assert command[0] == "torchrun", command
+    run = subprocess.run(command, cwd=ROOT, env={"PATH": IMAGE_PATH, "HOME": str(tmp_path), **env},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode != 0
+    failure = store.get_optional(failure_key(job))
+    assert failure is not None, run.stderr[-3000:]
+    assert "absent" in failure.decode(), failure

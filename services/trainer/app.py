@@ -20,7 +20,7 @@ import asyncio
 from faststream import AckPolicy
 
 from services.trainer.runners import TrainingFailed, run_on_kubernetes, run_torchrun
-from services.trainer.runs import previous_result, train_job
+from services.trainer.runs import previous_result, train_job, worker_count
 from services.trainer.settings import TrainerServiceSettings
 from services.trainer.training import gate_reasons
 from shared.datasets import load_job_spec
@@ -80,6 +80,14 @@ async def train(dataset: DatasetReady, job: DistillJob) -> tuple[str, str, Model
     return done
 
 
+def placement(job: DistillJob) -> str:
+    """Where the training runs, as the job's status says it."""
+    runner, workers = settings.trainer.runner, worker_count(job)
+    if runner == "in-process" and workers > 1:
+        return f"one worker, in-process (asked for {workers}: TRAINER_RUNNER=torchrun, trainjob or job runs them)"
+    return f"{workers} worker{'s' if workers > 1 else ''}, {runner}"
+
+
 @broker.subscriber("dataset.ready", group_id="trainer", auto_offset_reset="earliest", title="dataset.ready",
                    ack_policy=AckPolicy.ACK, max_poll_interval_ms=60 * 60 * 1000)
 async def on_dataset(dataset: DatasetReady) -> None:
@@ -90,7 +98,7 @@ async def on_dataset(dataset: DatasetReady) -> None:
     if done is None:
         await status.publish(JobStatus(job_id=job.job_id, stage="trainer", state="started",
                                        message=f"training {job.student.kind} student {job.student.name!r} on "
-                                               f"{dataset.counts.get('train', 0)} rows"), key=key)
+                                               f"{dataset.counts.get('train', 0)} rows, {placement(job)}"), key=key)
         try:
             done = await train(dataset, job)
         except Exception as exc:

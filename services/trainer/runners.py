@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
-from services.trainer.runs import failure_key, previous_result, progress_key
+from services.trainer.runs import failure_key, previous_result, progress_key, worker_count
 from services.trainer.settings import TrainerSettings
 from shared.events import DatasetReady, DistillJob
 from shared.store import ArtifactStore
@@ -68,7 +68,7 @@ async def forget_last_attempt(store: ArtifactStore, job: DistillJob) -> None:
 
 def worker_env(job: DistillJob, dataset: DatasetReady) -> dict[str, str]:
     return {"TRAINER_JOB_ID": job.job_id, "TRAINER_DATASET_EVENT": dataset.model_dump_json(),
-            "TRAINER_WORKERS": str(job.student.workers)}
+            "TRAINER_WORKERS": str(worker_count(job))}
 
 
 def _die_with_parent() -> None:
@@ -83,7 +83,7 @@ async def run_torchrun(settings: TrainerSettings, store: ArtifactStore, dataset:
                        on_progress: OnProgress | None = None) -> None:
     await forget_last_attempt(store, job)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={job.student.workers}", f"--max-restarts={settings.max_restarts}",
+               f"--nproc-per-node={worker_count(job)}", f"--max-restarts={settings.max_restarts}",
                "-m", "services.trainer.worker"]
     process = await asyncio.create_subprocess_exec(*command, env={**os.environ, **worker_env(job, dataset)},
                                                    preexec_fn=_die_with_parent)
@@ -122,7 +122,7 @@ def worker_object(template: dict, job: DistillJob, dataset: DatasetReady) -> dic
     made["metadata"].pop("namespace", None)
     made["metadata"].setdefault("labels", {})["distillery.io/job-id"] = name.removeprefix("distill-")
     env = worker_env(job, dataset)
-    workers = job.student.workers
+    workers = worker_count(job)
     if made.get("kind") == "TrainJob":
         trainer = made["spec"].setdefault("trainer", {})
         trainer["numNodes"] = workers

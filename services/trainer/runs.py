@@ -38,6 +38,12 @@ class S3Checkpoints:
         self.store.put_bytes(self.key, body)
 
 
+def worker_count(job: DistillJob) -> int:
+    """The workers a job's training gets: what it asks for, for a chat student; a classifier's student
+    trains in one process (minutes on a CPU)."""
+    return job.student.workers if job.student.kind == "causal-lm" else 1
+
+
 def job_prefix(job: DistillJob) -> str:
     return f"jobs/{job.job_id}/trainer/{job.student.name}"
 
