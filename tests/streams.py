@@ -37,11 +37,14 @@ async def collect(stack, topic: str, model, until, timeout_s: float = 300.0, raw
     return items
 
 
-def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s: float = 300) -> None:
-    """Start one service as its own process on the test stack; return once it is consuming."""
+def start_service(stack, name: str, env: dict[str, str] | None = None, timeout_s: float = 300,
+                  service: str | None = None) -> None:
+    """Start one service as its own process on the test stack; return once it is consuming. `service`:
+    the service to run under the process name `name` (a second replica: `name` "curator-2", `service`
+    "curator"); by default the service `name`."""
     log = stack.log_dir / f"{name}.log"
     starts = log.read_text(errors="replace").count("FastStream app started successfully") if log.exists() else 0
-    stack._spawn(name, [sys.executable, "-m", f"services.{name}"],
+    stack._spawn(name, [sys.executable, "-m", f"services.{service or name}"],
                  {**stack.env(), **(env or {})})
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

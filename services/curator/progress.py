@@ -8,6 +8,8 @@ A batch's parts are written before its offsets are committed, so whatever a cras
 consumed again and rewritten under the same key (the key is the offset of the job's first record in
 the batch, where a replayed batch starts too). A job's responses are its parts, each prompt once
 (a response replayed by the teacher replaces itself). Parts are deleted once the job is done.
+Several replicas may write a job's parts in turn (a rebalance moves its partition, and may move it
+back): each counts the parts the others wrote too, so a job is finished by whoever holds it last.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class JobProgress:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
         self.prompts: dict[str, set[str]] = {}  # job -> prompt ids gathered (a cache of the parts)
+        self.read: dict[str, set[str]] = {}  # job -> the parts whose prompts `prompts` holds
         self.finished: set[str] = set()
 
     def part_key(self, job_id: str, partition: int, offset: int) -> str:
@@ -42,19 +45,30 @@ class JobProgress:
 
     def record(self, job_id: str, partition: int, offset: int, responses: list[TeacherResponse]) -> int:
         """Write one batch's responses of a job; returns how many distinct prompts the job has now."""
-        if job_id not in self.prompts:  # first sight since start: what earlier runs gathered
-            self.prompts[job_id] = {r.prompt_id for r in self.responses(job_id)}
+        key = self.part_key(job_id, partition, offset)
         body = "".join(r.model_dump_json() + "\n" for r in responses).encode()
-        self.store.put_bytes(self.part_key(job_id, partition, offset), body, "application/x-ndjson")
-        self.prompts[job_id].update(r.prompt_id for r in responses)
-        return len(self.prompts[job_id])
+        self.store.put_bytes(key, body, "application/x-ndjson")
+        prompts = self.prompts.setdefault(job_id, set())
+        read = self.read.setdefault(job_id, set())
+        prompts.update(r.prompt_id for r in responses)
+        read.add(key)
+        # Parts this replica has not read: what earlier runs gathered (first sight since start), and
+        # what another replica gathered while the job's partition was its (a rebalance moved it away
+        # and back): each is read once.
+        for other in self._parts(job_id):
+            if other not in read:
+                prompts.update(r.prompt_id for r in self._read(other))
+                read.add(other)
+        return len(prompts)
+
+    def _read(self, key: str) -> list[TeacherResponse]:
+        return [TeacherResponse.model_validate_json(line) for line in self.store.get_bytes(key).splitlines()]
 
     def responses(self, job_id: str) -> list[TeacherResponse]:
         """The job's responses gathered so far, one per prompt (the last one consumed wins)."""
         latest: dict[str, TeacherResponse] = {}
         for key in self._parts(job_id):
-            for line in self.store.get_bytes(key).splitlines():
-                response = TeacherResponse.model_validate_json(line)
+            for response in self._read(key):
                 latest[response.prompt_id] = response
         return list(latest.values())
 
@@ -63,6 +77,7 @@ class JobProgress:
         self.store.put_json(f"{_prefix(job_id)}/done.json", json.loads(event.model_dump_json()))
         self.finished.add(job_id)
         self.prompts.pop(job_id, None)
+        self.read.pop(job_id, None)
         for key in self._parts(job_id):
             self.store.delete(key)
 

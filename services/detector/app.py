@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaMessage
 
 from services.detector.detection import ClientDetector, ClientState, RingLinker
@@ -74,18 +75,53 @@ class PartitionState:
         self.offsets[record.partition] = record.offset
         return True
 
-    async def save(self, state_of) -> None:
+    async def save(self, state_of, partitions: Iterable[int] | None = None) -> None:
+        """Checkpoint every partition (or these) whose state moved on since its last checkpoint."""
+        wanted = set(self.offsets) if partitions is None else set(partitions) & set(self.offsets)
         for partition, offset in list(self.offsets.items()):
-            if offset >= 0 and self.checkpointed.get(partition) != offset:
+            if partition in wanted and offset >= 0 and self.checkpointed.get(partition) != offset:
                 body = json.dumps({"offset": offset, "time": utcnow().isoformat(), "state": state_of(partition)})
                 await asyncio.to_thread(store.put_bytes, self.key(partition), body.encode(), "application/json")
                 self.checkpointed[partition] = offset
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """This replica holds no state of these partitions any more: the next record of one (if it
+        comes back) restores it from its checkpoint."""
+        for partition in partitions:
+            self.offsets.pop(partition, None)
+            self.checkpointed.pop(partition, None)
 
 
 # Clients' state is checkpointed per partition of the topic their events come in on.
 client_partitions = {topic: PartitionState(topic) for topic in ("inference.requests", "inference.generations")}
 profile_partitions = PartitionState("detector.profiles")
 client_partition: dict[tuple[str, str], tuple[str, int]] = {}  # (client, model) -> (topic, partition)
+
+
+class HandOver(ConsumerRebalanceListener):
+    """A partition's clients go with the partition. On a rebalance (which revokes every partition of
+    the consumer before handing partitions out again) their state is checkpointed and dropped here,
+    so that whichever replica owns a partition next, this one included, goes on from the state the
+    last owner reached, never from an older one: not from a checkpoint older than the offsets
+    committed, nor from a copy in memory that another replica has moved on from since."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        mine = {tp.partition for tp in revoked if tp.topic == self.topic}
+        state = client_partitions[self.topic]
+        try:
+            await state.save(lambda partition: clients_of(self.topic, partition), mine)
+        finally:
+            state.forget(mine)
+            for key, owner in list(client_partition.items()):
+                if owner[0] == self.topic and owner[1] in mine:
+                    del client_partition[key]
+                    detector.clients.pop(key, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass  # each partition's state is restored from its checkpoint at its first record (`admit`)
 
 
 def restore_clients(state: dict) -> None:
@@ -100,13 +136,13 @@ def clients_of(topic: str, partition: int) -> dict:
 
 
 @broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
-                   title="inference.requests")
+                   title="inference.requests", listener=HandOver("inference.requests"))
 async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
     await observe("inference.requests", event, message)
 
 
 @broker.subscriber("inference.generations", group_id="detector-chat", auto_offset_reset="earliest",
-                   title="inference.generations")
+                   title="inference.generations", listener=HandOver("inference.generations"))
 async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> None:
     await observe("inference.generations", event, message)
 
@@ -197,4 +233,10 @@ async def start_background() -> None:
 async def stop_background() -> None:
     for task in tasks:
         task.cancel()
+
+
+@app.after_shutdown
+async def last_checkpoint() -> None:
+    # Once the broker has stopped: nothing is consumed after it, and the offsets committed as the
+    # consumers closed are all in it.
     await checkpoint()

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
-from services.trainer.runs import failure_key, previous_result, progress_key, worker_count
+from services.trainer.runs import failure_key, progress_key, result_key, worker_count
 from services.trainer.settings import TrainerSettings
 from shared.events import DatasetReady, DistillJob
 from shared.store import ArtifactStore
@@ -204,7 +204,7 @@ async def run_on_kubernetes(settings: TrainerSettings, store: ArtifactStore, dat
             await forget_last_attempt(store, job)
             await api.create(obj)
         while True:
-            if await asyncio.to_thread(previous_result, store, job):
+            if await asyncio.to_thread(store.exists, result_key(job)):
                 break
             current = await api.get(obj)
             if current is None:

@@ -36,6 +36,7 @@ class WorkerAssignment(BaseSettings):
 
     job_id: str
     dataset_event: str
+    workers: int = 0  # how many the job asked for (0: not said)
 
 
 def main() -> int:
@@ -51,6 +52,9 @@ def main() -> int:
     local_workers = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     torch.set_num_threads(settings.trainer.threads or max(1, cpu_limit() // local_workers))
     workers = join(settings.trainer.backend)
+    if assignment.workers and workers.world != assignment.workers:
+        raise RuntimeError(f"job {job.job_id} asked for {assignment.workers} workers, and {workers.world} were started: "
+                           "the TrainJob's numNodes or the Job's completions and torchrun's --nnodes disagree")
     log.info("job %s: worker %d of %d on %s (restart %s)", job.job_id, workers.rank, workers.world, workers.device,
              os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
 
