@@ -247,8 +247,13 @@ def test_detector_state_survives_a_checkpoint():
                             networks=["10.0.0.0/24"])
     linker.observe(profile)
     other = RingLinker(config, detector.reference)
-    other.load_json(linker.to_json())
+    assert other.load_json(linker.to_json()) == {"m"}
     assert other.profiles == linker.profiles and other.index == linker.index
+    # Per model: a partition of detector.profiles carries its own models' state, and gives it up whole.
+    linker.observe(profile.model_copy(update={"model": "n"}))
+    assert {p["model"] for p in linker.to_json({"n"})["profiles"]} == {"n"}
+    linker.drop({"m"})
+    assert set(linker.profiles) == {"n"} and all(model == "n" for model, _ in linker.index)
 
 
 def test_answers_off_the_topic_are_measured_against_how_ordinary_topics_spread():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaMessage
@@ -98,30 +98,53 @@ profile_partitions = PartitionState("detector.profiles")
 client_partition: dict[tuple[str, str], tuple[str, int]] = {}  # (client, model) -> (topic, partition)
 
 
-class HandOver(ConsumerRebalanceListener):
-    """A partition's clients go with the partition. On a rebalance (which revokes every partition of
-    the consumer before handing partitions out again) their state is checkpointed and dropped here,
-    so that whichever replica owns a partition next, this one included, goes on from the state the
-    last owner reached, never from an older one: not from a checkpoint older than the offsets
-    committed, nor from a copy in memory that another replica has moved on from since."""
+model_partition: dict[str, int] = {}  # model -> the partition of detector.profiles its profiles come on
 
-    def __init__(self, topic: str) -> None:
-        self.topic = topic
+
+class HandOver(ConsumerRebalanceListener):
+    """A partition's state goes with the partition: its clients (stage one), its models' rings
+    (stage two). On a rebalance (which revokes every partition of the consumer before handing
+    partitions out again) that state is checkpointed and dropped here, so that whichever replica
+    owns a partition next, this one included, goes on from the state the last owner reached, never
+    from an older one: not from a checkpoint older than the offsets committed, nor from a copy in
+    memory that another replica has moved on from since."""
+
+    def __init__(self, partitions: PartitionState, state_of: Callable[[int], dict],
+                 drop: Callable[[set[int]], None]) -> None:
+        self.partitions, self.state_of, self.drop = partitions, state_of, drop
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        mine = {tp.partition for tp in revoked if tp.topic == self.topic}
-        state = client_partitions[self.topic]
+        mine = {tp.partition for tp in revoked if tp.topic == self.partitions.name}
         try:
-            await state.save(lambda partition: clients_of(self.topic, partition), mine)
+            await self.partitions.save(self.state_of, mine)
         finally:
-            state.forget(mine)
-            for key, owner in list(client_partition.items()):
-                if owner[0] == self.topic and owner[1] in mine:
-                    del client_partition[key]
-                    detector.clients.pop(key, None)
+            self.partitions.forget(mine)
+            self.drop(mine)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pass  # each partition's state is restored from its checkpoint at its first record (`admit`)
+
+
+def client_hand_over(topic: str) -> HandOver:
+    def drop(partitions: set[int]) -> None:
+        for key, owner in list(client_partition.items()):
+            if owner[0] == topic and owner[1] in partitions:
+                del client_partition[key]
+                detector.clients.pop(key, None)
+
+    return HandOver(client_partitions[topic], lambda partition: clients_of(topic, partition), drop)
+
+
+def models_on(partition: int) -> set[str]:
+    return {model for model, owner in model_partition.items() if owner == partition}
+
+
+def drop_models(partitions: set[int]) -> None:
+    for partition in partitions:
+        models = models_on(partition)
+        rings.drop(models)
+        for model in models:
+            del model_partition[model]
 
 
 def restore_clients(state: dict) -> None:
@@ -136,13 +159,13 @@ def clients_of(topic: str, partition: int) -> dict:
 
 
 @broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
-                   title="inference.requests", listener=HandOver("inference.requests"))
+                   title="inference.requests", listener=client_hand_over("inference.requests"))
 async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
     await observe("inference.requests", event, message)
 
 
 @broker.subscriber("inference.generations", group_id="detector-chat", auto_offset_reset="earliest",
-                   title="inference.generations", listener=HandOver("inference.generations"))
+                   title="inference.generations", listener=client_hand_over("inference.generations"))
 async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> None:
     await observe("inference.generations", event, message)
 
@@ -161,10 +184,18 @@ async def observe(topic: str, event: InferenceRequest | InferenceGeneration, mes
 
 
 @broker.subscriber("detector.profiles", group_id="detector-rings", auto_offset_reset="earliest",
-                   title="detector.profiles")
+                   title="detector.profiles",
+                   listener=HandOver(profile_partitions, lambda partition: rings.to_json(models_on(partition)),
+                                     drop_models))
 async def on_profile(profile: ClientProfile, message: KafkaMessage) -> None:
-    if not await profile_partitions.admit(message, rings.load_json):
+    partition = single_record(message).partition
+
+    def restore(state: dict) -> None:
+        model_partition.update(dict.fromkeys(rings.load_json(state), partition))
+
+    if not await profile_partitions.admit(message, restore):
         return
+    model_partition[profile.model] = partition
     alert = rings.observe(profile)
     if alert is not None:
         await publish_alert(alert)
@@ -200,8 +231,8 @@ async def checkpoint() -> None:
             owner = (topic, partition)
             table = detector.risk_table(lambda key, owner=owner: client_partition.get(key) == owner)  # type: ignore[misc]
             await asyncio.to_thread(save_risk, store, f"{topic}-{partition}", table)
-    # Ring state is small and per model; every partition of detector.profiles gets all of it.
-    await profile_partitions.save(lambda partition: rings.to_json())
+    # Ring state is per model: each partition of detector.profiles (keyed by model) gets its models'.
+    await profile_partitions.save(lambda partition: rings.to_json(models_on(partition)))
 
 
 async def background() -> None:

@@ -903,21 +903,40 @@ class RingLinker:
                     del clients[client]
         return resolved
 
-    def to_json(self) -> dict:
-        return {"profiles": [p.model_dump(mode="json") for clients in self.profiles.values() for p in clients.values()],
-                "rings": [{"alert": r.alert.model_dump(mode="json"), "members": sorted(r.members),
-                           "last_seen": r.last_seen.isoformat()} for rings in self.rings.values() for r in rings]}
+    def to_json(self, models: set[str] | None = None) -> dict:
+        """The state of these models (all by default)."""
+        def wanted(model: str) -> bool:
+            return models is None or model in models
 
-    def load_json(self, d: dict) -> None:
+        return {"profiles": [p.model_dump(mode="json") for model, clients in self.profiles.items() if wanted(model)
+                             for p in clients.values()],
+                "rings": [{"alert": r.alert.model_dump(mode="json"), "members": sorted(r.members),
+                           "last_seen": r.last_seen.isoformat()}
+                          for model, rings in self.rings.items() if wanted(model) for r in rings]}
+
+    def drop(self, models: set[str]) -> None:
+        """Forget these models' profiles and rings (another replica holds them now)."""
+        for model in models:
+            self.profiles.pop(model, None)
+            self.rings.pop(model, None)
+        for key in [k for k in self.index if k[0] in models]:
+            del self.index[key]
+
+    def load_json(self, d: dict) -> set[str]:
+        """Add a checkpoint's state; returns the models it holds."""
+        models: set[str] = set()
         for p in d.get("profiles", []):
             profile = ClientProfile.model_validate(p)
+            models.add(profile.model)
             self.profiles.setdefault(profile.model, {})[profile.client_id] = profile
             for link in self._links(profile):
                 self.index.setdefault((profile.model, link), set()).add(profile.client_id)
         known = {r.alert.alert_id for rings in self.rings.values() for r in rings}
         for r in d.get("rings", []):
             alert = AbuseAlert.model_validate(r["alert"])
+            models.add(alert.model)
             if alert.alert_id in known:
                 continue
             self.rings.setdefault(alert.model, []).append(
                 Ring(alert, set(r["members"]), datetime.fromisoformat(r["last_seen"])))
+        return models
