@@ -41,19 +41,16 @@ store = ArtifactStore(settings.s3)
 registry = ModelRegistry(store)
 
 
-def train_in_process(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop) -> None:
-    torch_threads(settings.trainer.threads or cpu_limit())  # torch alone would take the node's cores
+def train_in_process(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop
+                     ) -> tuple[str, str, ModelMetrics] | None:
+    import torch
+
+    torch.set_num_threads(settings.trainer.threads or cpu_limit())  # torch alone would take the node's cores
 
     def progress(epoch: int, record: dict) -> None:
         asyncio.run_coroutine_threadsafe(publish_progress(job, epoch, record), loop)
 
-    train_job(store, settings.trainer, dataset, job, progress)
-
-
-def torch_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(n)
+    return train_job(store, settings.trainer, dataset, job, progress)
 
 
 async def publish_progress(job: DistillJob, epoch: int, record: dict) -> None:
@@ -69,12 +66,11 @@ async def train(dataset: DatasetReady, job: DistillJob) -> tuple[str, str, Model
     """Run the job's training where TRAINER_RUNNER says; its result is in S3 when this returns."""
     runner = settings.trainer.runner
     if runner == "in-process":
-        await asyncio.to_thread(train_in_process, dataset, job, asyncio.get_running_loop())
-    elif runner == "torchrun":
-        await run_torchrun(settings.trainer, store, dataset, job, lambda e, r: publish_progress(job, e, r))
-    else:
-        await run_on_kubernetes(settings.trainer, store, dataset, job, lambda e, r: publish_progress(job, e, r))
-    done = await asyncio.to_thread(previous_result, store, job)
+        done = await asyncio.to_thread(train_in_process, dataset, job, asyncio.get_running_loop())
+    else:  # the workers leave the result in S3
+        run = run_torchrun if runner == "torchrun" else run_on_kubernetes
+        await run(settings.trainer, store, dataset, job, lambda e, r: publish_progress(job, e, r))
+        done = await asyncio.to_thread(previous_result, store, job)
     if done is None:
         raise TrainingFailed(f"the {runner} training finished without leaving its result in S3")
     return done
