@@ -47,12 +47,14 @@ status: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/distillery demo
 
-# Lint, types, and generated files that must match their sources (gRPC code, README configuration).
+# Lint, types, and generated files that must match their sources (gRPC code, README configuration,
+# AsyncAPI documents).
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m scripts.gen_proto --check
 	$(PY) -m scripts.gen_config_docs --check
+	$(PY) -m scripts.gen_asyncapi --check
 
 # Everything: the checks, then every test (the model build, the services, the reliability suite).
 test: check

@@ -1,26 +1,53 @@
 """AsyncAPI documents of every service's topics, generated from the FastStream apps themselves
-(`make asyncapi`): what each service consumes and publishes, with the event schemas."""
+(`make asyncapi`): what each service consumes and publishes, with the event schemas.
+`--check` fails when a document is not what the code generates (run by `make check`)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 
+import yaml
 from faststream.specification import AsyncAPI
 
 SERVICES = ("teacher", "curator", "trainer", "inference", "detector")
 
 
+def document(name: str) -> str:
+    """The service's AsyncAPI document as YAML, its channels, operations and components in name order
+    (FastStream lists them in an order that changes from run to run)."""
+    module = importlib.import_module(f"services.{name}.app")
+    spec = AsyncAPI(module.broker, title=f"distillery {name}", version="0.1.0",
+                    description=(module.__doc__ or "").strip())
+    data = json.loads(spec.to_specification().to_json())
+    data = {"asyncapi": data.pop("asyncapi"), **data}
+    for section in (data, data.get("components", {})):
+        for key in ("channels", "operations", "messages", "schemas"):
+            if isinstance(section.get(key), dict):
+                section[key] = dict(sorted(section[key].items()))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/asyncapi")
-    out.mkdir(parents=True, exist_ok=True)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", nargs="?", default="docs/asyncapi", type=Path)
+    parser.add_argument("--check", action="store_true", help="compare, write nothing")
+    args = parser.parse_args()
+    stale = []
     for name in SERVICES:
-        module = importlib.import_module(f"services.{name}.app")
-        spec = AsyncAPI(module.broker, title=f"distillery {name}", version="0.1.0",
-                        description=(module.__doc__ or "").strip())
-        (out / f"{name}.yaml").write_text(spec.to_specification().to_yaml())
-        print(f"wrote {out / f'{name}.yaml'}")
+        path, text = args.out / f"{name}.yaml", document(name)
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+            continue
+        args.out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+    if stale:
+        sys.exit(f"out of date with the code: {', '.join(stale)} (run `make asyncapi`)")
 
 
 if __name__ == "__main__":

@@ -148,10 +148,11 @@ class StudentSpec(BaseModel):
     quantize: bool = False
     seed: int = 0
     # causal-lm only: what it learns from (the teacher's tokens; plus its top-k as a KL term with
-    # `topk_weight`; or the gold answers alone, a baseline), whether the tied embedding trains, the
+    # `topk_weight`; both plus the gold answers as hard labels, Hinton et al.'s soft and hard targets;
+    # or the gold answers alone, a baseline), whether the tied embedding trains, the
     # prompts it is scored on (greedy answers against the teacher's and the gold ones) and the
     # system message its prompts were asked with (the teacher's `instructions`).
-    lm_loss: Literal["sequence", "sequence+topk", "gold"] = "sequence+topk"
+    lm_loss: Literal["sequence", "sequence+topk", "sequence+topk+gold", "gold"] = "sequence+topk"
     topk_weight: float = Field(1.0, ge=0)
     # causal-lm: 0 keeps the teacher's tied head over its whole vocabulary; N gives the student a head
     # of its own over the N tokens its training answers use most (then the teacher's alternatives),

@@ -21,6 +21,7 @@ from services.trainer.student_lm import (
     examples_from_rows,
     quantize_student_lm,
     train_student_lm,
+    training_examples,
     validation,
     write_student_lm,
 )
@@ -89,6 +90,25 @@ def test_examples_keep_the_answer_and_its_alternatives_after_the_prompt_as_serve
         assert batch["labels"][b, answer].tolist() == example.target
         assert int(answer[0]) == len(example.prompt) - 1
         assert batch["has_top"][b].sum() == len(example.target) - 1
+
+
+def test_the_soft_and_hard_targets_loss_learns_each_prompt_from_the_teacher_and_from_gold(chat):
+    rows = curated_rows(chat)
+    mixed, skipped = training_examples([*rows, {**rows[0], "gold_label": None}], chat, "sequence+topk+gold")
+    assert skipped == {"no_gold": 1}
+    teacher, gold = mixed[:9], mixed[9:]
+    assert [e.prompt for e in teacher[:8]] == [e.prompt for e in gold]
+    assert all(e.top_ids and any(e.top_ids) for e in teacher) and all(e.top_ids == [] for e in gold)
+    assert chat.decode(gold[0].target[:-1]) == "gold gloss of harbor"
+    assert training_examples(rows, chat, "gold")[0] == gold and training_examples(rows, chat, "sequence")[0] == teacher[:8]
+
+    # One batch holding both: the top-k term is taken at the teacher's positions only.
+    batch = batch_tensors([teacher[0], gold[0]], chat.pad_token_id)
+    assert bool(batch["has_top"][0].any()) and not bool(batch["has_top"][1].any())
+    _, history = train_student_lm(narrow_teacher(chat), LMTraining(layers=2, epochs=2, batch_size=4,
+                                                                   loss="sequence+topk+gold"),
+                                  mixed, teacher, chat.pad_token_id)
+    assert any(step["kl"] is not None for step in history.steps)
 
 
 def test_training_learns_the_answers_and_a_resumed_run_ends_with_the_same_weights(chat):

@@ -116,6 +116,8 @@ def lm_card_markdown(card: dict) -> str:
         f"(kept: {card['best_epoch']}, the lowest validation loss) in {card['train_seconds']} s. Loss: "
         + {"sequence": "cross-entropy on the teacher's tokens",
            "sequence+topk": f"cross-entropy on the teacher's tokens + {t['topk_weight']} x KL on its top-k with a tail",
+           "sequence+topk+gold": f"cross-entropy on the teacher's tokens and on the gold answers + "
+                                 f"{t['topk_weight']} x KL on the teacher's top-k with a tail",
            "gold": "cross-entropy on the gold answers (no teacher)"}[t["lm_loss"]]
         + f"; batch {t['batch_size']}, learning rate {t['learning_rate']}, embedding "
         f"{'trained' if t['train_embeddings'] else 'frozen'}.", "", "![training curves](training.png)", "",

@@ -11,6 +11,9 @@ as the served model sees it (the chat template), then the teacher's answer and t
 the loss is taken on the answer's positions only:
 - `sequence`: cross-entropy on the teacher's tokens (sequence-level KD);
 - `sequence+topk`: plus forward KL on the teacher's top-k with the rest as one tail bucket;
+- `sequence+topk+gold`: plus cross-entropy on the gold answers of the same training prompts, as
+  rows of their own (the soft and hard targets of Hinton et al.; batches are made of similar
+  lengths, so the short glosses mostly make batches of their own: about half the steps);
 - `gold`: cross-entropy on the gold answers instead (the baseline a teacher has to beat).
 The student goes out through the teacher's own export path (ONNX with its KV cache), checked for
 parity against its torch weights before anything else sees it."""
@@ -66,7 +69,7 @@ class LMExample:
 @dataclass
 class LMTraining:
     layers: int = 5
-    loss: Literal["sequence", "sequence+topk", "gold"] = "sequence+topk"
+    loss: Literal["sequence", "sequence+topk", "sequence+topk+gold", "gold"] = "sequence+topk"
     topk_weight: float = 1.0
     epochs: int = 2
     batch_size: int = 8
@@ -138,6 +141,21 @@ def examples_from_rows(rows: list[dict], chat: ChatFormat, instructions: str = "
         top_lps += [[] for _ in range(len(target) - len(top_lps))]
         examples.append(LMExample(prompt, target, tops, top_lps, row["text"], row.get("completion") or "",
                                   row.get("gold_label")))
+    return examples, skipped
+
+
+def training_examples(rows: list[dict], chat: ChatFormat, loss: str, instructions: str = ""
+                      ) -> tuple[list[LMExample], Counter]:
+    """What a loss learns from: the teacher's answers, the gold ones (`gold`), or both
+    (`sequence+topk+gold`: each prompt twice, once with the teacher's answer and its top-k, once with
+    the gold answer alone); and the rows each source could not use."""
+    sources: tuple[Literal["teacher", "gold"], ...] = (
+        ("gold",) if loss == "gold" else ("teacher", "gold") if loss == "sequence+topk+gold" else ("teacher",))
+    examples: list[LMExample] = []
+    skipped: Counter[str] = Counter()
+    for source in sources:
+        got, why = examples_from_rows(rows, chat, instructions, source)
+        examples, skipped = examples + got, skipped + why
     return examples, skipped
 
 
@@ -297,7 +315,7 @@ def train_student_lm(teacher: CausalLM, config: LMTraining, train: list[LMExampl
         best = state.get("best")
         first_epoch = state["epoch"] + 1
         done_in_epoch, losses_seen = state.get("epoch_steps", 0), list(state.get("epoch_losses", []))
-    with_topk = config.loss == "sequence+topk"
+    with_topk = config.loss in ("sequence+topk", "sequence+topk+gold")
     head_index = student.vocab_to_head()
     head_index = None if head_index is None else head_index.cpu()
     forward: torch.nn.Module = AnswerLogits(student)
@@ -488,8 +506,8 @@ def build_student_lm(spec, teacher: CausalLM, teacher_dir: Path, rows: dict[str,
         raise ValueError(f"the registered teacher ({chat.num_layers} layers, vocabulary {chat.vocab_size}) is not "
                          f"the one whose weights the trainer has ({teacher.config.num_layers}, "
                          f"{teacher.config.vocab_size})")
-    source: Literal["teacher", "gold"] = "gold" if spec.lm_loss == "gold" else "teacher"
-    train, skipped = examples_from_rows(rows["train"], chat, instructions, source)
+    train, skipped = training_examples(rows["train"], chat, spec.lm_loss, instructions)
+    # Every student's best epoch is chosen by its loss on the teacher's answers to the val prompts.
     val, _ = examples_from_rows(rows["val"], chat, instructions)
     test, _ = examples_from_rows(rows["test"], chat, instructions)
     if not train or not test:
