@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def main() -> None:
     parser.add_argument("out", nargs="?", default="docs/asyncapi", type=Path)
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     args = parser.parse_args()
+    for variable in [v for v in os.environ if v.startswith("KAFKA_")]:
+        del os.environ[variable]  # the documents describe the defaults, not this shell's broker
     stale = []
     for name in SERVICES:
         path, text = args.out / f"{name}.yaml", document(name)
