@@ -268,9 +268,11 @@ class EmbeddedStack:
     def start_infra(self, timeout_s: float = 90.0) -> None:
         """Start broker and S3 server (unless already running), wait until both answer, then make
         the bucket and the topics. Either one down: both are started afresh (the memory broker
-        loses its topics); `restart_infra` starts just one."""
+        loses its topics, and the detector's checkpoints, whose offsets point into them, are
+        deleted); `restart_infra` starts just one."""
         running = self.running()
-        if "tansu" not in running or "weed" not in running:
+        fresh = "tansu" not in running or "weed" not in running
+        if fresh:
             for name in INFRA:
                 if name in running:
                     self.stop(name)
@@ -283,6 +285,11 @@ class EmbeddedStack:
                 self._spawn_tansu()
                 self._spawn_weed()
         self.wait_ready(timeout_s)
+        if fresh and self.config.kafka_storage == "memory":
+            from services.detector.records import forget_offsets
+            from shared.store import ArtifactStore
+
+            forget_offsets(ArtifactStore(self.config.s3()))
 
     def _check_alive(self, names: tuple[str, ...]) -> None:
         for name in names:

@@ -47,3 +47,26 @@ def test_the_topics_exist_with_their_partitions(stack):
         assert set(all_topic_names()) <= set(admin.list_topics())
     finally:
         admin.close()
+
+
+def test_a_fresh_memory_broker_voids_the_detectors_checkpoints(tmp_path):
+    """A memory broker started afresh has empty logs, so the detector's checkpoints (offsets into
+    the old ones) and the risk tables made from them are deleted; the benign references, which hold
+    no offsets, are kept. Before, a second `make demo` in one folder restored the first one's
+    offsets and skipped the new records up to them."""
+    from shared.store import ArtifactStore
+
+    stack = EmbeddedStack(StackConfig.on_free_ports(tmp_path))
+    try:
+        stack.start_infra()
+        store = ArtifactStore(stack.config.s3())
+        kept = "detector/reference/teacher-lm.json"
+        for key in ("detector/state/inference.requests-0.json", "detector/risk/inference.requests-0.json", kept):
+            store.put_bytes(key, b"{}")
+        stack.start_infra()  # both running: nothing is started afresh, nothing forgotten
+        assert len(list(store.list("detector/"))) == 3
+        stack.kill("tansu")
+        stack.start_infra()
+        assert list(store.list("detector/")) == [kept]
+    finally:
+        stack.down()

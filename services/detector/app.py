@@ -19,7 +19,7 @@ from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaMessage
 
 from services.detector.detection import ClientDetector, ClientState, RingLinker
-from services.detector.records import load_reference, save_reference, save_risk
+from services.detector.records import STATE_PREFIX, load_reference, save_reference, save_risk
 from services.detector.settings import DetectorServiceSettings
 from shared.events import AbuseAlert, ClientProfile, InferenceGeneration, InferenceRequest, utcnow
 from shared.service import create_service
@@ -57,7 +57,7 @@ class PartitionState:
         self.checkpointed: dict[int, int] = {}
 
     def key(self, partition: int) -> str:
-        return f"detector/state/{self.name}-{partition}.json"
+        return f"{STATE_PREFIX}{self.name}-{partition}.json"
 
     async def admit(self, message: KafkaMessage, restore) -> bool:
         """False for a record that the loaded checkpoint already covers."""

@@ -1,7 +1,7 @@
-"""What the detector keeps in the artifact store besides its checkpoints: each model's benign
-reference (`detector/reference/<model>.json`), which every replica adds to and an operator can
-seed from a sample of ordinary traffic, and every client's risk (`detector/risk/`), which
-`distillery detector risk` lists."""
+"""What the detector keeps in the artifact store: its checkpoints (`detector/state/`, per partition,
+with the offset each covers), each model's benign reference (`detector/reference/<model>.json`),
+which every replica adds to and an operator can seed from a sample of ordinary traffic, and every
+client's risk (`detector/risk/`), which `distillery detector risk` lists."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ from shared.store import ArtifactStore
 
 REFERENCE_KEY = "detector/reference/{model}.json"
 RISK_PREFIX = "detector/risk/"
+STATE_PREFIX = "detector/state/"
+
+
+def forget_offsets(store: ArtifactStore) -> int:
+    """Deletes the checkpoints and the risk tables made from them, for a broker whose logs started
+    empty (the local stack's memory broker, started afresh): their offsets point into logs that are
+    gone, and a detector restoring them would skip the new log's records up to those offsets. The
+    benign references are kept: they hold no offsets. Returns the objects deleted."""
+    keys = [*store.list(STATE_PREFIX), *store.list(RISK_PREFIX)]
+    for key in keys:
+        store.delete(key)
+    return len(keys)
 
 
 def load_reference(store: ArtifactStore, model: str, reference: BenignReference) -> int:
