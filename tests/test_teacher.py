@@ -65,6 +65,16 @@ def test_adapters_are_found_by_module_name():
         load_adapter(TeacherSpec(kind="gemini"), "", None)
 
 
+def test_the_response_cache_keeps_each_accounts_answers_apart():
+    """Our own API watermarks every account but the allow-listed ones, so one account's cached
+    answers must not stand in for another's; the default account keys as it did before accounts counted."""
+    spec = TeacherSpec(kind="openai-generation", url="http://teacher/v1", model="teacher-lm")
+    default, other = (load_adapter(s, "sk", None).cache_identity()
+                      for s in (spec, spec.model_copy(update={"api_key_env": "THIEF_API_KEY"})))
+    assert "account" not in default and other == {**default, "account": "THIEF_API_KEY"}
+    assert load_adapter(spec, "a rotated key", None).cache_identity() == default
+
+
 def test_soft_labels_from_top_logprobs_spread_what_the_list_leaves_out():
     top = [{"token": "2", "logprob": math.log(0.6)}, {"token": " 4", "logprob": math.log(0.3)},
            {"token": "x", "logprob": math.log(0.05)}]

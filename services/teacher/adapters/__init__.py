@@ -58,8 +58,14 @@ class TeacherAdapter(ABC):
         """One request to the teacher for `texts` (at most `texts_per_request`); raises TeacherError."""
 
     def cache_identity(self) -> dict:
-        """Everything besides the text that changes the answer: part of the response-cache key."""
-        return {"kind": self.spec.kind, "url": self.spec.url, "model": self.spec.model, "version": self.spec.version}
+        """Everything besides the text that changes the answer: part of the response-cache key. That
+        includes the account, named by the variable its key is in (not the key: a rotated key keeps the
+        cache): a provider may answer accounts differently, as ours watermarks all but allow-listed
+        ones. The default variable adds nothing, so that caches made before it counted still hit."""
+        default = type(self.spec).model_fields["api_key_env"].default
+        account = {} if self.spec.api_key_env == default else {"account": self.spec.api_key_env}
+        return {"kind": self.spec.kind, "url": self.spec.url, "model": self.spec.model, "version": self.spec.version,
+                **account}
 
     def input_tokens(self, texts: list[str]) -> tuple[int, int]:
         """(expected, most possible) input tokens of one request: the first paces the tokens-per-minute
