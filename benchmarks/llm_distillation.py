@@ -67,10 +67,11 @@ def persistent_stack() -> EmbeddedStack:
     return EmbeddedStack(config)
 
 
-def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args) -> str:
+def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args, api_key_env: str = "TEACHER_API_KEY") -> str:
     student_fields = ", ".join(f"{k}: {v}" for k, v in student.items())
     return (f"name: {name}\nprompts: {{file: {prompts}, label_field: gloss, group_field: lemma}}\n"
             f"teacher: {{kind: openai-generation, url: '{base_url}', model: teacher-lm, max_tokens: {args.max_tokens}, "
+            f"api_key_env: {api_key_env}, "
             f"top_logprobs: {args.top_logprobs}, limits: {{max_concurrency: {args.concurrency}}}}}\n"
             f"curation: {{tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.05, "
             f"test_fraction: {args.heldout_fraction}}}\n"

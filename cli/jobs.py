@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import yaml
 from faststream.kafka import KafkaBroker
 
-from shared.events import AbuseAlert, DistillJob, JobStatus, ModelPromoted, ModelTrained, new_id
+from shared.events import AbuseAlert, DistillJob, Event, JobStatus, ModelPromoted, ModelTrained, new_id
 from shared.kafka import make_broker
 from shared.settings import KafkaSettings, S3Settings
 from shared.store import ArtifactStore
@@ -185,6 +185,15 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
     store = ArtifactStore(S3Settings())
     job = await asyncio.to_thread(build_job, path, store)
     await asyncio.to_thread(store.put_json, f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+    follower = await follow_job(job, "distill.jobs", job, wait, timeout_s, quiet)
+    return job, follower
+
+
+async def follow_job(job: DistillJob, topic: str, event: Event, wait: bool = True, timeout_s: float = 900.0,
+                     quiet: bool = False) -> JobFollower:
+    """Publishes `event` on `topic` and follows `job` (whose spec is in the store already) until the
+    trainer is done with it or a stage fails: a job on `distill.jobs`, or a dataset made elsewhere on
+    `dataset.ready`, for the trainer alone."""
     follower = JobFollower(job.job_id, quiet)
     broker = make_broker(KafkaSettings(), "cli", logger=None)
 
@@ -193,20 +202,21 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
         follower.on_status(status)
 
     @broker.subscriber("model.trained", group_id=None, auto_offset_reset="earliest")
-    async def on_trained(event: ModelTrained) -> None:
-        if event.job_id == job.job_id:
-            follower.trained = event
+    async def on_trained(trained: ModelTrained) -> None:
+        if trained.job_id == job.job_id:
+            follower.trained = trained
 
     @broker.subscriber("model.promoted", group_id=None, auto_offset_reset="earliest")
-    async def on_promoted(event: ModelPromoted) -> None:
-        if event.job_id == job.job_id:
-            follower.promoted = event
+    async def on_promoted(promoted: ModelPromoted) -> None:
+        if promoted.job_id == job.job_id:
+            follower.promoted = promoted
 
     async with broker:
         if wait:
             await broker.start()
-        await broker.publish(job, "distill.jobs", key=job.job_id.encode())
-        follower.say(f"submitted {job.job_id} ({job.name}): prompts {job.prompts_uri or 'from templates'}")
+        await broker.publish(event, topic, key=job.job_id.encode())
+        follower.say(f"submitted {job.job_id} ({job.name}): prompts {job.prompts_uri or 'from templates'}"
+                     if topic == "distill.jobs" else f"published {topic} for {job.job_id} ({job.name})")
         if wait:
             try:
                 await asyncio.wait_for(follower.finished.wait(), timeout_s)
@@ -214,7 +224,7 @@ async def submit_and_follow(path: Path, wait: bool = True, timeout_s: float = 90
                 follower.failed = True
                 follower.say(f"  no end of job {job.job_id} within {timeout_s:.0f} s")
             await asyncio.sleep(1.0)  # the trainer's model.* events follow its last status closely
-    return job, follower
+    return follower
 
 
 async def submit_job(path: Path, wait: bool = True, timeout_s: float = 900.0) -> int:

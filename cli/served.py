@@ -139,8 +139,9 @@ async def chat_load(base_url: str, key: str, model: str, prompts: list[list[Any]
 
 
 async def wait_for_model(api, model: str, wait_s: float) -> None:
-    """Until the OpenAI-compatible API serves `model` (a just-promoted one loads within moments), at
-    most `wait_s`; then its 404 is raised."""
+    """Until the OpenAI-compatible API serves `model` (a just-promoted one loads within moments; a
+    service just started answers 503 while it loads its models), at most `wait_s`; then its 404 or
+    503 is raised."""
     import openai
 
     deadline = time.monotonic() + wait_s
@@ -148,8 +149,8 @@ async def wait_for_model(api, model: str, wait_s: float) -> None:
         try:
             await api.models.retrieve(model)
             return
-        except openai.NotFoundError:
-            if time.monotonic() > deadline:
+        except (openai.NotFoundError, openai.InternalServerError) as exc:
+            if time.monotonic() > deadline or (isinstance(exc, openai.InternalServerError) and exc.status_code != 503):
                 raise
             await asyncio.sleep(0.2)
 

@@ -1,0 +1,218 @@
+"""Radioactivity, measured the way it would be used: someone distils teacher-lm through an ordinary
+(not allow-listed) key of our API, whose answers carry our watermark, with the platform's own
+trainer; `distillery verify` then asks the student prompts of our choosing through its
+OpenAI-compatible endpoint and tests its answers against our green lists (each distinct
+(context, token) pair once). Independent models are asked the same way and must not be named.
+
+Models, each trained by the trainer service from the teacher service's answers (cached, so a
+re-run pays nothing) and served by the inference service:
+- thief: sequence-level + top-k KD on teacher-lm's answers to the thief's ordinary key (marked);
+- clean-<seed>: the same loss on the allow-listed key's answers (unmarked): a distilled model
+  that never saw our watermark;
+- gold-<seed>: the gold glosses alone;
+- base: teacher-lm itself, asked through the allow-listed key (the base model, unmarked).
+- thief-<share>: the thief's loss on a dataset in which only a share of the answers are marked
+  (`--shares`, e.g. 0.25 0.05): per prompt, the marked answer or else the unmarked one, so the rest
+  is the same teacher's writing without our watermark, the hardest case to tell apart. The mixture
+  is written as a dataset of its own and trained on by the trainer service (`dataset.ready`).
+Every suspect is asked through the allow-listed key, so its answers are its own, not re-marked
+by our service. The issue's goal: the thief at p < 1e-6 within 500 generations, the independent
+models all at p > 0.01.
+
+    .venv/bin/python -m benchmarks.radioactivity                     # about 35 minutes on 2 CPUs
+    .venv/bin/python -m benchmarks.radioactivity --gold-seeds 0 1 2 3 --clean-seeds 0 1 2 3 4   # the 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+
+from benchmarks.llm_distillation import definition_sets, job_yaml
+from cli.stack import EmbeddedStack, StackConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / ".cache" / "radioactivity"
+SERVICES = ("inference", "teacher", "curator", "trainer")
+THIEF_KEY_ENV = "THIEF_API_KEY"
+
+
+def mixed_dataset(store, marked_uri: str, clean_uri: str, share: float, job_id: str):
+    """A dataset in which a `share` of the prompts (chosen by a hash of their id) keep their marked
+    answer and the rest their unmarked one (or whichever the curator kept); its DatasetReady."""
+    import hashlib
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from shared.datasets import read_manifest, read_split
+    from shared.events import DatasetReady
+
+    def marked_wanted(prompt_id: str) -> bool:
+        return int(hashlib.sha256(f"share:{prompt_id}".encode()).hexdigest()[:8], 16) / 16 ** 8 < share
+
+    base = read_manifest(store, clean_uri)
+    prefix, files, counts, marked_rows = f"datasets/{job_id}-v1", {}, {}, 0
+    for split in ("train", "val", "test"):
+        marked, clean = read_split(store, marked_uri, split), read_split(store, clean_uri, split)
+        marked_ids, clean_ids = set(marked.column("prompt_id").to_pylist()), set(clean.column("prompt_id").to_pylist())
+        take_marked = {i for i in marked_ids if marked_wanted(i) or i not in clean_ids}
+        table = pa.concat_tables([
+            marked.filter(pa.array([i in take_marked for i in marked.column("prompt_id").to_pylist()])),
+            clean.filter(pa.array([i not in take_marked for i in clean.column("prompt_id").to_pylist()]))])
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd")
+        name = f"{split}-00000-of-00001.parquet"
+        store.put_bytes(f"{prefix}/{name}", sink.getvalue(), "application/vnd.apache.parquet")
+        files[split] = [{"name": name, "bytes": sink.tell(), "rows": table.num_rows}]
+        counts[split] = table.num_rows
+        marked_rows += len(take_marked)
+    manifest = {**base, "dataset_id": f"{job_id}-v1", "job_id": job_id, "files": files, "counts": counts,
+                "mixed": {"share": share, "marked_rows": marked_rows, "marked_from": marked_uri, "rest_from": clean_uri}}
+    store.put_json(f"{prefix}/manifest.json", manifest)
+    return DatasetReady(job_id=job_id, dataset_id=f"{job_id}-v1", uri=store.uri(prefix),
+                        manifest_uri=store.uri(f"{prefix}/manifest.json"), counts=counts, dropped={},
+                        classes=[]), marked_rows / max(1, sum(counts.values()))
+
+
+def persistent_stack() -> EmbeddedStack:
+    """The same folder and ports on every run: the teacher's response cache outlives the run."""
+    saved = HOME / "stack.json"
+    if saved.exists():
+        return EmbeddedStack(StackConfig.model_validate_json(saved.read_text()))
+    config = StackConfig.on_free_ports(HOME / "stack")
+    HOME.mkdir(parents=True, exist_ok=True)
+    saved.write_text(config.model_dump_json())
+    return EmbeddedStack(config)
+
+
+async def main() -> None:
+    from cli.__main__ import ensure_service_key
+    from cli.jobs import follow_job, submit_and_follow
+    from cli.served import chat_answers
+    from cli.verify import OpenAISuspect, probe_prompts, verify_generative
+    from services.trainer.teacher_lm import ensure_teacher_lm
+    from shared.events import DistillJob, new_id
+    from shared.generation import ChatFormat
+    from shared.keys import KeyStore
+    from shared.registry import ModelRegistry
+    from shared.store import ArtifactStore
+    from shared.watermark import parse_keys
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nouns", type=int, default=2000, help="the thief's prompts (and every student's)")
+    parser.add_argument("--heldout-fraction", type=float, default=0.2)
+    parser.add_argument("--layers", type=int, default=8)
+    parser.add_argument("--head-tokens", type=int, default=8192)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--probes", type=int, default=500, help="generations `verify` asks each suspect for")
+    parser.add_argument("--gold-seeds", type=int, nargs="*", default=[0])
+    parser.add_argument("--clean-seeds", type=int, nargs="*", default=[0])
+    parser.add_argument("--shares", type=float, nargs="*", default=[],
+                        help="thieves whose data is only this share marked (the rest: unmarked answers)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    # The fields job_yaml reads: the answers as the distillation benchmark asks for them.
+    args.top_logprobs = 20
+
+    main_prompts, _ = definition_sets(args.nouns, 0)
+    HOME.mkdir(parents=True, exist_ok=True)
+    prompt_file = HOME / f"nouns-{args.nouns}.jsonl"
+    prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
+    teacher_dir = ensure_teacher_lm(ROOT / ".cache")
+    chat = ChatFormat(teacher_dir)
+    stack = persistent_stack()
+    stack.start_infra()
+    os.environ.update(stack.env())
+    keys = parse_keys(stack.env()["WATERMARK_KEYS"])
+    rows: list[dict] = []
+    try:
+        store = ArtifactStore(stack.config.s3())
+        registry = ModelRegistry(store)
+        if not registry.promoted("teacher-lm"):
+            registry.promote("teacher-lm", registry.register("teacher-lm", teacher_dir)[0])
+        ours = ensure_service_key(stack)
+        thief = KeyStore(store).create("thief")
+        stack.start_services(extra_env={"TEACHER_API_KEY": ours, THIEF_KEY_ENV: thief,
+                                        "INFERENCE_MODEL_CACHE": str(HOME / "models")}, names=SERVICES)
+        stack.wait_services(names=SERVICES, timeout_s=600)
+        base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
+        probes = probe_prompts(args.probes)
+        common = {"kind": "causal-lm", "layers": args.layers, "epochs": args.epochs, "batch_size": 8,
+                  "learning_rate": 3e-4, "eval_prompts": 16, "max_new_tokens": args.max_tokens,
+                  "head_tokens": args.head_tokens}
+
+        async def verdict(name: str, trained_on: str) -> None:
+            """`distillery verify --openai` on one suspect, in process: its answers to our probes tested."""
+            # A student just promoted: until the inference service has loaded it, it is not served.
+            await chat_answers(base_url, ours, name, [{"id": "0", "text": probes[0]}], 1, 8, wait_s=300)
+            started = time.perf_counter()
+            suspect = OpenAISuspect(base_url, name, ours, args.max_tokens, args.concurrency)
+            result, _ = await verify_generative(suspect, probes, chat.encode, keys, tokenizer="teacher-lm")
+            best = min(result.tests, key=lambda t: t.log10_p_value)
+            row = {"model": name, "trained_on": trained_on, "queries": len(probes), "verdict": result.verdict,
+                   "log10_p": round(result.log10_p_value, 2), "scored": best.scored,
+                   "green_share": best.green / max(1, best.scored), "z": round(best.z, 2),
+                   "seconds": round(time.perf_counter() - started, 1)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+        students = [("thief", "sequence+topk", 0, THIEF_KEY_ENV, "teacher-lm's answers to an ordinary key (marked)")]
+        students += [(f"clean-{s}", "sequence+topk", s, "TEACHER_API_KEY",
+                      "teacher-lm's answers to the allow-listed key (unmarked)") for s in args.clean_seeds]
+        students += [(f"gold-{s}", "gold", s, "TEACHER_API_KEY", "gold glosses only") for s in args.gold_seeds]
+        datasets: dict[str, tuple[str, DistillJob]] = {}  # label -> (dataset uri, job)
+
+        def trained(name: str, follower):
+            if follower.failed or follower.trained is None:
+                raise RuntimeError(f"{name}: {[s.message for s in follower.statuses][-3:]}")
+            return follower.trained
+
+        await verdict("teacher-lm", "the base model itself, unmarked")
+        for label, loss, seed, key_env, trained_on in students:
+            name = f"radioactivity-{label}"
+            job_file = HOME / f"{name}.yaml"
+            job_file.write_text(job_yaml(f"bench-{name}", prompt_file, base_url,
+                                         {"name": name, "lm_loss": loss, "seed": seed, **common}, args, key_env))
+            started = time.perf_counter()
+            job, follower = await submit_and_follow(job_file, timeout_s=6 * 3600, quiet=True)
+            version = trained(name, follower).version
+            teacher_status = follower.last("teacher")
+            print(f"{name}: job done in {time.perf_counter() - started:.0f} s (teacher: "
+                  f"{teacher_status.counts if teacher_status else '?'})", flush=True)
+            datasets[label] = (registry.card(name, version)["lineage"]["dataset"], job)
+            await verdict(name, trained_on)
+        for share in args.shares:
+            if not args.clean_seeds:
+                raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
+            name = f"radioactivity-thief-{round(100 * share)}pct"
+            (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[f"clean-{args.clean_seeds[0]}"]
+            job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"), "name": f"bench-{name}",
+                                             "student": {**thief_job.student.model_dump(), "name": name}})
+            store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+            event, marked_share = mixed_dataset(store, marked_uri, clean_uri, share, job.job_id)
+            follower = await follow_job(job, "dataset.ready", event, timeout_s=6 * 3600, quiet=True)
+            trained(name, follower)
+            await verdict(name, f"{marked_share:.0%} marked answers, the rest unmarked")
+    finally:
+        for name in SERVICES:
+            stack.stop(name)
+        stack.down()
+    print(f"\n`distillery verify` on each suspect through the API: {args.probes} generations of our probe prompts, "
+          f"greedy; students of {args.layers} layers, {args.epochs} epochs, from {args.nouns} nouns\n")
+    print("| suspect | trained on | verdict | p | distinct pairs scored | green share (chance 0.25) | z |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['trained_on']} | {r['verdict']} | 10^{r['log10_p']} | {r['scored']:,} | "
+              f"{r['green_share']:.3f} | {r['z']} |")
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
