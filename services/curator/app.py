@@ -14,6 +14,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
@@ -40,6 +41,16 @@ store = ArtifactStore(settings.s3)
 progress = JobProgress(store)
 
 
+class ForgetOnRebalance(ConsumerRebalanceListener):
+    """Partitions taken away may come back after another replica gathered parts of their jobs."""
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        progress.forget()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass  # a job's parts are listed at its first batch after `forget`
+
+
 async def raw_values(message: Any) -> list[bytes | None]:
     return [record.value for record in message.raw_message]
 
@@ -48,7 +59,7 @@ async def raw_values(message: Any) -> list[bytes | None]:
 # and the rest of its batch goes on.
 @broker.subscriber("teacher.responses", group_id="curator", auto_offset_reset="earliest", title="teacher.responses",
                    batch=True, max_records=500, ack_policy=AckPolicy.ACK, max_poll_interval_ms=30 * 60 * 1000,
-                   decoder=raw_values)
+                   decoder=raw_values, listener=ForgetOnRebalance())
 async def on_responses(_: list[Any], message: KafkaMessage) -> None:
     by_job: dict[str, list[TeacherResponse]] = defaultdict(list)
     positions = []

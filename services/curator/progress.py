@@ -9,7 +9,8 @@ consumed again and rewritten under the same key (the key is the offset of the jo
 the batch, where a replayed batch starts too). A job's responses are its parts, each prompt once
 (a response replayed by the teacher replaces itself). Parts are deleted once the job is done.
 Several replicas may write a job's parts in turn (a rebalance moves its partition, and may move it
-back): each counts the parts the others wrote too, so a job is finished by whoever holds it last.
+back): a replica lists a job's parts when it first sees the job, and again after every rebalance
+(`forget`), so it counts what the others wrote too, and a job is finished by whoever holds it last.
 """
 
 from __future__ import annotations
@@ -48,18 +49,26 @@ class JobProgress:
         key = self.part_key(job_id, partition, offset)
         body = "".join(r.model_dump_json() + "\n" for r in responses).encode()
         self.store.put_bytes(key, body, "application/x-ndjson")
+        first_sight = job_id not in self.read
         prompts = self.prompts.setdefault(job_id, set())
         read = self.read.setdefault(job_id, set())
         prompts.update(r.prompt_id for r in responses)
         read.add(key)
-        # Parts this replica has not read: what earlier runs gathered (first sight since start), and
-        # what another replica gathered while the job's partition was its (a rebalance moved it away
-        # and back): each is read once.
-        for other in self._parts(job_id):
-            if other not in read:
-                prompts.update(r.prompt_id for r in self._read(other))
-                read.add(other)
+        if first_sight:
+            # What earlier runs of this replica gathered, or others while the job's partition was
+            # theirs. While this replica holds the partition, no one else writes the job's parts
+            # (a revoked owner's late batch fails to commit, and comes here again), so one list will do.
+            for other in self._parts(job_id):
+                if other not in read:
+                    prompts.update(r.prompt_id for r in self._read(other))
+                    read.add(other)
         return len(prompts)
+
+    def forget(self) -> None:
+        """Drop what this replica knows of its jobs' parts (a rebalance: a job's partition may come
+        back after another replica wrote parts of it); each job is listed again at its next batch."""
+        self.prompts.clear()
+        self.read.clear()
 
     def _read(self, key: str) -> list[TeacherResponse]:
         return [TeacherResponse.model_validate_json(line) for line in self.store.get_bytes(key).splitlines()]
