@@ -286,7 +286,15 @@ def _watermark_keys():
 
 
 def cmd_verify(args) -> None:
-    from cli.verify import OipSuspect, OnnxSuspect, VerifyError, is_generative_folder, verify, write_report
+    from cli.verify import (
+        OipSuspect,
+        OnnxSuspect,
+        VerifyError,
+        is_generative_folder,
+        oip_is_generative,
+        verify,
+        write_report,
+    )
     from shared.watermark import read_ledger
 
     keys = _watermark_keys()
@@ -294,7 +302,11 @@ def cmd_verify(args) -> None:
     if args.max_queries < 0:
         sys.exit("distillery verify: --max-queries is a number of queries, 0 for the default")
     try:
-        generative = bool(args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))))
+        if args.address and not args.model:
+            raise VerifyError("--address needs --model: the suspect's model name on that server")
+        generative = bool(args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))) or (
+            args.address and asyncio.run(oip_is_generative(args.address, args.model, _suspect_key(args),
+                                                           args.model_version))))
     except VerifyError as exc:
         sys.exit(f"distillery verify: {exc}")
     if generative:
@@ -302,8 +314,7 @@ def cmd_verify(args) -> None:
         return
     try:
         suspect = (OnnxSuspect(Path(args.onnx)) if args.onnx else
-                   OipSuspect(args.address, args.model, args.api_key or os.environ.get("DISTILLERY_API_KEY", ""),
-                              args.model_version))
+                   OipSuspect(args.address, args.model, _suspect_key(args), args.model_version))
         entries, ledger = read_ledger(_store(), keys, args.client or None, args.ledger_model or None)
         verification = asyncio.run(verify(suspect, entries, ledger, args.max_queries or 2000, args.alpha))
     except VerifyError as exc:
@@ -314,6 +325,10 @@ def cmd_verify(args) -> None:
           f"{t.hits} watermark answers reproduced in {t.queries} queries (expected without our answers: "
           f"{t.disagreements / (t.n_classes - 1):.2f})")
     print(f"report: {md_path} and {json_path}")
+
+
+def _suspect_key(args) -> str:
+    return args.api_key or os.environ.get("DISTILLERY_API_KEY", "")
 
 
 def _our_tokenizer(args):
@@ -346,6 +361,7 @@ def _verify_text(args, keys, out: Path) -> None:
     """`distillery verify --text FILE`, and a generative suspect (--openai, or --onnx on a chat model's
     folder) asked prompts of ours, its answers tested the same way."""
     from cli.verify import (
+        OipChatSuspect,
         OnnxChatSuspect,
         OpenAISuspect,
         VerifyError,
@@ -366,8 +382,9 @@ def _verify_text(args, keys, out: Path) -> None:
             prompts = read_texts(Path(args.prompts))[:budget] if args.prompts else probe_prompts(budget)
             if args.openai and not args.model:
                 raise VerifyError("--openai needs --model: the suspect's model name at that endpoint")
-            suspect = (OpenAISuspect(args.openai, args.model or "", args.api_key or os.environ.get("DISTILLERY_API_KEY", ""))
-                       if args.openai else OnnxChatSuspect(Path(args.onnx)))
+            suspect = (OpenAISuspect(args.openai, args.model or "", _suspect_key(args)) if args.openai else
+                       OipChatSuspect(args.address, args.model, _suspect_key(args), args.model_version)
+                       if args.address else OnnxChatSuspect(Path(args.onnx)))
             result, answers = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
@@ -498,7 +515,8 @@ def main(argv: list[str] | None = None) -> None:
                                        "a chat model's folder is asked prompts of ours and its answers tested")
     target.add_argument("--openai", metavar="URL", help="a chat model behind an OpenAI-compatible API (its base "
                                                          "URL, with --model): asked prompts of ours, answers tested")
-    target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model)")
+    target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model); a "
+                                          "chat model there (Triton's text_input) is asked prompts of ours")
     target.add_argument("--text", help="texts to test for our generations' watermark: JSONL (strings, or objects "
                                        "with text/content/completion) or plain text, one per line")
     verify.add_argument("--served-model", default="teacher-lm",

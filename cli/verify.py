@@ -20,10 +20,14 @@ from pathlib import Path
 import grpc
 
 from shared.oip import (
+    GENERATION_INPUT,
+    GENERATION_OUTPUT,
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
     OipClient,
+    decode_bytes_tensor,
     labels_from_response,
+    pb,
     probabilities_from_response,
 )
 from shared.text_watermark import GAMMA, score_texts
@@ -339,6 +343,67 @@ class OpenAISuspect:
         except openai.APIError as exc:
             raise VerifyError(f"the suspect at {self.base_url} (model {self.model!r}) did not answer: {exc}") from None
         return [got["answers"][str(i)] for i in range(len(prompts))]
+
+
+class OipChatSuspect:
+    """A chat model behind an Open Inference Protocol gRPC server in Triton's LLM convention (a BYTES
+    `text_input` in, `text_output` out, as our inference service serves one), asked greedily with
+    the parameters `apply_chat_template` and `exclude_input_in_output`. A server that does not
+    apply the model's chat template needs prompts written in it (`--prompts`)."""
+
+    def __init__(self, address: str, model: str, api_key: str = "", version: str = "", max_tokens: int = 64,
+                 concurrency: int = 4) -> None:
+        self.address, self.model, self.api_key, self.version = address, model, api_key, version
+        self.max_tokens, self.concurrency = max_tokens, concurrency
+        self.description = {"kind": "oip-grpc", "address": address, "model": model, "version": version or "served",
+                            "generative": True}
+
+    def request(self, prompt: str) -> pb.ModelInferRequest:
+        return pb.ModelInferRequest(
+            model_name=self.model, model_version=self.version,
+            inputs=[pb.ModelInferRequest.InferInputTensor(
+                name=GENERATION_INPUT, datatype="BYTES", shape=[1],
+                contents=pb.InferTensorContents(bytes_contents=[prompt.encode()]))],
+            parameters={"max_tokens": pb.InferParameter(int64_param=self.max_tokens),
+                        "temperature": pb.InferParameter(double_param=0.0),
+                        "apply_chat_template": pb.InferParameter(bool_param=True),
+                        "exclude_input_in_output": pb.InferParameter(bool_param=True)})
+
+    async def generate(self, prompts: list[str]) -> list[str]:
+        client = OipClient(self.address, self.api_key, timeout_s=600)  # a grpc.aio channel belongs to the running loop
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def answer(prompt: str) -> str:
+            async with gate:
+                response = await client.stub.ModelInfer(self.request(prompt), metadata=client._metadata(),
+                                                        timeout=client.timeout_s)
+            index = next((i for i, o in enumerate(response.outputs) if o.name == GENERATION_OUTPUT), None)
+            if index is None:
+                raise VerifyError(f"the suspect at {self.address} (model {self.model!r}) answered without "
+                                  f"{GENERATION_OUTPUT!r}: not a generative model in Triton's LLM convention")
+            raw = (decode_bytes_tensor(response.raw_output_contents[index]) if response.raw_output_contents
+                   else list(response.outputs[index].contents.bytes_contents))
+            return raw[0].decode("utf-8", errors="replace") if raw else ""
+
+        try:
+            return list(await asyncio.gather(*(answer(p) for p in prompts)))
+        except grpc.aio.AioRpcError as exc:
+            raise VerifyError(f"the suspect at {self.address} (model {self.model!r}) answered {exc.code().name}: "
+                              f"{exc.details()}") from None
+        finally:
+            await client.close()
+
+
+async def oip_is_generative(address: str, model: str, api_key: str = "", version: str = "") -> bool:
+    """Whether the OIP model takes Triton's LLM `text_input` (its metadata says), not texts to classify."""
+    async with OipClient(address, api_key) as client:
+        try:
+            metadata = await client.stub.ModelMetadata(pb.ModelMetadataRequest(name=model, version=version),
+                                                       metadata=client._metadata(), timeout=client.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise VerifyError(f"the suspect at {address} (model {model!r}) answered {exc.code().name}: "
+                              f"{exc.details()}") from None
+    return any(tensor.name == GENERATION_INPUT for tensor in metadata.inputs)
 
 
 class OnnxChatSuspect:

@@ -238,7 +238,15 @@ async def test_a_suspect_chat_model_is_asked_our_prompts_and_named_only_when_it_
     # The suspects here are teacher-lm itself: through an ordinary key (every answer marked, the
     # strongest case of a model trained on them), through the allow-listed key, and its folder run
     # locally without any watermark.
-    from cli.verify import OnnxChatSuspect, OpenAISuspect, probe_prompts, verify_generative
+    from cli.verify import (
+        OipChatSuspect,
+        OnnxChatSuspect,
+        OpenAISuspect,
+        VerifyError,
+        oip_is_generative,
+        probe_prompts,
+        verify_generative,
+    )
     from shared.generation import ChatFormat
 
     encode, keys = ChatFormat(llm_served["model_dir"]).encode, llm_served["watermark_keys"]
@@ -253,6 +261,18 @@ async def test_a_suspect_chat_model_is_asked_our_prompts_and_named_only_when_it_
                                        encode, keys)
     local, _ = await verify_generative(OnnxChatSuspect(llm_served["model_dir"], 40), prompts[:4], encode, keys)
     assert plain.verdict == local.verdict == "no evidence"
+
+    # The same model over OIP gRPC (Triton's LLM convention), told apart from a classifier by its metadata.
+    assert await oip_is_generative(llm_served["grpc_url"], "teacher-lm", outsider)
+    over_oip, oip_answers = await verify_generative(
+        OipChatSuspect(llm_served["grpc_url"], "teacher-lm", outsider, max_tokens=40), prompts, encode, keys)
+    assert over_oip.verdict == "derived" and oip_answers == answers  # greedy, the same marks either way
+    plain_oip, _ = await verify_generative(
+        OipChatSuspect(llm_served["grpc_url"], "teacher-lm", llm_served["key"], max_tokens=40), prompts[:4], encode, keys)
+    assert plain_oip.verdict == "no evidence"
+    with pytest.raises(VerifyError, match=r"NOT_FOUND|not served"):
+        await verify_generative(OipChatSuspect(llm_served["grpc_url"], "no-such-model", outsider), prompts[:1],
+                                encode, keys)
 
 
 async def test_sampling_with_a_seed_repeats_and_n_gives_choices(llm_served):

@@ -38,6 +38,8 @@ from shared.events import InferenceRequest, utcnow
 from shared.fingerprint import batch_fingerprints, network_of, peer_address
 from shared.generation import Engine, LanguageModel
 from shared.oip import (
+    GENERATION_INPUT,
+    GENERATION_OUTPUT,
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
     SCORE_OUTPUT,
@@ -57,9 +59,6 @@ SERVER_VERSION = "0.1.0"
 OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_OUTPUT, SCORE_OUTPUT)
 # Outputs a key sees without the "probabilities" scope: the label and its score, not the vector.
 PUBLIC_OUTPUTS = (LABEL_OUTPUT, SCORE_OUTPUT)
-# Triton's LLM convention (its vLLM and TensorRT-LLM backends): the prompt in, the generated text out.
-GENERATION_INPUT = "text_input"
-GENERATION_OUTPUT = "text_output"
 # Its optional inputs (also taken as request parameters), as the model configuration lists them.
 GENERATION_SETTINGS = {"sampling_parameters": pb.TYPE_STRING, "max_tokens": pb.TYPE_INT32, "temperature": pb.TYPE_FP32,
                        "top_p": pb.TYPE_FP32, "seed": pb.TYPE_INT64, "stop": pb.TYPE_STRING, "ignore_eos": pb.TYPE_BOOL,

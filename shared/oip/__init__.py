@@ -23,8 +23,13 @@ TEXT_INPUT = "TEXT"
 PROBABILITIES_OUTPUT = "PROBABILITIES"
 SCORE_OUTPUT = "SCORE"
 LABEL_OUTPUT = "LABEL"
+# Triton's LLM convention (its vLLM and TensorRT-LLM backends): the prompt in, the generated text out.
+GENERATION_INPUT = "text_input"
+GENERATION_OUTPUT = "text_output"
 
 __all__ = [
+    "GENERATION_INPUT",
+    "GENERATION_OUTPUT",
     "LABEL_OUTPUT",
     "PROBABILITIES_OUTPUT",
     "SCORE_OUTPUT",
