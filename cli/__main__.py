@@ -304,7 +304,8 @@ def cmd_verify(args) -> None:
     try:
         if args.address and not args.model:
             raise VerifyError("--address needs --model: the suspect's model name on that server")
-        generative = bool(args.text or args.openai or (args.onnx and is_generative_folder(Path(args.onnx))) or (
+        generative = bool(args.text or args.openai or args.safetensors or (
+            args.onnx and is_generative_folder(Path(args.onnx))) or (
             args.address and asyncio.run(oip_is_generative(args.address, args.model, _suspect_key(args),
                                                            args.model_version))))
     except VerifyError as exc:
@@ -358,12 +359,13 @@ def _our_tokenizer(args):
 
 
 def _verify_text(args, keys, out: Path) -> None:
-    """`distillery verify --text FILE`, and a generative suspect (--openai, or --onnx on a chat model's
-    folder) asked prompts of ours, its answers tested the same way."""
+    """`distillery verify --text FILE`, and a generative suspect (--openai, --address, --safetensors, or
+    --onnx on a chat model's folder) asked prompts of ours, its answers tested the same way."""
     from cli.verify import (
         OipChatSuspect,
         OnnxChatSuspect,
         OpenAISuspect,
+        SafetensorsChatSuspect,
         VerifyError,
         probe_prompts,
         read_texts,
@@ -384,7 +386,8 @@ def _verify_text(args, keys, out: Path) -> None:
                 raise VerifyError("--openai needs --model: the suspect's model name at that endpoint")
             suspect = (OpenAISuspect(args.openai, args.model or "", _suspect_key(args)) if args.openai else
                        OipChatSuspect(args.address, args.model, _suspect_key(args), args.model_version)
-                       if args.address else OnnxChatSuspect(Path(args.onnx)))
+                       if args.address else SafetensorsChatSuspect(Path(args.safetensors))
+                       if args.safetensors else OnnxChatSuspect(Path(args.onnx)))
             result, answers = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
@@ -517,6 +520,8 @@ def main(argv: list[str] | None = None) -> None:
                                                          "URL, with --model): asked prompts of ours, answers tested")
     target.add_argument("--address", help="HOST:PORT of an Open Inference Protocol gRPC server (with --model); a "
                                           "chat model there (Triton's text_input) is asked prompts of ours")
+    target.add_argument("--safetensors", metavar="PATH", help="a chat model as Hugging Face weights (its folder, "
+                                                               "or its model.safetensors): run here, asked prompts of ours")
     target.add_argument("--text", help="texts to test for our generations' watermark: JSONL (strings, or objects "
                                        "with text/content/completion) or plain text, one per line")
     verify.add_argument("--served-model", default="teacher-lm",

@@ -16,6 +16,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -426,6 +427,42 @@ class OnnxChatSuspect:
         def answer(prompt: str) -> str:
             ids = self.model.encode(self.model.render_chat([{"role": "user", "content": prompt}]))
             return self.model.decode(self.model.greedy(ids, self.max_tokens)[0])
+
+        return [await asyncio.to_thread(answer, p) for p in prompts]
+
+
+class SafetensorsChatSuspect:
+    """A chat model as Hugging Face weights (a folder with config.json, *.safetensors and its
+    tokenizer, chat template included; or its model.safetensors file), run here greedily with
+    transformers on the CPU: how a distilled model is most often shared."""
+
+    def __init__(self, path: Path, max_tokens: int = 64) -> None:
+        folder = path.parent if path.suffix == ".safetensors" else path
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise VerifyError("safetensors suspects are run with torch and transformers, which this install "
+                              "lacks") from None
+        try:
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(folder)
+            self.model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        except (OSError, ValueError) as exc:
+            raise VerifyError(f"{folder}: not a Hugging Face chat model folder (config.json, *.safetensors, "
+                              f"tokenizer files): {exc}") from None
+        if not self.tokenizer.chat_template:
+            raise VerifyError(f"{folder}: its tokenizer has no chat template to ask it with")
+        self.torch, self.max_tokens = torch, max_tokens
+        self.description = {"kind": "safetensors", "path": str(folder.resolve()), "generative": True}
+
+    async def generate(self, prompts: list[str]) -> list[str]:
+        def answer(prompt: str) -> str:
+            ids = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                                     return_tensors="pt", return_dict=True)
+            with self.torch.no_grad():
+                out = self.model.generate(**ids, max_new_tokens=self.max_tokens, do_sample=False,
+                                          pad_token_id=self.tokenizer.eos_token_id)
+            return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
 

@@ -7,16 +7,50 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_onnx_greedy_tokens_and_logits_match_transformers(teacher_lm_dir):
-    from services.trainer.teacher_lm import LOGIT_TOLERANCE, PARITY_PROMPTS, check_parity, load_hf_teacher
+@pytest.fixture(scope="module")
+def hf_teacher():
+    from services.trainer.teacher_lm import load_hf_teacher
 
-    hf_model, _ = load_hf_teacher()
-    parity = check_parity(hf_model, teacher_lm_dir)  # raises ParityError on any difference
+    return load_hf_teacher()
+
+
+def test_onnx_greedy_tokens_and_logits_match_transformers(teacher_lm_dir, hf_teacher):
+    from services.trainer.teacher_lm import LOGIT_TOLERANCE, PARITY_PROMPTS, check_parity
+
+    parity = check_parity(hf_teacher[0], teacher_lm_dir)  # raises ParityError on any difference
     assert parity["prompts"] == len(PARITY_PROMPTS) and parity["greedy_mismatches"] == 0
     assert parity["max_abs_logit_diff"] < LOGIT_TOLERANCE
+
+
+async def test_a_suspect_shared_as_safetensors_is_asked_as_its_onnx_build_is(teacher_lm_dir, hf_teacher, tmp_path):
+    """`distillery verify --safetensors`: a Hugging Face folder (teacher-lm's weights, never marked)
+    answers our prompts as its ONNX build does, and is not named; a folder that is not one is refused."""
+    from cli.verify import OnnxChatSuspect, SafetensorsChatSuspect, VerifyError, probe_prompts, verify_generative
+    from shared.generation import ChatFormat
+    from shared.watermark import parse_keys
+
+    model, tokenizer = hf_teacher
+    # Shared as a thief would: fp32 weights de-quantised from the GGUF (not the GGUF's own quantizer).
+    model.hf_quantizer = None
+    model.config.__dict__.pop("quantization_config", None)
+    model.save_pretrained(tmp_path / "hf")
+    tokenizer.save_pretrained(tmp_path / "hf")
+    prompts = probe_prompts(4)
+    suspect = SafetensorsChatSuspect(tmp_path / "hf" / "model.safetensors", max_tokens=16)
+    assert suspect.description["kind"] == "safetensors"
+    answers = await suspect.generate(prompts)
+    assert answers == await OnnxChatSuspect(teacher_lm_dir, max_tokens=16).generate(prompts)
+    result, _ = await verify_generative(suspect, prompts, ChatFormat(teacher_lm_dir).encode,
+                                        parse_keys("st-test:" + "fixed-secret-" * 3))
+    assert result.verdict == "no evidence" and result.suspect["queries"] == 4
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VerifyError, match="not a Hugging Face chat model folder"):
+        SafetensorsChatSuspect(tmp_path / "empty")
 
 
 def test_batched_decoding_gives_each_sequence_what_it_gets_alone(teacher_lm_dir):
