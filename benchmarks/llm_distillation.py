@@ -54,15 +54,15 @@ def definition_sets(nouns: int, validation: int) -> tuple[list[dict], list[dict]
     return main_prompts, validation_prompts
 
 
-def persistent_stack() -> EmbeddedStack:
+def persistent_stack(home: Path = HOME) -> EmbeddedStack:
     """The same folder and ports on every run, so the S3 data (the teacher's response cache, the
     registry) outlive the run."""
-    saved = HOME / "stack.json"
+    saved = home / "stack.json"
     if saved.exists():
         config = StackConfig.model_validate_json(saved.read_text())
     else:
-        config = StackConfig.on_free_ports(HOME / "stack")
-        HOME.mkdir(parents=True, exist_ok=True)
+        config = StackConfig.on_free_ports(home / "stack")
+        home.mkdir(parents=True, exist_ok=True)
         saved.write_text(config.model_dump_json())
     return EmbeddedStack(config)
 

@@ -32,8 +32,7 @@ import os
 import time
 from pathlib import Path
 
-from benchmarks.llm_distillation import definition_sets, job_yaml
-from cli.stack import EmbeddedStack, StackConfig
+from benchmarks.llm_distillation import definition_sets, job_yaml, persistent_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".cache" / "radioactivity"
@@ -80,17 +79,6 @@ def mixed_dataset(store, marked_uri: str, clean_uri: str, share: float, job_id: 
                         classes=[]), marked_rows / max(1, sum(counts.values()))
 
 
-def persistent_stack() -> EmbeddedStack:
-    """The same folder and ports on every run: the teacher's response cache outlives the run."""
-    saved = HOME / "stack.json"
-    if saved.exists():
-        return EmbeddedStack(StackConfig.model_validate_json(saved.read_text()))
-    config = StackConfig.on_free_ports(HOME / "stack")
-    HOME.mkdir(parents=True, exist_ok=True)
-    saved.write_text(config.model_dump_json())
-    return EmbeddedStack(config)
-
-
 async def main() -> None:
     from cli.__main__ import ensure_service_key
     from cli.jobs import follow_job, submit_and_follow
@@ -127,7 +115,7 @@ async def main() -> None:
     prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
     teacher_dir = ensure_teacher_lm(ROOT / ".cache")
     chat = ChatFormat(teacher_dir)
-    stack = persistent_stack()
+    stack = persistent_stack(HOME)
     stack.start_infra()
     os.environ.update(stack.env())
     keys = parse_keys(stack.env()["WATERMARK_KEYS"])

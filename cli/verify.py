@@ -26,10 +26,10 @@ from shared.oip import (
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
     OipClient,
-    decode_bytes_tensor,
     labels_from_response,
     pb,
     probabilities_from_response,
+    texts_from_response,
 )
 from shared.text_watermark import GAMMA, score_texts
 from shared.watermark import LedgerEntry, LedgerSummary, OwnershipTest, queries_needed
@@ -378,13 +378,12 @@ class OipChatSuspect:
             async with gate:
                 response = await client.stub.ModelInfer(self.request(prompt), metadata=client._metadata(),
                                                         timeout=client.timeout_s)
-            index = next((i for i, o in enumerate(response.outputs) if o.name == GENERATION_OUTPUT), None)
-            if index is None:
+            try:
+                texts = texts_from_response(response, GENERATION_OUTPUT)
+            except KeyError:
                 raise VerifyError(f"the suspect at {self.address} (model {self.model!r}) answered without "
-                                  f"{GENERATION_OUTPUT!r}: not a generative model in Triton's LLM convention")
-            raw = (decode_bytes_tensor(response.raw_output_contents[index]) if response.raw_output_contents
-                   else list(response.outputs[index].contents.bytes_contents))
-            return raw[0].decode("utf-8", errors="replace") if raw else ""
+                                  f"{GENERATION_OUTPUT!r}: not a generative model in Triton's LLM convention") from None
+            return texts[0] if texts else ""
 
         try:
             return list(await asyncio.gather(*(answer(p) for p in prompts)))

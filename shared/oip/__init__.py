@@ -43,6 +43,7 @@ __all__ = [
     "probabilities_from_response",
     "scores_from_response",
     "text_infer_request",
+    "texts_from_response",
 ]
 
 
@@ -105,11 +106,16 @@ def scores_from_response(response: pb.ModelInferResponse) -> np.ndarray:
     return np.asarray(output.contents.fp32_contents, dtype=np.float32)
 
 
-def labels_from_response(response: pb.ModelInferResponse) -> list[str]:
-    index, output = _output(response, LABEL_OUTPUT)
+def texts_from_response(response: pb.ModelInferResponse, name: str) -> list[str]:
+    """A BYTES output's elements as text (KeyError when the response lacks it)."""
+    index, output = _output(response, name)
     raw = decode_bytes_tensor(response.raw_output_contents[index]) if response.raw_output_contents \
         else list(output.contents.bytes_contents)
-    return [item.decode("utf-8") for item in raw]
+    return [item.decode("utf-8", errors="replace") for item in raw]
+
+
+def labels_from_response(response: pb.ModelInferResponse) -> list[str]:
+    return texts_from_response(response, LABEL_OUTPUT)
 
 
 class OipClient:
