@@ -15,9 +15,12 @@ Ordinary profiles, over WordNet's words and glosses: a curious user (a conversat
 to three subjects, follow-up questions, now and then "step by step"), a student (homework, most of
 it asking for the steps), a templated app (one product template over its niche, some asking for
 top-5 logprobs to score its answers), a scoring app (yes/no questions with logprobs), a power user
-(many subjects, high volume), a trial user (a few questions on anything) and a rewriting app (its
+(many subjects, high volume), a trial user (a few questions on anything), a rewriting app (its
 template filled with whole sentences of its subjects: added after the first validation run found
-such products flagged). One in eight shares a company's NAT with two other apps.
+such products flagged) and a digest app (one or two sentences at a time of two or three sections
+of Python's language reference, `pydoc_data`, condensed for a wiki: a product over one subject
+whose words come back, added after the third validation run still flagged summarisers of docs).
+One in eight shares a company's NAT with two other apps.
 
 Attacks: the definition thief (the issue's own task, every word of the dictionary through one
 template, half of them asking for the top-20 logprobs), a reasoning harvester (questions on every
@@ -30,13 +33,14 @@ low-and-slow ring (25 keys of 20 natural questions each, from three subnets).
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
 from cli.simulator import ClientPlan, Corpora, interleaved, ordinary_networks, read_by_label
 
-ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app")
+ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app", "digest-app")
 ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
 TOP_LOGPROBS = {"label": 0, "top3": 5, "full": 20}  # ClientPlan.outputs, for a chat request
 # A person's questions: an opener, a question and a closer, in many combinations.
@@ -57,6 +61,7 @@ HOMEWORK = ("How many {} are there in a {}? Show your work.", "Solve step by ste
 APP_TEMPLATES = ("Write a two-line product blurb for our {} listing.", "Suggest a catchy name for a shop selling {}.",
                  "Customer asked about {}. Draft a friendly reply.", "Give me three hashtags for a post about {}.")
 REWRITES = ("Rewrite this for a ten-year-old: {}", "Summarise in five words: {}", "Make this sound friendlier: {}")
+DIGESTS = ("TL;DR for our team wiki, under 15 words: {}", "Condense into one bullet point for the docs digest: {}")
 SCORING = ("Answer yes or no: is {} a kind of {}?", "Does this review mention {}? Answer only yes or no.")
 THIEF = 'Define the word "{}" in one sentence.'
 REASONING_THEFT = "{} Think step by step and explain your reasoning before the final answer."
@@ -81,6 +86,28 @@ class Words:
     def subjects(self, rng: random.Random, k: int) -> list[str]:
         big = sorted(label for label, words in self.by_label.items() if label.startswith("noun") and len(words) >= 80)
         return rng.sample(big, k)
+
+
+@cache
+def reference_sections() -> dict[str, list[str]]:
+    """Prose sentences of the sections of Python's language reference (`pydoc_data.topics`) that
+    have at least ten: code, grammar and indented examples left out."""
+    from pydoc_data.topics import topics
+
+    sections = {}
+    for name, text in sorted(topics.items()):
+        sentences = []
+        for paragraph in re.split(r"\n\s*\n", text):
+            if paragraph.startswith("   ") or "::" in paragraph:
+                continue
+            for sentence in re.split(r"(?<=[.!?])\s+", " ".join(paragraph.split())):
+                words = sentence.split()
+                if 8 <= len(words) <= 40 and sentence[0].isupper() and \
+                        len(re.findall(r"[A-Za-z]+", sentence)) >= 0.8 * len(words):
+                    sentences.append(sentence)
+        if len(sentences) >= 10:
+            sections[name] = sentences
+    return sections
 
 
 def _count(rng: random.Random, low: int, high: int, scale: float) -> int:
@@ -146,6 +173,12 @@ def ordinary_plan(i: int, profile: str, words: Words, rng: random.Random, scale:
     elif profile == "rewrite-app":
         template = rng.choice(REWRITES)
         texts = [template.format(rng.choice(glosses)) for _ in range(_count(rng, 80, 900, scale))]
+    elif profile == "digest-app":
+        sections = reference_sections()
+        sentences = [t for name in rng.sample(sorted(sections), rng.randint(2, 3)) for t in sections[name]]
+        template = rng.choice(DIGESTS)
+        texts = [template.format(" ".join(rng.sample(sentences, rng.randint(1, 2))))
+                 for _ in range(_count(rng, 80, 900, scale))]
     else:  # trial
         texts, turns = conversation(rng, words.everything, rng.randint(5, 40))
     return ClientPlan(name, profile, False, texts, outputs=outputs, user_agent=agent, turns=turns)

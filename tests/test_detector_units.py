@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -320,6 +322,15 @@ def test_a_prompts_topic_is_its_rarest_new_noun_and_a_conversation_is_never_a_te
     # prompt is about its new word, or about nothing new.
     assert [item[0] for item in detector.clients[("c", "m")].windows["coverage"]] == [PASSAGE, "food", FAMILIAR]
 
+    # A product condensing sentences of one subject: most of its prompts are passages, however many
+    # of their words it has sent before (a subject's words come back, and one new noun's supersense
+    # would scatter such a product over the domain).
+    digest = [p for p in chat_population(16, 0, seed=4, scale=0.2) if p.family == "digest-app"][:1]
+    for event in _chat_events(digest):
+        detector.observe(event)
+    topics = Counter(item[0] for item in detector.clients[(digest[0].name, "teacher-lm")].windows["coverage"])
+    assert topics[PASSAGE] > 0.6 * sum(topics.values())
+
     curious = [p for p in chat_population(30, 0, seed=4) if p.family == "curious" and len(p.texts) >= 64][:1]
     for event in _chat_events(curious):
         detector.observe(event)
@@ -338,4 +349,5 @@ def test_chat_client_state_survives_a_checkpoint():
     restored = ClientState.from_json(detector.clients[key].to_json())
     assert restored.chat and restored.single_turns == detector.clients[key].single_turns
     assert list(restored.windows["coverage"])[-1] == list(detector.clients[key].windows["coverage"])[-1]
-    assert restored.nouns == detector.clients[key].nouns
+    assert restored.nouns == detector.clients[key].nouns and restored.prompts == detector.clients[key].prompts
+    assert ClientState.from_json(json.loads(json.dumps(detector.clients[key].to_json()))).nouns == restored.nouns

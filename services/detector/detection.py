@@ -22,11 +22,13 @@ tested for coverage and probing against templated clients only: every template c
 product's template over its niche is ordinary, a template filled from the whole domain is not.
 
 Chat models (`inference.generations`) meet the same tests, and a sixth:
-- their "classes" are prompts' topics: the WordNet supersense of each prompt's rarest noun that
-  is new to the client, or FAMILIAR when it has none (a template's fixed words, a conversation's
-  follow-ups, a product's subject vocabulary are all familiar after a few prompts: a thief's
-  words never are), or PASSAGE when it brings a passage (more than PASSAGE_NOUNS new nouns: what a
-  text to summarise is about, one noun's supersense cannot tell);
+- their "classes" are prompts' topics. A prompt's fixed nouns are those in at least FIXED_SHARE of
+  the client's earlier prompts (a template's words, a product's standing instructions); the rest
+  are what the prompt is about. More than PASSAGE_NOUNS of them make a passage (a text to
+  summarise, rewrite or translate, whose words a product over one subject has mostly sent before):
+  PASSAGE, since one noun's supersense cannot say what a passage is about. Otherwise the topic is
+  the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR when none
+  is (a conversation's follow-ups come back to its words: a thief's words never do);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
@@ -109,8 +111,10 @@ MEMBER_WINDOWS = (4, 8, 16, 32)  # ring keys ask little: their coverage is calib
 HARVEST_TOP_LOGPROBS = 10  # a chat request asking for this many alternatives per position (of 20) harvests them
 TEMPLATE_SINGLE_TURNS = 0.8  # of a chat client's requests, for it to count as templated
 FAMILIAR = "(familiar)"  # a chat prompt's topic when all its nouns were in the client's earlier prompts
-PASSAGE = "(passage)"  # a chat prompt's topic when it brings more than PASSAGE_NOUNS new nouns
-PASSAGE_NOUNS = 2
+PASSAGE = "(passage)"  # a chat prompt's topic when more than PASSAGE_NOUNS of its nouns are not fixed
+PASSAGE_NOUNS = 4
+NEW_PASSAGE_NOUNS = 2
+FIXED_SHARE = 0.25  # of a chat client's earlier prompts: a noun in that many is its template's or product's own
 
 
 class DetectorSettings(BaseSettings):
@@ -371,7 +375,9 @@ class ClientState:
     n_classes: int
     chat: bool = False  # a chat model's client: its items are prompts' topics, and it meets CHAT_TESTS
     single_turns: int = 0  # chat requests that sent one message (a system prompt aside): no conversation
-    nouns: dict[int, None] = field(default_factory=dict)  # chat: hashes of the nouns of its recent prompts, oldest first
+    # chat: the prompts its nouns were in, by noun hash, least recently used first; and its prompts with nouns.
+    nouns: dict[int, int] = field(default_factory=dict)
+    prompts: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # confident answers per class, whole window
     total: int = 0
     full: int = 0  # answers that revealed the whole distribution
@@ -402,7 +408,7 @@ class ClientState:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
             "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns,
-            "nouns": list(self.nouns), "counts": self.counts, "total": self.total, "full": self.full,
+            "nouns": list(self.nouns.items()), "prompts": self.prompts, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
             "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
@@ -418,7 +424,13 @@ class ClientState:
                     chat=d.get("chat", False))
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
         state.single_turns = d.get("single_turns", 0)
-        state.nouns = dict.fromkeys(d.get("nouns", []))
+        # A checkpoint from before nouns were counted holds their hashes alone: each counts once.
+        for noun in d.get("nouns", []):
+            if isinstance(noun, list | tuple):
+                state.nouns[int(noun[0])] = int(noun[1])
+            else:
+                state.nouns[int(noun)] = 1
+        state.prompts = d.get("prompts", 0)
         state.repeats, state.near_duplicates = d["repeats"], d["near_duplicates"]
         state.recent_texts = dict.fromkeys(d["recent_texts"])
         for key in d["band_order"]:
@@ -519,15 +531,7 @@ class ClientDetector:
             state.single_turns += event.messages - event.system_prompt <= 1
             items["reasoning"] = int(event.reasoning_cue)
             if event.prompt_topics:
-                # The prompt's topic: its rarest noun that the client has not used before. A prompt
-                # that brings a passage (many new nouns: a text to summarise, translate, rewrite) is
-                # about that passage, which one noun's supersense cannot tell: PASSAGE.
-                new = [t for t, h in zip(event.prompt_topics, event.prompt_nouns) if h not in state.nouns]
-                topic = FAMILIAR if not new else PASSAGE if len(new) > PASSAGE_NOUNS else new[0]
-                for noun in event.prompt_nouns:
-                    state.nouns[noun] = None
-                while len(state.nouns) > MAX_REPEAT_KEYS:
-                    del state.nouns[next(iter(state.nouns))]
+                topic = self._prompt_topic(state, event.prompt_topics, event.prompt_nouns)
                 state.counts[topic] = state.counts.get(topic, 0) + 1
                 items["coverage"] = items["off_topic"] = topic
         elif event.top_probability >= self.config.confident_probability:
@@ -601,6 +605,21 @@ class ClientDetector:
                         "windows_over_budget": state.over.get(kind, 0), **_window_evidence(items)})
         state.risk = max(state.risk_tests.values(), default=-99.0)
         return True
+
+    @staticmethod
+    def _prompt_topic(state: ClientState, topics: list[str], nouns: list[int]) -> str:
+        """What a chat prompt is about (the module's docstring says why), and the client's nouns
+        updated with it."""
+        fixed = FIXED_SHARE * state.prompts
+        about = [(t, h) for t, h in zip(topics, nouns) if not state.prompts or state.nouns.get(h, 0) < fixed]
+        new = [t for t, h in about if h not in state.nouns]
+        topic = PASSAGE if len(about) > PASSAGE_NOUNS or len(new) > NEW_PASSAGE_NOUNS else new[0] if new else FAMILIAR
+        for noun in dict.fromkeys(nouns):  # used again: moved to the end, kept longest
+            state.nouns[noun] = state.nouns.pop(noun, 0) + 1
+        while len(state.nouns) > MAX_REPEAT_KEYS:
+            del state.nouns[next(iter(state.nouns))]
+        state.prompts += 1
+        return topic
 
     def _templated(self, state: ClientState) -> bool:
         """Most of its queries near-duplicates, and one MinHash band (a template's fixed words) shared
