@@ -1,6 +1,7 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on the validation harness (cli/chat_holdout.py), written
-apart and never tuned against, each at two volumes. The events are those the inference service
+on which their settings were chosen, and on two validation harnesses written apart, each at two
+volumes: cli/chat_holdout.py (validation, whose failures have been seen in development) and
+cli/chat_holdout_b.py (validation-b, written after them by someone who never read the detector). The events are those the inference service
 publishes for each request (`inference.generations`), replayed through both detector stages in
 process; the benign reference starts from an operator's sample of ordinary chat traffic (the
 tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
@@ -16,10 +17,12 @@ import time
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
+HARNESSES = ("tuning", "validation", "validation-b")
 
 
 def main() -> None:
     from cli.chat_holdout import chat_holdout_population
+    from cli.chat_holdout_b import chat_holdout_b_population
     from cli.chat_simulator import chat_population, generation_events
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
@@ -31,21 +34,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--holdout-seed", type=int, default=7013,
                         help="7013 was never looked at before the recorded run; 4099, 5003 and 6007 were, in development")
+    parser.add_argument("--holdout-b-seed", type=int, default=9011, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
-    parser.add_argument("--only", choices=["tuning", "validation"], help="one harness")
+    parser.add_argument("--only", choices=HARNESSES, help="one harness")
     args = parser.parse_args()
 
     sample = [InferenceGeneration.model_validate_json(b)
               for b in generation_events(chat_population(args.reference, 0, seed=11), MODEL, seed=11)]
     rows = []
     for volume in (float(v) for v in args.volumes.split(",")):
-        for name in ("tuning", "validation"):
+        for name in HARNESSES:
             if args.only and name != args.only:
                 continue
             plans = chat_population(args.ordinary, args.attackers, args.seed, volume) if name == "tuning" else \
-                chat_holdout_population(args.ordinary, args.attackers, args.holdout_seed, volume)
+                chat_holdout_population(args.ordinary, args.attackers, args.holdout_seed, volume) \
+                if name == "validation" else \
+                chat_holdout_b_population(args.ordinary, args.attackers, args.holdout_b_seed, volume)
             payloads = generation_events(plans, MODEL)
             started = time.perf_counter()
             # Severities as the tests find them: the service caps chat alerts (DETECTOR_CHAT_MAX_SEVERITY).
