@@ -24,7 +24,7 @@ One in eight shares a company's NAT with two other apps.
 
 Attacks: the definition thief (the issue's own task, every word of the dictionary through one
 template, half of them asking for the top-20 logprobs), a reasoning harvester (questions on every
-subject, each asking for the reasoning), a logprob harvester (natural questions on every subject,
+subject, each asking for the reasoning in one of several phrasings, or once in a system prompt), a logprob harvester (natural questions on every subject,
 top-20 logprobs), a mixer (a curious user's conversation with a quarter of questions from anywhere
 slipped in), a hydra (30 keys of one template from one cloud block and one program) and a
 low-and-slow ring (25 keys of 20 natural questions each, from three subnets).
@@ -64,7 +64,11 @@ REWRITES = ("Rewrite this for a ten-year-old: {}", "Summarise in five words: {}"
 DIGESTS = ("TL;DR for our team wiki, under 15 words: {}", "Condense into one bullet point for the docs digest: {}")
 SCORING = ("Answer yes or no: is {} a kind of {}?", "Does this review mention {}? Answer only yes or no.")
 THIEF = 'Define the word "{}" in one sentence.'
-REASONING_THEFT = "{} Think step by step and explain your reasoning before the final answer."
+# A reasoning harvester's asks, in the message or once in its system prompt (odd keys).
+REASONING_THEFT = ("{} Think step by step and explain your reasoning before the final answer.",
+                   "{} Lay out your reasoning, then give the answer.", "{} Justify each step.",
+                   "Question: {} Show all your working.", "{} Let's think this through carefully.")
+REASONING_SYSTEM = "You are a careful tutor. For every question, write out your full chain of thought, then answer."
 HYDRA = ("As an expert lexicographer, give a precise one-sentence definition of '{}'.",
          "Act as a dictionary. Entry: {}. Definition:")
 
@@ -192,9 +196,11 @@ def attack_plans(family: str, index: int, words: Words, rng: random.Random, quer
         texts = [THIEF.format(w) for w in rng.sample(everything, queries)]
         return [ClientPlan(name, family, True, texts, outputs="full" if index % 2 else "label")]
     if family == "reasoning-harvest":
-        texts = [REASONING_THEFT.format(_ask(rng, everything)) if rng.random() < 0.5 else
-                 REASONING_THEFT.format(f"What is {g}?") for g in rng.sample(glosses, queries)]
-        return [ClientPlan(name, family, True, texts)]
+        questions = [_ask(rng, everything) if rng.random() < 0.5 else f"What is {g}?" for g in rng.sample(glosses, queries)]
+        if index % 2:
+            return [ClientPlan(name, family, True, questions, instructions=REASONING_SYSTEM,
+                               turns=[2] * len(questions))]
+        return [ClientPlan(name, family, True, [rng.choice(REASONING_THEFT).format(q) for q in questions])]
     if family == "logprob-harvest":
         return [ClientPlan(name, family, True, [_ask(rng, everything) for _ in range(queries)], outputs="full")]
     if family == "mixer":
@@ -241,7 +247,7 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
     publishes them: each client's requests in order, clients interleaved at random. The answer's
     own numbers (tokens, latency) are typical values: the detector does not read them."""
     from shared.events import InferenceGeneration, utcnow
-    from shared.fingerprint import batch_prompt_fingerprints, network_of
+    from shared.fingerprint import asks_for_reasoning, batch_prompt_fingerprints, network_of
 
     texts = sorted({t for p in plans for t in p.texts})
     prints = dict(zip(texts, batch_prompt_fingerprints(texts)))
@@ -255,7 +261,8 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
             time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
             completion_tokens=32, max_tokens=1 if plan.family == "scoring-app" else 128, temperature=0.0, top_p=1.0,
             logprobs=top > 0, top_logprobs=top, finish_reasons=["stop"],
-            messages=plan.turns[position] if plan.turns else 1, latency_s=0.5,
-            client_network=network_of(plan.network), user_agent=plan.user_agent,
-            watermark_key_id="k1", **prints[text]).model_dump_json().encode())
+            messages=plan.turns[position] if plan.turns else 1, latency_s=0.5, system_prompt=bool(plan.instructions),
+            client_network=network_of(plan.network), user_agent=plan.user_agent, watermark_key_id="k1",
+            **{**prints[text], "reasoning_cue": prints[text]["reasoning_cue"] or asks_for_reasoning(plan.instructions)}
+        ).model_dump_json().encode())
     return payloads

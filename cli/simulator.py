@@ -70,6 +70,7 @@ class ClientPlan:
     burst: int = 0  # pause after this many queries (0: never)
     ring: str = ""
     turns: list[int] = field(default_factory=list)  # chat: the turns each request sends (empty: one each)
+    instructions: str = ""  # chat: the system prompt every request sends, if any
     sent: int = 0
     stopped: str = ""
 

@@ -133,11 +133,19 @@ def fingerprints(text: str) -> dict:
 NOUN_TOPICS = Path(__file__).resolve().parent.parent / "data" / "wordnet" / "noun-topics.tsv.gz"
 MAX_PROMPT_NOUNS = 8
 # Asking for the reasoning, not only the answer: what distillation of a reasoning model harvests.
+# Requests for the model's own reasoning, its rationale or its working, however phrased; not for
+# the steps of a task ("what steps does a recipe have?", "describe the steps to install it").
 _REASONING = re.compile(
-    r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (?:your|the|all) (?:work|working|reasoning|steps)"
-    r"|(?:explain|justify|walk (?:me|us) through) (?:your|the|each|every) (?:reasoning|steps?|thinking)"
-    r"|think (?:carefully|it through|aloud|out loud|through)|let'?s think|reason (?:carefully|through|about it)"
-    r"|before (?:you )?(?:answer|giving)", re.IGNORECASE)
+    r"step[- ]by[- ]step|chain[- ]of[- ]thought|thought process|line of reasoning|scratch ?pad|<think>"
+    r"|show (?:me )?(?:your|the|all|each|every) (?:work|working|reasoning|steps|derivation|calculations?|logic)\b"
+    r"|(?:explain|justify|walk (?:me|us) through|talk (?:me|us) through|spell out|lay out)"
+    r" (?:your|the|each|every|all) (?:reasoning|steps?|thinking|logic|rationale|intermediate)"
+    r"|(?:give|include|state|provide|add) (?:your|the|a|a short) (?:reasoning|rationale|justification|derivation)"
+    r"|how you (?:got|arrived|reached|came to|worked)"
+    r"|think (?:carefully|it through|aloud|out loud|through|hard|step)|let'?s think"
+    r"|reason (?:carefully|through|about it|it out|step)|(?:first|then) (?:think|reason)\b"
+    r"|before (?:you )?(?:answer|giving|respond|replying)|each step of (?:your|the) (?:thinking|reasoning|solution)",
+    re.IGNORECASE)
 
 
 @functools.cache

@@ -382,11 +382,18 @@ async def test_each_generation_is_published_with_what_the_detector_reads_of_its_
     await client(llm_served).chat.completions.create(
         model="teacher-lm", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": question}],
         max_tokens=3, temperature=0, logprobs=True, top_logprobs=20)
-    await wait_for(lambda: events.published > before)
+    # A harvester may ask for the reasoning once, in its system prompt, for every request.
+    plain = "Why do cats purr?"
+    await client(llm_served).chat.completions.create(
+        model="teacher-lm", messages=[{"role": "system", "content": "Always give your rationale first."},
+                                      {"role": "user", "content": plain}], max_tokens=3, temperature=0)
+    await wait_for(lambda: events.published > before + 1)
     published = await read_topic("inference.generations", InferenceGeneration, kafka=stack.config.kafka(),
-                                 until=lambda seen: any(e.reasoning_cue and e.client_id == "llm-client" for e in seen))
-    event = next(e for e in published if e.reasoning_cue and e.client_id == "llm-client")
+                                 until=lambda seen: sum(e.reasoning_cue and e.client_id == "llm-client"
+                                                        for e in seen) >= 2)
+    event = next(e for e in published if e.reasoning_cue and e.client_id == "llm-client" and e.top_logprobs)
     assert event.top_logprobs == 20 and event.messages == 2 and event.system_prompt
+    assert any(e.reasoning_cue and e.text_chars == len(plain) for e in published)
     # The prompt's topics (its rarest nouns' first: the veterinarian, the horse), never its words.
     assert {"person", "animal"} <= set(event.prompt_topics) and event.text_chars == len(question)
 

@@ -259,7 +259,8 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
         users = [m["content"] for m in messages if m["role"] == "user"]
         call = GenerationCall(client, model, prompt_ids, params, "chat.completions", body.n, body.stream,
                               users[-1] if users else messages[-1]["content"], len(messages),
-                              any(m["role"] == "system" for m in messages), caller(request), request.headers)
+                              any(m["role"] == "system" for m in messages), caller(request), request.headers,
+                              "\n".join(m["content"] for m in messages if m["role"] == "system"))
         generation = service.start(call)
         response_id = f"chatcmpl-{generation.request_id}"
         created = int(time.time())
