@@ -1,7 +1,8 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on two validation harnesses written apart, each at two
-volumes: cli/chat_holdout.py (validation, whose failures have been seen in development) and
-cli/chat_holdout_b.py (validation-b, written after them by someone who never read the detector). The events are those the inference service
+on which their settings were chosen, and on three validation harnesses written apart, each at two
+volumes: cli/chat_holdout.py (validation, whose failures have been seen in development),
+cli/chat_holdout_b.py and cli/chat_holdout_c.py (validation-b and -c, each written by someone who
+never read the detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
 publishes for each request (`inference.generations`), replayed through both detector stages in
 process; the benign reference starts from an operator's sample of ordinary chat traffic (the
 tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
@@ -17,12 +18,13 @@ import time
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
-HARNESSES = ("tuning", "validation", "validation-b")
+HARNESSES = ("tuning", "validation", "validation-b", "validation-c")
 
 
 def main() -> None:
     from cli.chat_holdout import chat_holdout_population
     from cli.chat_holdout_b import chat_holdout_b_population
+    from cli.chat_holdout_c import chat_holdout_c_population
     from cli.chat_simulator import chat_population, generation_events
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--holdout-seed", type=int, default=7013,
                         help="7013 was never looked at before the recorded run; 4099, 5003 and 6007 were, in development")
     parser.add_argument("--holdout-b-seed", type=int, default=9011, help="never looked at before the recorded run")
+    parser.add_argument("--holdout-c-seed", type=int, default=12011, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
@@ -51,7 +54,9 @@ def main() -> None:
             plans = chat_population(args.ordinary, args.attackers, args.seed, volume) if name == "tuning" else \
                 chat_holdout_population(args.ordinary, args.attackers, args.holdout_seed, volume) \
                 if name == "validation" else \
-                chat_holdout_b_population(args.ordinary, args.attackers, args.holdout_b_seed, volume)
+                chat_holdout_b_population(args.ordinary, args.attackers, args.holdout_b_seed, volume) \
+                if name == "validation-b" else \
+                chat_holdout_c_population(args.ordinary, args.attackers, args.holdout_c_seed, volume)
             payloads = generation_events(plans, MODEL)
             started = time.perf_counter()
             # Severities as the tests find them: the service caps chat alerts (DETECTOR_CHAT_MAX_SEVERITY).
