@@ -25,10 +25,11 @@ Chat models (`inference.generations`) meet the same tests, and a sixth:
 - their "classes" are prompts' topics. A prompt's fixed nouns are those in at least FIXED_SHARE of
   the client's earlier prompts (a template's words, a product's standing instructions); the rest
   are what the prompt is about. More than PASSAGE_NOUNS of them make a passage (a text to
-  summarise, rewrite or translate, whose words a product over one subject has mostly sent before):
-  PASSAGE, since one noun's supersense cannot say what a passage is about. Otherwise the topic is
-  the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR when none
-  is (a conversation's follow-ups come back to its words: a thief's words never do);
+  summarise, rewrite or translate, whose words a product over one subject has mostly sent before),
+  and so do more than one beside fixed ones (a template whose slot is filled with a text, not a
+  word): PASSAGE, since one noun's supersense cannot say what a passage is about. Otherwise the
+  topic is the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR
+  when none is (a conversation's follow-ups come back to its words: a thief's words never do);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
@@ -114,6 +115,7 @@ FAMILIAR = "(familiar)"  # a chat prompt's topic when all its nouns were in the 
 PASSAGE = "(passage)"  # a chat prompt's topic when more than PASSAGE_NOUNS of its nouns are not fixed
 PASSAGE_NOUNS = 4
 NEW_PASSAGE_NOUNS = 2
+SLOT_PROMPTS = 4  # a chat client's prompts before its fixed nouns say what its template is
 FIXED_SHARE = 0.25  # of a chat client's earlier prompts: a noun in that many is its template's or product's own
 
 
@@ -613,7 +615,10 @@ class ClientDetector:
         fixed = FIXED_SHARE * state.prompts
         about = [(t, h) for t, h in zip(topics, nouns) if not state.prompts or state.nouns.get(h, 0) < fixed]
         new = [t for t, h in about if h not in state.nouns]
-        topic = PASSAGE if len(about) > PASSAGE_NOUNS or len(new) > NEW_PASSAGE_NOUNS else new[0] if new else FAMILIAR
+        # A template filled with a text, not a word: its slot brings more than one noun of its own.
+        filled = state.prompts >= SLOT_PROMPTS and len(about) < len(nouns) and len(about) > 1
+        topic = PASSAGE if filled or len(about) > PASSAGE_NOUNS or len(new) > NEW_PASSAGE_NOUNS else \
+            new[0] if new else FAMILIAR
         for noun in dict.fromkeys(nouns):  # used again: moved to the end, kept longest
             state.nouns[noun] = state.nouns.pop(noun, 0) + 1
         while len(state.nouns) > MAX_REPEAT_KEYS:
