@@ -1,8 +1,8 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on three validation harnesses written apart, each at two
-volumes: cli/chat_holdout.py (validation, whose failures have been seen in development),
-cli/chat_holdout_b.py and cli/chat_holdout_c.py (validation-b and -c, each written by someone who
-never read the detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
+on which their settings were chosen, and on four validation harnesses written apart, each at two
+volumes: cli/chat_holdout.py (validation, whose failures have been seen in development), and
+cli/chat_holdout_b.py, _c.py and _d.py (validation-b, -c and -d, each written by someone who never
+read the detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
 publishes for each request (`inference.generations`), replayed through both detector stages in
 process; the benign reference starts from an operator's sample of ordinary chat traffic (the
 tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
@@ -18,13 +18,14 @@ import time
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
-HARNESSES = ("tuning", "validation", "validation-b", "validation-c")
+HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d")
 
 
 def main() -> None:
     from cli.chat_holdout import chat_holdout_population
     from cli.chat_holdout_b import chat_holdout_b_population
     from cli.chat_holdout_c import chat_holdout_c_population
+    from cli.chat_holdout_d import chat_holdout_d_population
     from cli.chat_simulator import chat_population, generation_events
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
@@ -38,6 +39,7 @@ def main() -> None:
                         help="7013 was never looked at before the recorded run; 4099, 5003 and 6007 were, in development")
     parser.add_argument("--holdout-b-seed", type=int, default=9011, help="never looked at before the recorded run")
     parser.add_argument("--holdout-c-seed", type=int, default=12011, help="never looked at before the recorded run")
+    parser.add_argument("--holdout-d-seed", type=int, default=15013, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
@@ -51,12 +53,12 @@ def main() -> None:
         for name in HARNESSES:
             if args.only and name != args.only:
                 continue
-            plans = chat_population(args.ordinary, args.attackers, args.seed, volume) if name == "tuning" else \
-                chat_holdout_population(args.ordinary, args.attackers, args.holdout_seed, volume) \
-                if name == "validation" else \
-                chat_holdout_b_population(args.ordinary, args.attackers, args.holdout_b_seed, volume) \
-                if name == "validation-b" else \
-                chat_holdout_c_population(args.ordinary, args.attackers, args.holdout_c_seed, volume)
+            populations = {"tuning": (chat_population, args.seed), "validation": (chat_holdout_population, args.holdout_seed),
+                           "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
+                           "validation-c": (chat_holdout_c_population, args.holdout_c_seed),
+                           "validation-d": (chat_holdout_d_population, args.holdout_d_seed)}
+            make, seed = populations[name]
+            plans = make(args.ordinary, args.attackers, seed, volume)
             payloads = generation_events(plans, MODEL)
             started = time.perf_counter()
             # Severities as the tests find them: the service caps chat alerts (DETECTOR_CHAT_MAX_SEVERITY).
