@@ -416,7 +416,7 @@ class InferenceGeneration(Event):
     # For the detector's chat tests (empty from older producers):
     prompt_topics: list[str] = Field(default_factory=list)  # the WordNet supersense of each of its nouns, rarest first
     prompt_nouns: list[int] = Field(default_factory=list)  # a 16-bit hash of each of those nouns (new or used before)
-    reasoning_cue: bool = False  # the prompt asks for step-by-step reasoning
+    reasoning_cue: bool = False  # the prompt (or the system prompt) asks for the reasoning, the working or a rationale
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------

@@ -34,9 +34,8 @@ Chat models (`inference.generations`) meet the same tests, and a sixth:
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
   follow-ups are alike).
-Their alerts are capped at `chat_max_severity` (watch by default): on a validation harness they
-still flag products that summarise sentences of one subject, and miss low-and-slow rings
-(docs/BENCHMARKS.md).
+Their alerts are capped at `chat_max_severity` (watch by default): on validation harnesses they
+miss most rings of ordinary-looking keys, mixers and synthetic-data generators (docs/BENCHMARKS.md).
 
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
 every templated application has it) and volume against the model's median client.
@@ -160,7 +159,7 @@ class DetectorSettings(BaseSettings):
     evidence of a ring (and following it would make every client one component)."""
     chat_max_severity: Literal["low", "medium", "high", "critical"] = "low"
     """The highest severity of an alert on a chat model's clients: low (watch) until the chat tests hold on
-    traffic they were not tuned on; their validation harness still flags summarising apps (docs/BENCHMARKS.md)."""
+    traffic they were not tuned on; on such traffic they still miss most rings and mixers (docs/BENCHMARKS.md)."""
     sweep_s: float = 30.0
     """How often quiet clients are looked for."""
     checkpoint_s: float = 30.0
