@@ -9,6 +9,10 @@ adjectives phrased two others), greedy, fp32.
 - The null: the test's false-positive rate on single ordinary texts (WordNet glosses, and the
   unmarked answers), which were written without the key.
 - Speed: output tokens/s to each key at `--concurrency` callers (the processor's cost).
+- Paraphrasing, the known attack on green lists: each marked answer rewritten by a model that
+  does not hold the key (teacher-lm itself to the allow-listed key, unmarked: the only other
+  generative model on this machine is a student of it), then tested as above. How far the
+  rewrite moved is its ROUGE-L against the marked answer.
 
     .venv/bin/python -m benchmarks.text_watermark      # about 10 minutes on 2 CPUs
 """
@@ -32,6 +36,7 @@ from shared.textmetrics import rouge_l
 from shared.watermark import parse_keys
 
 ROOT = Path(__file__).resolve().parent.parent
+PARAPHRASE = "Rewrite this sentence in your own words, keeping its meaning: {}"
 
 
 def single_text_rates(texts: list[str], encode, keys) -> dict:
@@ -58,6 +63,7 @@ async def main() -> None:
     parser.add_argument("--delta", type=float, default=1.0, help="INFERENCE_WATERMARK_TEXT_DELTA")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--no-paraphrase", action="store_true", help="skip the paraphrasing attack")
     args = parser.parse_args()
     nouns, validation = definition_sets(args.nouns, args.validation)
     model_dir = ensure_teacher_lm(ROOT / ".cache")
@@ -77,6 +83,19 @@ async def main() -> None:
                             "tokens_per_s": got["tokens_per_s"], "single": single_text_rates(texts, chat.encode, keys),
                             "texts": texts}
                 print(set_name, who, json.dumps({k: v for k, v in row[who].items() if k != "texts"}), flush=True)
+            if not args.no_paraphrase:
+                marked = row["marked"]["texts"]
+                asks = [{"id": p["id"], "text": PARAPHRASE.format(t)} for p, t in zip(prompts, marked)]
+                got = await chat_answers(served_teacher.base_url, ours, "teacher-lm", asks, args.concurrency,
+                                         args.max_tokens)
+                texts = [got["answers"][p["id"]] for p in prompts]
+                row["paraphrased"] = {
+                    "rouge_l_gold": statistics.mean(rouge_l(t, p["gloss"]) for t, p in zip(texts, prompts)),
+                    "rouge_l_to_marked": statistics.mean(rouge_l(t, m) for t, m in zip(texts, marked)),
+                    "single": single_text_rates(texts, chat.encode, keys), "texts": texts,
+                    "pooled_to_1e-6": pooled_to_significance(texts, chat.encode, keys)}
+                print(set_name, "paraphrased", json.dumps({k: v for k, v in row["paraphrased"].items() if k != "texts"}),
+                      flush=True)
             row["relative_rouge_l_cost"] = 1 - row["marked"]["rouge_l_gold"] / row["unmarked"]["rouge_l_gold"]
             row["pooled_to_1e-6"] = pooled_to_significance(row["marked"]["texts"], chat.encode, keys)
             row["same_answer"] = sum(a == b for a, b in zip(row["marked"]["texts"], row["unmarked"]["texts"])) / len(prompts)
@@ -95,11 +114,19 @@ async def main() -> None:
               f"{100 * r['relative_rouge_l_cost']:+.1f}% | {r['same_answer']:.2f} | {m['single']['below_1e-6']:.2f} "
               f"({m['single']['below_0.01']:.2f}) | {r['pooled_to_1e-6']} | {u['single']['below_0.01']:.3f} "
               f"({u['single']['below_1e-6']:.3f}) | {u['tokens_per_s']:.1f} | {m['tokens_per_s']:.1f} |")
+    if not args.no_paraphrase:
+        print("\n| set | paraphrased: named at p<1e-6 (p<0.01), one answer | answers pooled to p<1e-6 | "
+              "ROUGE-L vs the marked answer | vs gold |")
+        print("|---|---|---|---|---|")
+        for set_name in ("nouns", "validation"):
+            q = results[set_name]["paraphrased"]
+            print(f"| {set_name} | {q['single']['below_1e-6']:.2f} ({q['single']['below_0.01']:.2f}) | "
+                  f"{q['pooled_to_1e-6']} | {q['rouge_l_to_marked']:.3f} | {q['rouge_l_gold']:.3f} |")
     g = results["glosses"]
     print(f"\nordinary texts (WordNet glosses): {g['texts']}, below p=0.01: {g['below_0.01']:.4f}, "
           f"below 1e-6: {g['below_1e-6']:.4f}")
-    print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk not in ("marked", "unmarked")} if "marked" in v else v)
-                      for k, v in results.items()}))
+    print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk not in ("marked", "unmarked", "paraphrased")}
+                          if "marked" in v else v) for k, v in results.items()}))
 
 
 if __name__ == "__main__":
