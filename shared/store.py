@@ -72,6 +72,20 @@ class ArtifactStore:
     def put_json(self, key: str, obj: Any) -> str:
         return self.put_bytes(key, json.dumps(obj, indent=2, default=str).encode(), "application/json")
 
+    def create_json(self, key: str, obj: Any) -> bool:
+        """Writes the object only if there is none yet (S3's `If-None-Match: *`, which MinIO, AWS and
+        SeaweedFS honour): True when this call created it. Of several writers racing, one wins.
+        minio 7.2 (pinned) has no public way to send that header, hence its `_put_object`."""
+        bucket, key = self._locate(key)
+        data = json.dumps(obj, indent=2, default=str).encode()
+        try:
+            self.client._put_object(bucket, key, data, headers={"If-None-Match": "*", "Content-Type": "application/json"})
+        except S3Error as exc:
+            if exc.code == "PreconditionFailed":
+                return False
+            raise
+        return True
+
     def put_file(self, key: str, path: Path) -> str:
         bucket, key = self._locate(key)
         self.client.fput_object(bucket, key, str(path))

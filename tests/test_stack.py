@@ -70,3 +70,16 @@ def test_a_fresh_memory_broker_voids_the_detectors_checkpoints(tmp_path):
         assert list(store.list("detector/")) == [kept]
     finally:
         stack.down()
+
+
+def test_of_writers_racing_for_one_marker_exactly_one_creates_it(store):
+    """The teacher's `done` is announced by whoever writes the job's marker first: a conditional
+    write the S3 server arbitrates, across replicas (a check-then-write in each would let two win)."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(5):
+        key = f"tests/race-{uuid.uuid4().hex}/done.json"
+        with ThreadPoolExecutor(8) as pool:
+            won = list(pool.map(lambda i: store.create_json(key, {"writer": i}), range(8)))
+        assert sum(won) == 1 and store.get_json(key)["writer"] == won.index(True)

@@ -309,8 +309,6 @@ class TeacherContext:
     progress_every_s: float = 2.0
     cache: ResponseCache = field(init=False)
     last_progress: dict[str, float] = field(default_factory=dict)
-    # The workers of one replica finishing a job's last units together must announce `done` once.
-    done_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.cache = ResponseCache(self.store)
@@ -524,10 +522,10 @@ async def report(work: TeacherWork, ctx: TeacherContext, share_finished: bool) -
     if done < work.total:
         await ctx.status(work.job_id, "progress", summary, counts, spent)
         return
-    done_key = f"{job_prefix(work.job_id)}/done.json"
-    async with ctx.done_lock:
-        if await ctx.io(ctx.store.exists, done_key):
-            return
-        await ctx.io(ctx.store.put_json, done_key, {"counts": dict(counts), "spent": vars(spent), "time": utcnow()})
-        await ctx.status(work.job_id, "done", summary, counts, spent)
-        ctx.last_progress.pop(work.job_id, None)
+    # Workers, or replicas, finishing a job's last units together: the one whose marker is written
+    # first (a conditional write) announces `done`.
+    marker = {"counts": dict(counts), "spent": vars(spent), "time": utcnow()}
+    if not await ctx.io(ctx.store.create_json, f"{job_prefix(work.job_id)}/done.json", marker):
+        return
+    await ctx.status(work.job_id, "done", summary, counts, spent)
+    ctx.last_progress.pop(work.job_id, None)
