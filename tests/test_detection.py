@@ -32,7 +32,9 @@ def detection_stack(stack, store, tmp_path_factory):
     with stack.services_up(("inference", "detector"), {
             "INFERENCE_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
             "INFERENCE_MODEL_CACHE": str(tmp_path_factory.mktemp("models")),
-            "DETECTOR_ALLOW_CLIENTS": "distillery-teacher"}):
+            "DETECTOR_ALLOW_CLIENTS": "distillery-teacher",
+            # Checkpoints only as it stops (SIGTERM), so what a SIGKILL loses is known.
+            "DETECTOR_CHECKPOINT_S": "3600"}):
         yield stack
 
 
@@ -109,6 +111,34 @@ async def test_a_restarted_detector_remembers_who_it_was_watching(detection_stac
                            lambda items: any("restart-thief" in a.client_ids for a in items))
     first = next(a for a in alerts if "restart-thief" in a.client_ids)
     assert first.status == "open" and first.queries["restart-thief"] == 64
+
+
+async def test_a_detector_killed_between_checkpoints_reads_again_what_it_had_not_saved(detection_stack, store):
+    """SIGKILL: no checkpoint as it dies, and its consumer had committed the 40 queries since the
+    last one. The restarted detector reads its partitions again from their checkpoints, so 40
+    queries before the kill and 24 after fill the first window (64) and alert."""
+    from benchmarks.detection import wait_for_consumers
+    from shared.events import AbuseAlert, utcnow
+    from shared.kafka import make_broker
+    from tests.streams import collect
+
+    async def send(first: int, last: int) -> None:
+        broker = make_broker(detection_stack.config.kafka(), "test-writer", logger=None)
+        async with broker:
+            for i in range(first, last):
+                event = _event("killed-thief", i, "203.0.113.0/24").model_copy(update={"time": utcnow()})
+                await broker.publish(event, "inference.requests", key=b"killed-thief")
+
+    await send(0, 40)
+    await wait_for_consumers(detection_stack.config.kafka())  # consumed, and its offsets committed
+    assert detection_stack.kill("detector")
+    detection_stack.start_services(names=("detector",))
+    detection_stack.wait_services(names=("detector",), timeout_s=300)
+    await send(40, 64)
+    alerts = await collect(detection_stack, "abuse.alerts", AbuseAlert,
+                           lambda items: any("killed-thief" in a.client_ids for a in items))
+    first = next(a for a in alerts if "killed-thief" in a.client_ids)
+    assert first.queries["killed-thief"] == 64
 
 
 async def test_a_chat_model_thief_is_alerted_from_inference_generations_and_its_users_are_not(detection_stack, store):

@@ -81,5 +81,5 @@ def test_of_writers_racing_for_one_marker_exactly_one_creates_it(store):
     for _ in range(5):
         key = f"tests/race-{uuid.uuid4().hex}/done.json"
         with ThreadPoolExecutor(8) as pool:
-            won = list(pool.map(lambda i: store.create_json(key, {"writer": i}), range(8)))
+            won = list(pool.map(lambda i, key=key: store.create_json(key, {"writer": i}), range(8)))
         assert sum(won) == 1 and store.get_json(key)["writer"] == won.index(True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaMessage
@@ -55,15 +56,22 @@ class PartitionState:
         self.name = name
         self.offsets: dict[int, int] = {}  # partition -> last offset applied
         self.checkpointed: dict[int, int] = {}
+        self.read: dict[int, bytes | None] = {}  # checkpoints read at assignment, for the partition's first record
 
     def key(self, partition: int) -> str:
         return f"{STATE_PREFIX}{self.name}-{partition}.json"
+
+    async def checkpoint_offset(self, partition: int) -> int:
+        """The offset the partition's checkpoint covers (-1: none), read now and kept for `admit`."""
+        saved = self.read[partition] = await asyncio.to_thread(store.get_optional, self.key(partition))
+        return json.loads(saved)["offset"] if saved else -1
 
     async def admit(self, message: KafkaMessage, restore) -> bool:
         """False for a record that the loaded checkpoint already covers."""
         record = single_record(message)
         if record.partition not in self.offsets:
-            saved = await asyncio.to_thread(store.get_optional, self.key(record.partition))
+            saved = self.read.pop(record.partition) if record.partition in self.read else \
+                await asyncio.to_thread(store.get_optional, self.key(record.partition))
             self.offsets[record.partition] = -1
             if saved:
                 body = json.loads(saved)
@@ -90,6 +98,7 @@ class PartitionState:
         for partition in partitions:
             self.offsets.pop(partition, None)
             self.checkpointed.pop(partition, None)
+            self.read.pop(partition, None)
 
 
 # Clients' state is checkpointed per partition of the topic their events come in on.
@@ -112,6 +121,7 @@ class HandOver(ConsumerRebalanceListener):
     def __init__(self, partitions: PartitionState, state_of: Callable[[int], dict],
                  drop: Callable[[set[int]], None]) -> None:
         self.partitions, self.state_of, self.drop = partitions, state_of, drop
+        self.subscriber: Any = None  # the subscriber it listens for (its consumer exists once it started)
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic == self.partitions.name}
@@ -122,7 +132,25 @@ class HandOver(ConsumerRebalanceListener):
             self.drop(mine)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        pass  # each partition's state is restored from its checkpoint at its first record (`admit`)
+        """Each partition is read again from just after its checkpoint (from its start when it has
+        none): the consumer commits offsets as it goes and the state is checkpointed every
+        `checkpoint_s`, so a replica killed in between leaves records committed that no checkpoint
+        holds. Its state is restored at its first record (`admit`); the alerts and profiles of the
+        records read again may be published again, under the same alert ids."""
+        consumer = getattr(self.subscriber, "consumer", None)
+        mine = sorted(tp for tp in assigned if tp.topic == self.partitions.name)
+        if consumer is None or not mine:
+            return
+        consumer.pause(*mine)  # nothing is read from them before they are positioned (the fetcher runs meanwhile)
+        try:
+            starts = await consumer.beginning_offsets(mine)
+            for tp in mine:
+                offset = max(await self.partitions.checkpoint_offset(tp.partition) + 1, starts[tp])
+                consumer.seek(tp, offset)
+                log.info("%s partition %d: read from offset %d (its checkpoint holds what is before)", tp.topic,
+                         tp.partition, offset)
+        finally:
+            consumer.resume(*mine)
 
 
 def client_hand_over(topic: str) -> HandOver:
@@ -158,14 +186,24 @@ def clients_of(topic: str, partition: int) -> dict:
                         if client_partition.get((c, m)) == (topic, partition)]}
 
 
-@broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
-                   title="inference.requests", listener=client_hand_over("inference.requests"))
+def listened(subscriber, listener: HandOver):
+    """The subscriber, its listener told which consumer it seeks on."""
+    listener.subscriber = subscriber
+    return subscriber
+
+
+request_hand_over = client_hand_over("inference.requests")
+generation_hand_over = client_hand_over("inference.generations")
+
+
+@listened(broker.subscriber("inference.requests", group_id="detector", auto_offset_reset="earliest",
+                            title="inference.requests", listener=request_hand_over), request_hand_over)
 async def on_request(event: InferenceRequest, message: KafkaMessage) -> None:
     await observe("inference.requests", event, message)
 
 
-@broker.subscriber("inference.generations", group_id="detector-chat", auto_offset_reset="earliest",
-                   title="inference.generations", listener=client_hand_over("inference.generations"))
+@listened(broker.subscriber("inference.generations", group_id="detector-chat", auto_offset_reset="earliest",
+                            title="inference.generations", listener=generation_hand_over), generation_hand_over)
 async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> None:
     await observe("inference.generations", event, message)
 
@@ -183,10 +221,11 @@ async def observe(topic: str, event: InferenceRequest | InferenceGeneration, mes
         await publish_alert(alert)
 
 
-@broker.subscriber("detector.profiles", group_id="detector-rings", auto_offset_reset="earliest",
-                   title="detector.profiles",
-                   listener=HandOver(profile_partitions, lambda partition: rings.to_json(models_on(partition)),
-                                     drop_models))
+profile_hand_over = HandOver(profile_partitions, lambda partition: rings.to_json(models_on(partition)), drop_models)
+
+
+@listened(broker.subscriber("detector.profiles", group_id="detector-rings", auto_offset_reset="earliest",
+                            title="detector.profiles", listener=profile_hand_over), profile_hand_over)
 async def on_profile(profile: ClientProfile, message: KafkaMessage) -> None:
     partition = single_record(message).partition
 
