@@ -80,7 +80,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from cli.simulator import ClientPlan
+from cli.simulator import ClientPlan, assembled
 
 ORDINARY = ("fleet-admin", "perl-porter", "release-digest", "entry-labeler", "writing-desk", "perl-classroom",
             "bulk-pipeline", "passer-by")
@@ -850,9 +850,6 @@ def chat_holdout_c_population(ordinary: int, attackers_per_family: int, seed: in
     (a ring counts as one; every key of it is an attacking client), shuffled."""
     rng = random.Random(seed)
     addresses = _Addresses(rng)
-    plans = [_ordinary(i, ORDINARY[i % len(ORDINARY)], rng, scale, addresses) for i in range(ordinary)]
-    for family in ATTACKS:
-        for k in range(attackers_per_family):
-            plans += _attack(family, k, rng, scale, addresses)
-    rng.shuffle(plans)
-    return plans
+    return assembled(rng, ordinary, attackers_per_family, ORDINARY, ATTACKS,
+                     lambda i, profile: _ordinary(i, profile, rng, scale, addresses),
+                     lambda family, k: _attack(family, k, rng, scale, addresses))

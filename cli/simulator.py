@@ -29,7 +29,7 @@ import random
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -238,6 +238,19 @@ def population(ordinary: int, attackers_per_family: int, seed: int = 7, scale: f
                                      max(5, int(ring_queries * scale))):
                 plan.network = plan.network or f"192.0.{k * 8 + ATTACK_FAMILIES.index(family)}.{rng.randint(2, 250)}"
                 plans.append(plan)
+    rng.shuffle(plans)
+    return plans
+
+
+def assembled(rng: random.Random, ordinary: int, attackers_per_family: int, profiles: tuple[str, ...],
+              families: tuple[str, ...], make_ordinary: Callable[[int, str], ClientPlan],
+              make_attack: Callable[[str, int], list[ClientPlan]]) -> list[ClientPlan]:
+    """A harness's population: `ordinary` clients (profiles in turn) and, per attack family, that
+    many attackers (a ring counts as one; every key of it is an attacking client), shuffled."""
+    plans = [make_ordinary(i, profiles[i % len(profiles)]) for i in range(ordinary)]
+    for family in families:
+        for k in range(attackers_per_family):
+            plans += make_attack(family, k)
     rng.shuffle(plans)
     return plans
 
