@@ -48,15 +48,15 @@ def main() -> None:
 
     sample = [InferenceGeneration.model_validate_json(b)
               for b in generation_events(chat_population(args.reference, 0, seed=11), MODEL, seed=11)]
+    populations = {"tuning": (chat_population, args.seed), "validation": (chat_holdout_population, args.holdout_seed),
+                   "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
+                   "validation-c": (chat_holdout_c_population, args.holdout_c_seed),
+                   "validation-d": (chat_holdout_d_population, args.holdout_d_seed)}
     rows = []
     for volume in (float(v) for v in args.volumes.split(",")):
         for name in HARNESSES:
             if args.only and name != args.only:
                 continue
-            populations = {"tuning": (chat_population, args.seed), "validation": (chat_holdout_population, args.holdout_seed),
-                           "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
-                           "validation-c": (chat_holdout_c_population, args.holdout_c_seed),
-                           "validation-d": (chat_holdout_d_population, args.holdout_d_seed)}
             make, seed = populations[name]
             plans = make(args.ordinary, args.attackers, seed, volume)
             payloads = generation_events(plans, MODEL)

@@ -247,10 +247,10 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
     publishes them: each client's requests in order, clients interleaved at random. The answer's
     own numbers (tokens, latency) are typical values: the detector does not read them."""
     from shared.events import InferenceGeneration, utcnow
-    from shared.fingerprint import asks_for_reasoning, batch_prompt_fingerprints, network_of
+    from shared.fingerprint import batch_prompt_fingerprints, network_of
 
-    texts = sorted({t for p in plans for t in p.texts})
-    prints = dict(zip(texts, batch_prompt_fingerprints(texts)))
+    asked = sorted({(t, p.instructions) for p in plans for t in p.texts})
+    prints = dict(zip(asked, batch_prompt_fingerprints([t for t, _ in asked], [i for _, i in asked])))
     now = utcnow()
     payloads: list[bytes] = []
     for plan, position in interleaved(plans, random.Random(seed)):  # chat plans send one prompt a request
@@ -263,6 +263,5 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
             logprobs=top > 0, top_logprobs=top, finish_reasons=["stop"],
             messages=plan.turns[position] if plan.turns else 1, latency_s=0.5, system_prompt=bool(plan.instructions),
             client_network=network_of(plan.network), user_agent=plan.user_agent, watermark_key_id="k1",
-            **{**prints[text], "reasoning_cue": prints[text]["reasoning_cue"] or asks_for_reasoning(plan.instructions)}
-        ).model_dump_json().encode())
+            **prints[(text, plan.instructions)]).model_dump_json().encode())
     return payloads

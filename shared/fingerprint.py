@@ -196,12 +196,14 @@ def asks_for_reasoning(text: str) -> bool:
     return _REASONING.search(text) is not None
 
 
-def batch_prompt_fingerprints(texts: list[str]) -> list[dict]:
+def batch_prompt_fingerprints(texts: list[str], instructions: list[str] | None = None) -> list[dict]:
     """What an `inference.generations` event carries of each prompt: the fingerprints of
-    `batch_fingerprints`, its nouns' topics and hashes, and whether it asks for reasoning."""
+    `batch_fingerprints`, its nouns' topics and hashes, and whether it asks for reasoning, in the
+    prompt or in its request's system messages (`instructions`: a harvester may ask there, once for
+    every request)."""
     word_lists = [_WORD.findall(text.casefold()) for text in texts]
     prints = batch_fingerprints(texts, word_lists)
-    for text, words, fingerprint in zip(texts, word_lists, prints):
+    for text, words, system, fingerprint in zip(texts, word_lists, instructions or [""] * len(texts), prints):
         fingerprint["prompt_topics"], fingerprint["prompt_nouns"] = prompt_nouns(words)
-        fingerprint["reasoning_cue"] = asks_for_reasoning(text)
+        fingerprint["reasoning_cue"] = asks_for_reasoning(text) or asks_for_reasoning(system)
     return prints

@@ -37,6 +37,10 @@ def unavailable(exc: BaseException) -> bool:
                             KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError))
 
 
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, indent=2, default=str).encode()
+
+
 class ArtifactStore:
     def __init__(self, settings: S3Settings | None = None) -> None:
         self.settings = settings or S3Settings()
@@ -70,16 +74,15 @@ class ArtifactStore:
         return f"s3://{bucket}/{key}"
 
     def put_json(self, key: str, obj: Any) -> str:
-        return self.put_bytes(key, json.dumps(obj, indent=2, default=str).encode(), "application/json")
+        return self.put_bytes(key, _json_bytes(obj), "application/json")
 
     def create_json(self, key: str, obj: Any) -> bool:
         """Writes the object only if there is none yet (S3's `If-None-Match: *`, which MinIO, AWS and
         SeaweedFS honour): True when this call created it. Of several writers racing, one wins.
         minio 7.2 (pinned) has no public way to send that header, hence its `_put_object`."""
         bucket, key = self._locate(key)
-        data = json.dumps(obj, indent=2, default=str).encode()
         try:
-            self.client._put_object(bucket, key, data, headers={"If-None-Match": "*", "Content-Type": "application/json"})
+            self.client._put_object(bucket, key, _json_bytes(obj), headers={"If-None-Match": "*", "Content-Type": "application/json"})
         except S3Error as exc:
             if exc.code == "PreconditionFailed":
                 return False

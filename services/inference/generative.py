@@ -22,7 +22,7 @@ from services.inference.metrics import InferenceMetrics
 from services.inference.server import LoadedModel, ModelRepository, RequestEventBuffer
 from services.inference.watermarking import Watermarking
 from shared.events import InferenceGeneration, utcnow
-from shared.fingerprint import asks_for_reasoning, batch_prompt_fingerprints
+from shared.fingerprint import batch_prompt_fingerprints
 from shared.generation import Engine, GenerationError, LanguageModel, SamplingParams, Sequence, Step
 from shared.telemetry import context_from_grpc_metadata, tracer
 
@@ -96,11 +96,11 @@ class Generation:
 
 def generation_events(generations: list[Generation]) -> list[tuple[bytes, InferenceGeneration]]:
     """The events of finished generations, with their prompts' fingerprints (off the request path)."""
-    prints = batch_prompt_fingerprints([g.call.prompt_text for g in generations])
+    prints = batch_prompt_fingerprints([g.call.prompt_text for g in generations],
+                                       [g.call.instructions for g in generations])
     events = []
     for g, fingerprint in zip(generations, prints, strict=True):
         call = g.call
-        fingerprint["reasoning_cue"] |= asks_for_reasoning(call.instructions)
         events.append((call.client.client_id.encode(), InferenceGeneration.model_construct(
             request_id=g.request_id, client_id=call.client.client_id, model=call.model.name,
             model_version=call.model.version, time=utcnow(), api=call.api, status=g.status,
