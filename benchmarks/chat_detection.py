@@ -61,8 +61,8 @@ def main() -> None:
             plans = make(args.ordinary, args.attackers, seed, volume)
             payloads = generation_events(plans, MODEL)
             started = time.perf_counter()
-            # Severities as the tests find them: the service caps chat alerts (DETECTOR_CHAT_MAX_SEVERITY).
-            alerts, risks = replay(payloads, config=DetectorSettings(chat_max_severity="critical"),
+            # As the service runs: chat alerts capped at throttle (DETECTOR_CHAT_MAX_SEVERITY=high).
+            alerts, risks = replay(payloads, config=DetectorSettings(),
                                    references=reference_from_events(sample, DetectorSettings()),
                                    event_type=InferenceGeneration)
             evaluation = evaluate(plans, alerts, risks)

@@ -149,13 +149,13 @@ def harnesses(args, volume: float) -> list[tuple[str, list]]:
 
 def summary(rows: list[tuple[str, float, Evaluation]]) -> list[str]:
     out = [f"{'harness':<12}{'volume':>7}{'attacking clients caught':>27}{'families all caught':>21}"
-           f"{'ordinary flagged':>19}{'blocked':>9}{'median queries':>16}"]
+           f"{'ordinary flagged':>19}{'throttled':>11}{'blocked':>9}{'median queries':>16}"]
     for name, volume, e in rows:
         whole = sum(f["rate"] == 1.0 for f in e.families.values())
         out.append(f"{name:<12}{volume:>7.2f}{f'{e.attacking_caught}/{e.attacking_clients} ({e.detection_rate:.3f})':>27}"
                    f"{f'{whole}/{len(e.families)}':>21}"
                    f"{f'{len(e.ordinary_flagged)}/{e.ordinary_clients} ({e.false_positive_rate:.4f})':>19}"
-                   f"{len(e.ordinary_blocked):>9}{e.median_queries_to_detection or '-':>16}")
+                   f"{len(e.ordinary_throttled):>11}{len(e.ordinary_blocked):>9}{e.median_queries_to_detection or '-':>16}")
     return out
 
 

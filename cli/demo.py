@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cli.served import chat_answers, direct_throughput, heldout_texts, served_point, stream_chat, wait_for_model
 from cli.simulator import seed_reference
-from shared.keys import EnforcementStore, KeyStore
+from shared.keys import Enforcement, EnforcementStore, KeyStore
 from shared.oip import OipClient, labels_from_response, scores_from_response
 from shared.registry import ModelRegistry
 from shared.settings import S3Settings
@@ -158,9 +158,7 @@ async def classifier_flow(job_file: Path, url: str) -> int:
     await asyncio.sleep(1.0)  # the inference service applies the alert as it arrives
     for record in EnforcementStore(ArtifactStore(S3Settings())).all().values():
         if record.client_id == extractor or record.client_id in others:
-            done = {"throttle": "throttled", "block": "blocked"}[record.action]
-            print(f"enforcement: {record.client_id} {done} after alert {record.alert_id} "
-                  f"({record.severity}); `distillery enforcement lift {record.client_id}` reverses it")
+            print(enforcement_line(record))
     heading("8. the watermark ledger")
     await asyncio.sleep(6.0)  # the inference service writes the ledger every 5 s
     from shared.watermark import WatermarkKeySettings, parse_keys, read_ledger
@@ -244,9 +242,10 @@ THIEF_WORDS = slice(400, 480)  # nouns the demo's job never asked: a thief's own
 
 async def chat_extraction(number: int, base_url: str, own_key: str, student: str) -> int:
     """The other side: someone distils teacher-lm through an ordinary key, top-20 logprobs and all.
-    The detector alerts on its traffic (chat alerts are capped at watch: docs/BENCHMARKS.md says
-    why); the answers it took carry our watermark, and `distillery verify` names them; our own
-    student, distilled through the platform's allow-listed key, gets no such verdict."""
+    The detector alerts on its traffic and the inference service throttles it (chat alerts are
+    capped at throttle: docs/BENCHMARKS.md says why); the answers it took carry our watermark, and
+    `distillery verify` names them; our own student, distilled through the platform's allow-listed
+    key, gets no such verdict."""
     import gzip
     import json
     import subprocess
@@ -266,27 +265,38 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
     answers: list[str] = []
     todo = iter(nouns)
 
+    refused: list[str] = []
+
     async def caller() -> None:
         for noun in todo:
-            reply = await api.chat.completions.create(
-                model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{noun}' in one sentence."}],
-                max_tokens=32, temperature=0, logprobs=True, top_logprobs=20)
+            try:
+                reply = await api.chat.completions.create(
+                    model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{noun}' in one sentence."}],
+                    max_tokens=32, temperature=0, logprobs=True, top_logprobs=20)
+            except openai.RateLimitError as exc:  # throttled before its list ran out (retried first)
+                refused.append(exc.message)
+                return
             answers.append(reply.choices[0].message.content or "")
 
     try:
         await asyncio.gather(*(caller() for _ in range(8)))
     finally:
         await api.close()
-    print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time")
+    print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time"
+          + (f"; {len(refused)} callers stopped by the throttle" if refused else ""))
+    # Until the thief is named at a severity the policy enforces (watch first, then throttle).
     alerts = await read_alerts(idle_timeout_s=120, printer=lambda _: None,
-                               until=lambda seen: any(thief in a.client_ids for a in seen))
-    alert = next((a for a in alerts if thief in a.client_ids), None)
-    if alert is None:
+                               until=lambda seen: any(thief in a.client_ids and a.severity != "low" for a in seen))
+    named = [a for a in alerts if thief in a.client_ids]
+    if not named:
         print(f"no alert on {thief} (see .distillery/logs/detector.log)")
         return 1
-    print(f"alert {alert.status}:             {alert.severity} (watch: chat alerts are capped, docs/BENCHMARKS.md says why), "
-          f"score {alert.score:.2f} after {alert.queries.get(thief, 0)} requests: " + ", ".join(
-              f"{f.detector} (p {f.evidence['p_value']})" if "p_value" in f.evidence else f.detector for f in alert.findings))
+    for alert in named:
+        print(f"alert {alert.status + ':':<19}{alert.severity}, score {alert.score:.2f} after "
+              f"{sum(alert.queries.values())} requests: " + ", ".join(
+                  f"{f.detector} (p {f.evidence['p_value']})" if "p_value" in f.evidence else f.detector
+                  for f in alert.findings))
+    print(await throttled(thief, key, base_url))
 
     folder = Path(tempfile.mkdtemp(prefix="demo-verify-"))
     (folder / "taken.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
@@ -301,6 +311,41 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
         if done.returncode:
             return 1
     return 0
+
+
+def enforcement_line(record: Enforcement) -> str:
+    done = {"throttle": "throttled", "block": "blocked"}[record.action]
+    return (f"enforcement: {record.client_id} {done} after alert {record.alert_id} ({record.severity}); "
+            f"`distillery enforcement lift {record.client_id}` reverses it")
+
+
+async def throttled(client_id: str, key: str, base_url: str, wait_s: float = 60.0) -> str:
+    """What the inference service did with a client's alert: its enforcement record (waited for: the
+    service applies alerts as they arrive), and what the client's next requests get."""
+    import openai
+
+    store, deadline = EnforcementStore(ArtifactStore(S3Settings())), time.monotonic() + wait_s
+    while (record := (await asyncio.to_thread(store.all)).get(client_id)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+    if record is None:
+        return f"enforcement: none on {client_id} (its alerts stayed at watch)"
+    lines = [enforcement_line(record)]
+    # A throttled client keeps a request a second (throttle_rps): a burst of four meets the limit.
+    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0)
+    try:
+        for attempt in range(4):
+            try:
+                await api.chat.completions.create(model="teacher-lm", max_tokens=1,
+                                                  messages=[{"role": "user", "content": "Define the word 'oak'."}])
+            except openai.APIStatusError as exc:
+                said = exc.body.get("message") if isinstance(exc.body, dict) else None  # our API's error object
+                lines.append(f"its request {attempt + 1} of a burst of 4: HTTP {exc.status_code}: {said or exc.message}")
+                break
+        else:
+            lines.append("a burst of 4 requests all went through")
+    finally:
+        await api.close()
+    return "\n".join(lines)
 
 
 async def chat_through_openai_sdk(key: str, model: str, wait_s: float = 0.0) -> bool:

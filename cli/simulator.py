@@ -354,8 +354,10 @@ class Evaluation:
     ordinary_clients: int = 0
     ordinary_flagged: list[str] = field(default_factory=list)
     ordinary_blocked: list[str] = field(default_factory=list)
+    ordinary_throttled: list[str] = field(default_factory=list)  # named at medium or high, never critical
     attacking_clients: int = 0
     attacking_caught: int = 0
+    attacking_enforced: int = 0  # named at a severity the default policy acts on: throttle or block
     scores: dict[str, float] = field(default_factory=dict)  # client -> its risk (log10 margin), alerted or not
 
     @property
@@ -374,24 +376,26 @@ class Evaluation:
 
     def lines(self) -> list[str]:
         out = [f"{'family':<18}{'clients':>8}{'caught':>8}{'rate':>7}{'median queries to detection':>30}"
-               f"{'caught alone':>14}"]
+               f"{'caught alone':>14}{'enforced':>10}"]
         for family, f in self.families.items():
             median = f["median_queries_to_detection"]
             out.append(f"{family:<18}{f['clients']:>8}{f['caught']:>8}{f['rate']:>7.2f}"
-                       f"{'-' if median is None else median:>30}{f['caught_alone']:>14}")
-        out.append(f"{'ordinary profile':<18}{'clients':>8}{'flagged':>8}{'blocked':>8}")
+                       f"{'-' if median is None else median:>30}{f['caught_alone']:>14}{f['enforced']:>10}")
+        out.append(f"{'ordinary profile':<18}{'clients':>8}{'flagged':>8}{'throttled':>10}{'blocked':>8}")
         for profile, f in self.profiles.items():
-            out.append(f"{profile:<18}{f['clients']:>8}{f['flagged']:>8}{f['blocked']:>8}")
+            out.append(f"{profile:<18}{f['clients']:>8}{f['flagged']:>8}{f['throttled']:>10}{f['blocked']:>8}")
         out.append(f"attacking clients caught: {self.attacking_caught}/{self.attacking_clients} "
-                   f"({self.detection_rate:.3f}); ordinary clients flagged: {len(self.ordinary_flagged)}/"
-                   f"{self.ordinary_clients} ({self.false_positive_rate:.4f}), blocked: {len(self.ordinary_blocked)}"
+                   f"({self.detection_rate:.3f}), throttled or blocked: {self.attacking_enforced}; ordinary clients "
+                   f"flagged: {len(self.ordinary_flagged)}/{self.ordinary_clients} ({self.false_positive_rate:.4f}), "
+                   f"throttled: {len(self.ordinary_throttled)}, blocked: {len(self.ordinary_blocked)}"
                    + (f"; flagged: {', '.join(sorted(self.ordinary_flagged))}" if self.ordinary_flagged else ""))
         return out
 
 
 def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str, float] | None = None) -> Evaluation:
     """Per family: attacking clients named by an alert, and the queries each had made when first
-    named (the alert's own count); ordinary clients named by any alert are false positives, and
+    named (the alert's own count); ordinary clients named by any alert are false positives,
+    throttled ones those named at medium or high severity (what the default policy throttles), and
     blocked ones those named at critical severity or refused with PERMISSION_DENIED. `risks`: each
     client's highest published risk (ClientProfile.risk); a ring alert's margin counts for its keys."""
     first: dict[str, AbuseAlert] = {}
@@ -399,6 +403,7 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str,
     alone = {c for a in alerts if a.status != "resolve" and not a.ring for c in a.client_ids}
     best: dict[str, float] = defaultdict(lambda: -99.0, risks or {})
     critical: set[str] = set()
+    enforced: set[str] = set()  # named at medium or above: throttled (medium, high) or blocked (critical)
     for alert in sorted((a for a in alerts if a.status != "resolve"), key=lambda a: a.time):
         margin = max((float(f.evidence.get("margin_log10", 0.0)) for f in alert.findings), default=0.0)
         for client in alert.client_ids:
@@ -406,6 +411,8 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str,
             best[client] = max(best[client], margin)
             if alert.severity == "critical":
                 critical.add(client)
+            if alert.severity != "low":
+                enforced.add(client)
     result = Evaluation()
     by_family: dict[str, list[ClientPlan]] = defaultdict(list)
     for plan in plans:
@@ -420,18 +427,22 @@ def evaluate(plans: list[ClientPlan], alerts: list[AbuseAlert], risks: dict[str,
         result.families[family] = {"clients": len(members), "caught": len(caught),
                                    "caught_alone": sum(p.name in alone for p in members),
                                    "rate": len(caught) / len(members),
+                                   "enforced": sum(p.name in enforced for p in members),
                                    "median_queries_to_detection": counts[len(counts) // 2] if counts else None}
     ordinary = [p for p in plans if not p.attacker]
     blocked = {p.name for p in ordinary if p.name in critical or p.stopped.startswith("PERMISSION_DENIED")}
     for profile in sorted({p.family for p in ordinary}):
         members = [p for p in ordinary if p.family == profile]
         result.profiles[profile] = {"clients": len(members), "flagged": sum(p.name in first for p in members),
+                                    "throttled": sum(p.name in enforced - blocked for p in members),
                                     "blocked": sum(p.name in blocked for p in members)}
     attackers = [p for p in plans if p.attacker]
     result.ordinary_clients, result.attacking_clients = len(ordinary), len(attackers)
     result.ordinary_flagged = [p.name for p in ordinary if p.name in first]
     result.ordinary_blocked = sorted(blocked)
+    result.ordinary_throttled = sorted(p.name for p in ordinary if p.name in enforced - blocked)
     result.attacking_caught = sum(1 for p in attackers if p.name in first)
+    result.attacking_enforced = sum(1 for p in attackers if p.name in enforced)
     result.scores = {p.name: best[p.name] for p in plans}
     return result
 

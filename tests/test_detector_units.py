@@ -117,6 +117,27 @@ def test_harvesting_the_whole_vector_with_coverage_is_two_signals_and_critical()
     assert {a.severity for a in alone} <= {"low", "medium", "high"} and alone[-1].severity != "low"
 
 
+def test_on_chat_traffic_only_lead_tests_raise_the_severity_and_it_is_capped():
+    from shared.events import DetectorFinding
+
+    def lead(margin: float) -> DetectorFinding:
+        return DetectorFinding(detector="coverage", score=0.9, evidence={"margin_log10": margin})
+
+    template = [DetectorFinding(detector="templates", score=0.9)]
+    settings = DetectorSettings()
+    # One lead with support: a classifier's client is throttled, a chat product (every one has
+    # templates) is watched.
+    assert settings.severity([lead(1.0)], template, chat=False) == "medium"
+    assert settings.severity([lead(1.0)], template, chat=True) == "low"
+    # A strong lead throttles either; two leads, one strong, block a classifier's client and only
+    # throttle a chat client (chat_max_severity), and an open alert's severity is a floor.
+    assert settings.severity([lead(4.0)], [], chat=True) == "medium"
+    assert settings.severity([lead(4.0), lead(1.0)], [], chat=False) == "critical"
+    assert settings.severity([lead(4.0), lead(1.0)], [], chat=True) == "high"
+    assert settings.severity([lead(1.0)], [], chat=True, floor="medium") == "medium"
+    assert DetectorSettings(chat_max_severity="low").severity([lead(4.0), lead(1.0)], [], chat=True) == "low"
+
+
 def test_an_open_alerts_severity_never_falls():
     detector = ClientDetector(DetectorSettings())
     events = [_event("thief", i, CLASSES[i % 45], outputs=("PROBABILITIES",)) for i in range(128)]
@@ -301,6 +322,9 @@ def test_the_definition_thief_is_alerted_on_chat_traffic_and_conversations_and_n
     assert named == {p.name for p in plans if p.attacker}
     thief = next(p.name for p in plans if p.family == "definer")
     assert detector.clients[(thief, "teacher-lm")].chat and detector._templated(detector.clients[(thief, "teacher-lm")])
+    # Its alerts rise to throttle, never to block: chat alerts are capped at high.
+    severities = {a.severity for a in _alerts(ClientDetector(DetectorSettings()), _chat_events(plans)) if thief in a.client_ids}
+    assert severities & {"medium", "high"} and "critical" not in severities
     # Each chat client meets six lead tests (reasoning besides a classifier's five): its budget is split six ways.
     assert DetectorSettings().budget(1, 6) < DetectorSettings().budget(1)
 

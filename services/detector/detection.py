@@ -34,8 +34,10 @@ Chat models (`inference.generations`) meet the same tests, and a sixth:
 - reasoning: the share of prompts that ask for step-by-step reasoning;
 - a chat client is templated only when most of its requests send one message (a conversation's
   follow-ups are alike).
-Their alerts are capped at `chat_max_severity` (watch by default): on validation harnesses they
-miss most rings of ordinary-looking keys, mixers and synthetic-data generators (docs/BENCHMARKS.md).
+Their severity counts leads only: support (templates, volume) raises none, since every chat product
+has it. They are capped at `chat_max_severity` (throttle by default, never block): on validation
+harnesses the tests miss most rings of ordinary-looking keys, mixers and synthetic-data generators,
+and the ordinary clients they flag are named on one lead, at watch (docs/BENCHMARKS.md).
 
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
 every templated application has it) and volume against the model's median client.
@@ -157,9 +159,10 @@ class DetectorSettings(BaseSettings):
     ring_crowd: int = 250
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
-    chat_max_severity: Literal["low", "medium", "high", "critical"] = "low"
-    """The highest severity of an alert on a chat model's clients: low (watch) until the chat tests hold on
-    traffic they were not tuned on; on such traffic they still miss most rings and mixers (docs/BENCHMARKS.md)."""
+    chat_max_severity: Literal["low", "medium", "high", "critical"] = "high"
+    """The highest severity of an alert on a chat model's clients: high (throttle, never block) until the chat
+    tests hold on traffic they were not tuned on; on such traffic they still miss most rings and mixers, and
+    name a few ordinary clients at watch (docs/BENCHMARKS.md)."""
     sweep_s: float = 30.0
     """How often quiet clients are looked for."""
     checkpoint_s: float = 30.0
@@ -175,6 +178,14 @@ class DetectorSettings(BaseSettings):
     def capped(self, severity: str, chat: bool) -> str:
         """The severity an alert may carry: a chat model's clients' no higher than chat_max_severity."""
         return min(severity, self.chat_max_severity, key=SEVERITIES.index) if chat else severity
+
+    def severity(self, leads: list[DetectorFinding], supports: list[DetectorFinding], chat: bool,
+                 floor: str = "low") -> str:
+        """severity_for, no lower than `floor` (an open alert's), capped. On a chat model's clients
+        support raises nothing: templates and volume are what every chat product has, and on a
+        validation harness they took a labelling product to throttle on one lead (docs/BENCHMARKS.md)."""
+        found = severity_for(leads, [] if chat else supports, self.strong_margin)
+        return self.capped(max(found, floor, key=SEVERITIES.index), chat)
 
     def budget(self, window: int = 1, tests: int = len(CLASSIFIER_TESTS)) -> float:
         """The false-positive budget of one lead test on a client's window-th independent window:
@@ -691,8 +702,7 @@ class ClientDetector:
         score = max(f.score for f in leads)
         # An open alert's severity only rises: a score wobbling around a boundary must not flap the
         # severity (and with it what the inference service enforces) up and down.
-        severity = self.config.capped(max(severity_for(leads, supports, self.config.strong_margin),
-                                          state.alerted_severity or "low", key=SEVERITIES.index), state.chat)
+        severity = self.config.severity(leads, supports, state.chat, floor=state.alerted_severity or "low")
         if state.alerted_score is not None and score < state.alerted_score + 0.05 \
                 and severity == state.alerted_severity:
             return None  # deduplicated: nothing new to say
@@ -874,12 +884,13 @@ class RingLinker:
         tested = [p for p in profiles if p.spread_window]
         if len(tested) < self.config.ring_min_members:
             return None
+        chat = any(p.chat for p in profiles)
         leads, supports = self.findings(tested)
         ring = next((r for r in self.rings.get(model, []) if r.members & members), None)
         if leads:
             found = leads + supports
             score = max(f.score for f in leads)
-            severity = severity_for(leads, supports, self.config.strong_margin)
+            severity = self.config.severity(leads, supports, chat)
         elif ring is not None and 2 * len(ring.members & members) >= len(members) > len(ring.members & members):
             # The group's own count falls short (its newest keys have shown little), but most of it
             # is a ring already found: that evidence stands, and the keys linked to it join it.
@@ -888,7 +899,7 @@ class RingLinker:
             found, score, severity = ring.alert.findings, ring.alert.score, ring.alert.severity
         else:
             return None
-        severity = self.config.capped(severity, any(p.chat for p in profiles))
+        severity = self.config.capped(severity, chat)
         window_start = min(p.window_start for p in profiles)
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}
