@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -90,6 +91,7 @@ async def main() -> None:
     from shared.keys import KeyStore
     from shared.registry import ModelRegistry
     from shared.store import ArtifactStore
+    from shared.tokens import vocabulary_by_bytes
     from shared.watermark import parse_keys
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,6 +107,9 @@ async def main() -> None:
     parser.add_argument("--shares", type=float, nargs="*", default=[],
                         help="thieves whose data is only this share marked (the rest: unmarked answers)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--top-k", type=int, default=20,
+                        help="score each suspect's top k tokens (its top_logprobs) at every position too; 0: "
+                             "the tokens it wrote alone")
     args = parser.parse_args()
     # The fields job_yaml reads: the answers as the distillation benchmark asks for them.
     args.top_logprobs = 20
@@ -119,6 +124,7 @@ async def main() -> None:
     stack.start_infra()
     os.environ.update(stack.env())
     keys = parse_keys(stack.env()["WATERMARK_KEYS"])
+    vocabulary = vocabulary_by_bytes(chat.tokenizer)
     rows: list[dict] = []
     try:
         store = ArtifactStore(stack.config.s3())
@@ -142,11 +148,16 @@ async def main() -> None:
             await chat_answers(base_url, ours, name, [{"id": "0", "text": probes[0]}], 1, 8, wait_s=300)
             started = time.perf_counter()
             suspect = OpenAISuspect(base_url, name, ours, args.max_tokens, args.concurrency)
-            result, _ = await verify_generative(suspect, probes, chat.encode, keys, tokenizer="teacher-lm")
+            result, _ = await verify_generative(suspect, probes, chat.encode, keys, tokenizer="teacher-lm",
+                                                top_k=args.top_k, vocabulary=vocabulary)
             best = min(result.tests, key=lambda t: t.log10_p_value)
+            # The same answers scored on the tokens the suspect wrote alone (the test without its logits).
+            alone = min(result.generated_only or result.tests, key=lambda t: t.log10_p_value)
             row = {"model": name, "trained_on": trained_on, "queries": len(probes), "verdict": result.verdict,
                    "log10_p": round(result.log10_p_value, 2), "scored": best.scored,
                    "green_share": best.green / max(1, best.scored), "z": round(best.z, 2),
+                   "written_log10_p": round(min(0.0, alone.log10_p_value + math.log10(len(keys))), 2),
+                   "written_scored": alone.scored, "written_green_share": alone.green / max(1, alone.scored),
                    "seconds": round(time.perf_counter() - started, 1)}
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -193,12 +204,15 @@ async def main() -> None:
             stack.stop(name)
         stack.down()
     print(f"\n`distillery verify` on each suspect through the API: {args.probes} generations of our probe prompts, "
-          f"greedy; students of {args.layers} layers, {args.epochs} epochs, from {args.nouns} nouns\n")
-    print("| suspect | trained on | verdict | p | distinct pairs scored | green share (chance 0.25) | z |")
-    print("|---|---|---|---|---|---|---|")
+          f"greedy, scored with each position's top {args.top_k} tokens; students of {args.layers} layers, "
+          f"{args.epochs} epochs, from {args.nouns} nouns\n")
+    print("| suspect | trained on | verdict | p | distinct pairs scored | green share (chance 0.25) | z "
+          "| written tokens alone: p | pairs | green share |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['trained_on']} | {r['verdict']} | 10^{r['log10_p']} | {r['scored']:,} | "
-              f"{r['green_share']:.3f} | {r['z']} |")
+              f"{r['green_share']:.3f} | {r['z']} | 10^{r['written_log10_p']} | {r['written_scored']:,} | "
+              f"{r['written_green_share']:.3f} |")
     print(json.dumps(rows))
 
 

@@ -301,6 +301,8 @@ def cmd_verify(args) -> None:
     out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     if args.max_queries < 0:
         sys.exit("distillery verify: --max-queries is a number of queries, 0 for the default")
+    if args.top_logprobs < 0:
+        sys.exit("distillery verify: --top-logprobs is a number of tokens per position, 0 for none")
     try:
         if args.address and not args.model:
             raise VerifyError("--address needs --model: the suspect's model name on that server")
@@ -334,7 +336,7 @@ def _suspect_key(args) -> str:
 
 def _our_tokenizer(args):
     """The tokenizer of the generative model we served (its green lists are over its tokens): the
-    registry's promoted --served-model, or the folder or file --tokenizer names. (encode, source)."""
+    registry's promoted --served-model, or the folder or file --tokenizer names. (tokenizer, source)."""
     from tokenizers import Tokenizer
 
     from cli.verify import VerifyError
@@ -355,7 +357,7 @@ def _our_tokenizer(args):
             raise VerifyError(f"the registry has no promoted {args.served_model!r} with a tokenizer.json: name "
                               "the model we served (--served-model) or give its folder (--tokenizer)")
         tokenizer, source = Tokenizer.from_str(body.decode()), f"{args.served_model} {version}"
-    return (lambda text: tokenizer.encode(text, add_special_tokens=False).ids), source
+    return tokenizer, source
 
 
 def _verify_text(args, keys, out: Path) -> None:
@@ -376,7 +378,12 @@ def _verify_text(args, keys, out: Path) -> None:
 
     answers = None
     try:
-        encode, source = _our_tokenizer(args)
+        from shared.tokens import vocabulary_by_bytes
+
+        tokenizer, source = _our_tokenizer(args)
+
+        def encode(text: str) -> list[int]:
+            return tokenizer.encode(text, add_special_tokens=False).ids
         if args.text:
             result = verify_texts(read_texts(Path(args.text)), encode, keys, args.alpha, source)
         else:
@@ -388,12 +395,16 @@ def _verify_text(args, keys, out: Path) -> None:
                        OipChatSuspect(args.address, args.model, _suspect_key(args), args.model_version)
                        if args.address else SafetensorsChatSuspect(Path(args.safetensors))
                        if args.safetensors else OnnxChatSuspect(Path(args.onnx)))
-            result, answers = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source))
+            result, answers = asyncio.run(verify_generative(suspect, prompts, encode, keys, args.alpha, source,
+                                                            args.top_logprobs, vocabulary_by_bytes(tokenizer)))
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
     json_path, md_path = write_report(result, out, answers)
     if result.suspect:
-        print(f"asked the suspect {result.suspect['queries']} prompts ({result.suspect['seconds']} s)")
+        ranked = result.suspect["top_k_scored"]
+        print(f"asked the suspect {result.suspect['queries']} prompts ({result.suspect['seconds']} s)"
+              + (f"; scored with its top {ranked} tokens at each of {result.suspect['positions_with_top_k']} positions"
+                 if ranked else "; scored on the tokens it wrote"))
     best = min(result.tests, key=lambda t: t.log10_p_value)
     print(f"verdict: {result.verdict}  p = {10 ** result.log10_p_value:.3g} (log10 {result.log10_p_value:.1f})  "
           f"{best.green} green of {best.scored} distinct (context, token) pairs in {best.texts} texts "
@@ -536,6 +547,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="at most this many inputs replayed (2000), or prompts asked a chat model (500)")
     verify.add_argument("--prompts", default="", help="a chat suspect: the prompts to ask it (JSONL or one a line; "
                                                       "default: WordNet definitions)")
+    verify.add_argument("--top-logprobs", type=int, default=20,
+                        help="a chat suspect whose logits we can read (--openai's top_logprobs, --onnx, --safetensors): "
+                             "score its top k tokens at every position too (0: the tokens it wrote alone)")
     verify.add_argument("--alpha", type=float, default=1e-6, help="significance level for the verdict 'derived'")
     verify.add_argument("--out", default="", help="report folder (default .distillery/reports/verify-<time>)")
 

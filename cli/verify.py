@@ -247,6 +247,9 @@ class TextVerification:
     alpha: float
     tokenizer: str
     suspect: dict | None = None  # where the texts came from, when we asked a model for them
+    # With a suspect's logits: the same answers scored on their own tokens alone, for comparison
+    # (the verdict is the test with its top-k alternatives, chosen before any answer was seen).
+    generated_only: list | None = None
 
     @property
     def log10_p_value(self) -> float:
@@ -268,6 +271,9 @@ class TextVerification:
                 "keys": [{"key_id": t.key_id, "texts": t.texts, "tokens": t.tokens, "pairs_scored": t.scored,
                           "green": t.green, "expected_green": round(t.expected, 2), "z": round(t.z, 2),
                           "log10_p_value": round(t.log10_p_value, 3)} for t in self.tests],
+                **({"generated_tokens_only": [{"key_id": t.key_id, "pairs_scored": t.scored, "green": t.green,
+                                               "log10_p_value": round(t.log10_p_value, 3)}
+                                              for t in self.generated_only]} if self.generated_only else {}),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -277,6 +283,27 @@ def verify_texts(texts: list[str], encode, keys: list, alpha: float = 1e-6, toke
         raise VerifyError("no texts to test")
     ids = [encode(text) for text in texts]
     return TextVerification([score_texts(key, ids) for key in keys], alpha, tokenizer)
+
+
+@dataclass
+class RankedAnswer:
+    """A suspect's answer with what its logits said: the tokens it wrote, as ids of our tokenizer
+    (None when they are not all ours: then its text is scored), and at each position the tokens it
+    ranked highest (its top k, ours among them)."""
+
+    text: str
+    ids: list[int] | None = None
+    alternatives: list[list[int]] = field(default_factory=list)
+
+
+def ranked_answer(text: str, tokens: list[bytes], alternatives: list[list[bytes]],
+                  vocabulary: dict[bytes, int]) -> RankedAnswer:
+    """An answer whose tokens (and top-k alternatives) are given by their bytes, in our token ids."""
+    ids = [vocabulary.get(t) for t in tokens]
+    if any(i is None for i in ids):
+        return RankedAnswer(text)  # another tokenizer: the text is scored as text
+    return RankedAnswer(text, [i for i in ids if i is not None],
+                        [[i for i in map(vocabulary.get, others) if i is not None] for others in alternatives])
 
 
 def render_text_markdown(report: dict) -> str:
@@ -291,9 +318,13 @@ def render_text_markdown(report: dict) -> str:
                        "model trained on little of ours, can lose the mark: this does not prove innocence.",
     }[report["verdict"]]
     suspect = report.get("suspect")
+    ranked = suspect.get("top_k_scored") if suspect else 0
     asked = [f"Suspect: {suspect['kind']} {suspect.get('path') or suspect.get('address')} "
-             f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s.", ""] \
-        if suspect else []
+             f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s. "
+             + (f"Its logits were read: at each of {suspect['positions_with_top_k']} positions its top {ranked} "
+                f"tokens are scored besides the one it wrote (each distinct pair once); on the tokens it wrote "
+                f"alone, the best key's log10 p is {min(k['log10_p_value'] for k in report['generated_tokens_only'])}."
+                if ranked else "Its answers' tokens are scored."), ""] if suspect else []
     lines = ["# Text watermark verification", "", f"**Verdict: {report['verdict']}.** {meaning}", "", *asked,
              f"p = {report['p_value']:.3g} (log10 {report['log10_p_value']}), significance level {report['alpha']:g}; "
              f"tokenizer: {report['tokenizer']}.", "",
@@ -344,6 +375,35 @@ class OpenAISuspect:
         except openai.APIError as exc:
             raise VerifyError(f"the suspect at {self.base_url} (model {self.model!r}) did not answer: {exc}") from None
         return [got["answers"][str(i)] for i in range(len(prompts))]
+
+    async def ranked(self, prompts: list[str], top_k: int, vocabulary: dict[bytes, int]) -> list[RankedAnswer]:
+        """Greedy answers with their top_logprobs (the endpoint's own limit on k applies)."""
+        import openai
+
+        api = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=3, timeout=600)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def answer(prompt: str) -> RankedAnswer:
+            async with gate:
+                reply = await api.chat.completions.create(
+                    model=self.model, messages=[{"role": "user", "content": prompt}], max_tokens=self.max_tokens,
+                    temperature=0, logprobs=True, top_logprobs=top_k)
+            choice = reply.choices[0]
+            text, content = choice.message.content or "", choice.logprobs.content if choice.logprobs else None
+            if not content or any(t.bytes is None for t in content):
+                return RankedAnswer(text)  # no logprobs given: the text is scored as text
+            return ranked_answer(text, [bytes(t.bytes or []) for t in content],
+                                 [[bytes(a.bytes or []) for a in t.top_logprobs] for t in content], vocabulary)
+
+        try:
+            return list(await asyncio.gather(*(answer(p) for p in prompts)))
+        except openai.BadRequestError as exc:
+            raise VerifyError(f"the suspect at {self.base_url} refused logprobs (top_logprobs={top_k}): {exc.message}; "
+                              "give a smaller --top-logprobs, or 0 to score its answers' text alone") from None
+        except openai.APIError as exc:
+            raise VerifyError(f"the suspect at {self.base_url} (model {self.model!r}) did not answer: {exc}") from None
+        finally:
+            await api.close()
 
 
 class OipChatSuspect:
@@ -429,6 +489,24 @@ class OnnxChatSuspect:
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
 
+    async def ranked(self, prompts: list[str], top_k: int, vocabulary: dict[bytes, int]) -> list[RankedAnswer]:
+        """Greedy answers with the top k of the logits each token was chosen from."""
+        import numpy as np
+
+        table = self.model.token_bytes
+
+        def answer(prompt: str) -> RankedAnswer:
+            ids = self.model.encode(self.model.render_chat([{"role": "user", "content": prompt}]))
+            tokens, alternatives = [], []
+            for token, logits in self.model.greedy_steps(ids, self.max_tokens):
+                if token in self.model.eos_token_ids:
+                    break
+                tokens.append(token)
+                alternatives.append([table[int(t)] for t in np.argpartition(logits, -top_k)[-top_k:]])
+            return ranked_answer(self.model.decode(tokens), [table[t] for t in tokens], alternatives, vocabulary)
+
+        return [await asyncio.to_thread(answer, p) for p in prompts]
+
 
 class SafetensorsChatSuspect:
     """A chat model as Hugging Face weights (a folder with config.json, *.safetensors and its
@@ -465,6 +543,27 @@ class SafetensorsChatSuspect:
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
 
+    async def ranked(self, prompts: list[str], top_k: int, vocabulary: dict[bytes, int]) -> list[RankedAnswer]:
+        """Greedy answers with the top k of the scores each token was chosen from."""
+        from shared.tokens import token_bytes_table
+
+        table, special = token_bytes_table(self.tokenizer.backend_tokenizer), set(self.tokenizer.all_special_ids)
+
+        def answer(prompt: str) -> RankedAnswer:
+            ids = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                                     return_tensors="pt", return_dict=True)
+            with self.torch.no_grad():
+                out = self.model.generate(**ids, max_new_tokens=self.max_tokens, do_sample=False,
+                                          pad_token_id=self.tokenizer.eos_token_id, output_scores=True,
+                                          return_dict_in_generate=True)
+            written = out.sequences[0, ids["input_ids"].shape[1]:].tolist()
+            end = next((i for i, t in enumerate(written) if t in special), len(written))
+            alternatives = [[table[t] for t in scores[0].topk(top_k).indices.tolist()] for scores in out.scores[:end]]
+            return ranked_answer(self.tokenizer.decode(written[:end]), [table[t] for t in written[:end]], alternatives,
+                                 vocabulary)
+
+        return [await asyncio.to_thread(answer, p) for p in prompts]
+
 
 def is_generative_folder(path: Path) -> bool:
     """Whether --onnx names a chat model, not a classifier: the inference service's own test
@@ -477,15 +576,29 @@ def is_generative_folder(path: Path) -> bool:
 
 
 async def verify_generative(suspect, prompts: list[str], encode, keys: list, alpha: float = 1e-6,
-                            tokenizer: str = "") -> tuple[TextVerification, list[str]]:
+                            tokenizer: str = "", top_k: int = 0,
+                            vocabulary: dict[bytes, int] | None = None) -> tuple[TextVerification, list[str]]:
     """Ask the suspect every prompt and test its answers for our green lists (each distinct pair once):
-    a model trained on our watermarked generations writes green tokens more often than chance."""
+    a model trained on our watermarked generations writes green tokens more often than chance.
+
+    With `top_k` and our `vocabulary` (token bytes -> id), a suspect whose logits we can read (an
+    OpenAI-compatible endpoint's top_logprobs, a model file) is scored on its top k tokens at every
+    position as well as on the ones it wrote: many more distinct pairs from the same queries."""
     if not prompts:
         raise VerifyError("no prompts to ask the suspect")
     started = time.perf_counter()
-    answers = await suspect.generate(prompts)
-    result = verify_texts([a for a in answers if a], encode, keys, alpha, tokenizer) if any(answers) else None
-    if result is None:
+    if top_k and vocabulary is not None and hasattr(suspect, "ranked"):
+        answers = await suspect.ranked(prompts, top_k, vocabulary)
+    else:
+        answers = [RankedAnswer(text) for text in await suspect.generate(prompts)]
+    kept = [a for a in answers if a.text or a.ids]
+    if not kept:
         raise VerifyError(f"the suspect gave {len(prompts)} empty answers: nothing to test")
-    result.suspect = {**suspect.description, "queries": len(prompts), "seconds": round(time.perf_counter() - started, 1)}
-    return result, answers
+    ids = [a.ids if a.ids is not None else encode(a.text) for a in kept]
+    alternatives = [a.alternatives for a in kept]
+    ranked = sum(len(others) > 0 for a in kept for others in a.alternatives)
+    result = TextVerification([score_texts(key, ids, alternatives if ranked else None) for key in keys], alpha,
+                              tokenizer, generated_only=[score_texts(key, ids) for key in keys] if ranked else None)
+    result.suspect = {**suspect.description, "queries": len(prompts), "seconds": round(time.perf_counter() - started, 1),
+                      "top_k_scored": top_k if ranked else 0, "positions_with_top_k": ranked}
+    return result, [a.text for a in answers]

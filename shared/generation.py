@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -170,20 +170,22 @@ class LanguageModel(ChatFormat):
         logits, cache = self.run(ids, mask, positions, self.empty_cache(len(prompts)))
         return logits, mask, cache
 
-    def greedy(self, prompt: list[int], max_tokens: int) -> tuple[list[int], np.ndarray]:
-        """Greedy tokens for one prompt, and the first step's logits (the parity check's reference)."""
+    def greedy_steps(self, prompt: list[int], max_tokens: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Each greedy token for one prompt (at least one), with the logits it was chosen from."""
         logits, mask, cache = self.prefill([prompt])
-        first = logits[0].copy()
-        out: list[int] = []
-        for _ in range(max_tokens):
+        for _ in range(max(1, max_tokens)):
             token = int(np.argmax(logits[0]))
-            out.append(token)
+            yield token, logits[0]
             if token in self.eos_token_ids:
                 break
             mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
             positions = np.array([[int(mask.sum()) - 1]], dtype=np.int64)
             logits, cache = self.run(np.array([[token]], dtype=np.int64), mask, positions, cache)
-        return out, first
+
+    def greedy(self, prompt: list[int], max_tokens: int) -> tuple[list[int], np.ndarray]:
+        """Greedy tokens for one prompt, and the first step's logits (the parity check's reference)."""
+        steps = list(self.greedy_steps(prompt, max_tokens))
+        return [token for token, _ in steps], steps[0][1]
 
 
 def _raise_template_error(message: str) -> None:

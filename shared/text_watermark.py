@@ -116,17 +116,29 @@ class TextTest:
         return 10 ** self.log10_p_value
 
 
-def score_texts(key: WatermarkKey, texts: Iterable[list[int]]) -> TextTest:
+def score_texts(key: WatermarkKey, texts: Iterable[list[int]],
+                alternatives: Iterable[list[list[int]]] | None = None) -> TextTest:
     """Green pairs among the distinct (context, token) pairs of token sequences (each text's first
-    CONTEXT tokens have no context we know, so they are not scored)."""
+    CONTEXT tokens have no context we know, so they are not scored).
+
+    `alternatives` (a model's logits, where we have them): per text, per position, the tokens the
+    model ranked highest there (its top k). Each is one more pair with that position's context,
+    scored once like the rest. Which tokens a model ranks highest does not depend on our key unless
+    it learnt from text made with it, so under the null each distinct pair is still green with
+    probability GAMMA; a model distilled from our answers (and their top-k logprobs) ranks green
+    tokens higher all through its distribution, not only at its first choice."""
     green = GreenList(key)
     by_context: dict[tuple[int, ...], set[int]] = {}
     n_texts = tokens = 0
+    ranked = iter(alternatives) if alternatives is not None else None
     for ids in texts:
         n_texts += 1
+        others = next(ranked) if ranked is not None else []
         for i in range(CONTEXT, len(ids)):
             tokens += 1
-            by_context.setdefault(tuple(ids[i - CONTEXT:i]), set()).add(ids[i])
+            following = by_context.setdefault(tuple(ids[i - CONTEXT:i]), set())
+            following.add(ids[i])
+            following.update(others[i] if i < len(others) else ())
     hits = sum(int(green.is_green(context, np.fromiter(following, dtype=np.uint64)).sum())
                for context, following in by_context.items())
     return TextTest(key.key_id, n_texts, tokens, sum(len(f) for f in by_context.values()), hits)

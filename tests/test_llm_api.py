@@ -248,6 +248,7 @@ async def test_a_suspect_chat_model_is_asked_our_prompts_and_named_only_when_it_
         verify_generative,
     )
     from shared.generation import ChatFormat
+    from shared.tokens import vocabulary_by_bytes
 
     encode, keys = ChatFormat(llm_served["model_dir"]).encode, llm_served["watermark_keys"]
     prompts = probe_prompts(8)
@@ -261,6 +262,23 @@ async def test_a_suspect_chat_model_is_asked_our_prompts_and_named_only_when_it_
                                        encode, keys)
     local, _ = await verify_generative(OnnxChatSuspect(llm_served["model_dir"], 40), prompts[:4], encode, keys)
     assert plain.verdict == local.verdict == "no evidence"
+
+    # Where the suspect's logits can be read (top_logprobs, a model file), its top 20 tokens at each
+    # position are scored too: many more distinct pairs from the same queries, and the unmarked
+    # model's still look like chance.
+    vocabulary = vocabulary_by_bytes(ChatFormat(llm_served["model_dir"]).tokenizer)
+    ranked, ranked_answers = await verify_generative(OpenAISuspect(llm_served["url"], "teacher-lm", outsider, 40),
+                                                     prompts, encode, keys, top_k=20, vocabulary=vocabulary)
+    assert ranked.verdict == "derived" and ranked_answers == answers
+    assert ranked.suspect is not None and ranked.suspect["top_k_scored"] == 20 and ranked.generated_only
+    assert ranked.tests[0].scored > 5 * marked.tests[0].scored
+    plain_ranked, _ = await verify_generative(OpenAISuspect(llm_served["url"], "teacher-lm", llm_served["key"], 40),
+                                              prompts, encode, keys, top_k=20, vocabulary=vocabulary)
+    local_ranked, local_answers = await verify_generative(OnnxChatSuspect(llm_served["model_dir"], 40), prompts[:4],
+                                                          encode, keys, top_k=20, vocabulary=vocabulary)
+    assert plain_ranked.verdict == local_ranked.verdict == "no evidence"
+    assert plain_ranked.tests[0].scored > 5 * plain.tests[0].scored and local_answers == (
+        await OnnxChatSuspect(llm_served["model_dir"], 40).generate(prompts[:4]))
 
     # The same model over OIP gRPC (Triton's LLM convention), told apart from a classifier by its metadata.
     assert await oip_is_generative(llm_served["grpc_url"], "teacher-lm", outsider)

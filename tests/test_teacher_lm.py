@@ -32,6 +32,7 @@ async def test_a_suspect_shared_as_safetensors_is_asked_as_its_onnx_build_is(tea
     answers our prompts as its ONNX build does, and is not named; a folder that is not one is refused."""
     from cli.verify import OnnxChatSuspect, SafetensorsChatSuspect, VerifyError, probe_prompts, verify_generative
     from shared.generation import ChatFormat
+    from shared.tokens import vocabulary_by_bytes
     from shared.watermark import parse_keys
 
     model, tokenizer = hf_teacher
@@ -45,6 +46,14 @@ async def test_a_suspect_shared_as_safetensors_is_asked_as_its_onnx_build_is(tea
     assert suspect.description["kind"] == "safetensors"
     answers = await suspect.generate(prompts)
     assert answers == await OnnxChatSuspect(teacher_lm_dir, max_tokens=16).generate(prompts)
+    # Their logits read the same way: the tokens written, and the top 20 at each (ties at the edge aside).
+    vocabulary = vocabulary_by_bytes(ChatFormat(teacher_lm_dir).tokenizer)
+    hf_ranked = await suspect.ranked(prompts, 20, vocabulary)
+    onnx_ranked = await OnnxChatSuspect(teacher_lm_dir, max_tokens=16).ranked(prompts, 20, vocabulary)
+    assert [a.text for a in hf_ranked] == answers and [a.ids for a in hf_ranked] == [a.ids for a in onnx_ranked]
+    shared = [len(set(h) & set(o)) / 20 for a, b in zip(hf_ranked, onnx_ranked, strict=True)
+              for h, o in zip(a.alternatives, b.alternatives, strict=True)]
+    assert shared and sum(shared) / len(shared) > 0.9
     result, _ = await verify_generative(suspect, prompts, ChatFormat(teacher_lm_dir).encode,
                                         parse_keys("st-test:" + "fixed-secret-" * 3))
     assert result.verdict == "no evidence" and result.suspect["queries"] == 4
