@@ -502,7 +502,8 @@ class OnnxChatSuspect:
                 if token in self.model.eos_token_ids:
                     break
                 tokens.append(token)
-                alternatives.append([table[int(t)] for t in np.argpartition(logits, -top_k)[-top_k:]])
+                k = min(top_k, len(logits))
+                alternatives.append([table[int(t)] for t in np.argpartition(logits, -k)[-k:]])
             return ranked_answer(self.model.decode(tokens), [table[t] for t in tokens], alternatives, vocabulary)
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
@@ -558,7 +559,7 @@ class SafetensorsChatSuspect:
                                           return_dict_in_generate=True)
             written = out.sequences[0, ids["input_ids"].shape[1]:].tolist()
             end = next((i for i, t in enumerate(written) if t in special), len(written))
-            alternatives = [[table[t] for t in scores[0].topk(top_k).indices.tolist()] for scores in out.scores[:end]]
+            alternatives = [[table[t] for t in scores[0].topk(min(top_k, scores.shape[-1])).indices.tolist()] for scores in out.scores[:end]]
             return ranked_answer(self.tokenizer.decode(written[:end]), [table[t] for t in written[:end]], alternatives,
                                  vocabulary)
 

@@ -61,7 +61,7 @@ Severity, and with it what the inference service enforces (watch, throttle, bloc
 independent signals: one lead test is low (watch); a strong one (p a thousand times under its
 budget, or over budget in two independent windows) or one with support medium (throttle); two
 leads, or a strong lead with support, high (throttle); only two leads with one of them strong are
-critical (block).
+critical (block). On a chat model's clients support counts for nothing, and the cap applies.
 
 Every few queries stage one publishes a `ClientProfile` with the client's risk; stage two,
 `RingLinker`, links clients whose traffic shares a /24, a template, or one user agent within one
