@@ -155,7 +155,7 @@ async def classifier_flow(job_file: Path, url: str) -> int:
         return 1
     print(f"\nthe extracting client {extractor} was named in {len(named)} alert(s); ordinary clients alerted on: "
           f"{', '.join(others) or 'none'}")
-    await asyncio.sleep(1.0)  # the inference service applies the alert as it arrives
+    await enforcement_of(extractor)  # the inference service applies the alert as it arrives
     for record in EnforcementStore(ArtifactStore(S3Settings())).all().values():
         if record.client_id == extractor or record.client_id in others:
             print(enforcement_line(record))
@@ -265,16 +265,17 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
     answers: list[str] = []
     todo = iter(nouns)
 
-    refused: list[str] = []
+    refused = 0
 
     async def caller() -> None:
+        nonlocal refused
         for noun in todo:
             try:
                 reply = await api.chat.completions.create(
                     model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{noun}' in one sentence."}],
                     max_tokens=32, temperature=0, logprobs=True, top_logprobs=20)
-            except openai.RateLimitError as exc:  # throttled before its list ran out (retried first)
-                refused.append(exc.message)
+            except openai.RateLimitError:  # throttled before its list ran out (retried first)
+                refused += 1
                 return
             answers.append(reply.choices[0].message.content or "")
 
@@ -283,7 +284,7 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
     finally:
         await api.close()
     print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time"
-          + (f"; {len(refused)} callers stopped by the throttle" if refused else ""))
+          + (f"; {refused} callers stopped by the throttle" if refused else ""))
     # Until the thief is named at a severity the policy enforces (watch first, then throttle).
     alerts = await read_alerts(idle_timeout_s=120, printer=lambda _: None,
                                until=lambda seen: any(thief in a.client_ids and a.severity != "low" for a in seen))
@@ -319,14 +320,20 @@ def enforcement_line(record: Enforcement) -> str:
             f"`distillery enforcement lift {record.client_id}` reverses it")
 
 
-async def throttled(client_id: str, key: str, base_url: str, wait_s: float = 60.0) -> str:
-    """What the inference service did with a client's alert: its enforcement record (waited for: the
-    service applies alerts as they arrive), and what the client's next requests get."""
-    import openai
-
+async def enforcement_of(client_id: str, wait_s: float = 60.0) -> Enforcement | None:
+    """The client's enforcement record, waited for: the inference service applies alerts as they arrive."""
     store, deadline = EnforcementStore(ArtifactStore(S3Settings())), time.monotonic() + wait_s
     while (record := (await asyncio.to_thread(store.all)).get(client_id)) is None and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
+    return record
+
+
+async def throttled(client_id: str, key: str, base_url: str) -> str:
+    """What the inference service did with a client's alert: its enforcement record, and what the
+    client's next requests get."""
+    import openai
+
+    record = await enforcement_of(client_id)
     if record is None:
         return f"enforcement: none on {client_id} (its alerts stayed at watch)"
     lines = [enforcement_line(record)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -130,10 +131,8 @@ def score_texts(key: WatermarkKey, texts: Iterable[list[int]],
     green = GreenList(key)
     by_context: dict[tuple[int, ...], set[int]] = {}
     n_texts = tokens = 0
-    ranked = iter(alternatives) if alternatives is not None else None
-    for ids in texts:
+    for ids, others in zip(texts, itertools.repeat([]) if alternatives is None else alternatives):
         n_texts += 1
-        others = next(ranked) if ranked is not None else []
         for i in range(CONTEXT, len(ids)):
             tokens += 1
             following = by_context.setdefault(tuple(ids[i - CONTEXT:i]), set())
