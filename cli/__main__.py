@@ -370,8 +370,10 @@ def _verify_text(args, keys, out: Path) -> None:
         SafetensorsChatSuspect,
         VerifyError,
         probe_prompts,
+        read_pairs,
         read_texts,
         verify_generative,
+        verify_reading,
         verify_texts,
         write_report,
     )
@@ -386,6 +388,13 @@ def _verify_text(args, keys, out: Path) -> None:
             return tokenizer.encode(text, add_special_tokens=False).ids
         if args.text:
             result = verify_texts(read_texts(Path(args.text)), encode, keys, args.alpha, source)
+        elif args.read:
+            if not (args.onnx or args.safetensors):
+                raise VerifyError("--read needs a model run here: --onnx or --safetensors")
+            pairs = read_pairs(Path(args.read))[:args.max_queries or None]
+            reader = SafetensorsChatSuspect(Path(args.safetensors)) if args.safetensors else OnnxChatSuspect(Path(args.onnx))
+            result = asyncio.run(verify_reading(reader, pairs, keys, args.alpha, source, args.top_logprobs,
+                                                vocabulary_by_bytes(tokenizer)))
         else:
             budget = args.max_queries or 500
             prompts = read_texts(Path(args.prompts))[:budget] if args.prompts else probe_prompts(budget)
@@ -400,7 +409,10 @@ def _verify_text(args, keys, out: Path) -> None:
     except (VerifyError, OSError) as exc:
         sys.exit(f"distillery verify: {exc}")
     json_path, md_path = write_report(result, out, answers)
-    if result.suspect:
+    if result.suspect and result.suspect.get("mode") == "reading":
+        print(f"the suspect read {result.suspect['texts_read']} of our answers ({result.suspect['seconds']} s); scored "
+              f"with its top {result.suspect['top_k_scored']} tokens at each position whose context was new to the text")
+    elif result.suspect:
         ranked = result.suspect["top_k_scored"]
         print(f"asked the suspect {result.suspect['queries']} prompts ({result.suspect['seconds']} s)"
               + (f"; scored with its top {ranked} tokens at each of {result.suspect['positions_with_top_k']} positions"
@@ -547,6 +559,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="at most this many inputs replayed (2000), or prompts asked a chat model (500)")
     verify.add_argument("--prompts", default="", help="a chat suspect: the prompts to ask it (JSONL or one a line; "
                                                       "default: WordNet definitions)")
+    verify.add_argument("--read", default="",
+                        help="with --onnx or --safetensors: instead of asking it, feed the model these answers of our API "
+                             "to keys that are not allow-listed (JSONL of {\"prompt\", \"answer\"}) and score what it ranks "
+                             "highest at every position (a model trained on our answers predicts our green tokens)")
     verify.add_argument("--top-logprobs", type=int, default=20,
                         help="a chat suspect whose logits we can read (--openai's top_logprobs, --onnx, --safetensors): "
                              "score its top k tokens at every position too (0: the tokens it wrote alone)")

@@ -257,7 +257,9 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
     from cli.simulator import DATA
 
     heading(f"{number}. a chat extraction: teacher-lm distilled through an ordinary key")
-    thief = "demo-chat-thief"
+    # A new account each run, as the classifier flow's extractor: a re-run on the same stack must
+    # not find the last run's alert and enforcement record and report them as this one's.
+    thief = f"chat-{random.randrange(1000, 10000)}"
     key = await asyncio.to_thread(KeyStore(ArtifactStore(S3Settings())).create, thief)
     with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
         nouns = [row["lemma"] for row in map(json.loads, f) if row["pos"] == "noun"][THIEF_WORDS]

@@ -31,7 +31,7 @@ from shared.oip import (
     probabilities_from_response,
     texts_from_response,
 )
-from shared.text_watermark import GAMMA, score_texts
+from shared.text_watermark import GAMMA, score_reading, score_texts
 from shared.watermark import LedgerEntry, LedgerSummary, OwnershipTest, queries_needed
 
 INCONCLUSIVE_P = 0.01  # below this (but not below alpha) the evidence is worth a closer look, not a claim
@@ -241,6 +241,26 @@ def read_texts(path: Path) -> list[str]:
     return texts
 
 
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """JSONL of {"prompt", "answer"} (or "completion"): answers our API gave, for a suspect to read."""
+    pairs = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise VerifyError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        answer = row.get("answer", row.get("completion")) if isinstance(row, dict) else None
+        if not isinstance(answer, str) or not isinstance(row.get("prompt"), str):
+            raise VerifyError(f"{path}:{number}: each line must be an object with a string \"prompt\" (the user's "
+                              "message) and \"answer\" (our API's answer to it)")
+        pairs.append((row["prompt"], answer))
+    if not pairs:
+        raise VerifyError(f"{path}: no (prompt, answer) pairs")
+    return pairs
+
+
 @dataclass
 class TextVerification:
     tests: list  # one shared.text_watermark.TextTest per key, newest first
@@ -319,12 +339,21 @@ def render_text_markdown(report: dict) -> str:
     }[report["verdict"]]
     suspect = report.get("suspect")
     ranked = suspect.get("top_k_scored") if suspect else 0
-    asked = [f"Suspect: {suspect['kind']} {suspect.get('path') or suspect.get('address')} "
-             f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s. "
-             + (f"Its logits were read: at each of {suspect['positions_with_top_k']} positions its top {ranked} "
-                f"tokens are scored besides the one it wrote (each distinct pair once); on the tokens it wrote "
-                f"alone, the best key's log10 p is {min(k['log10_p_value'] for k in report['generated_tokens_only'])}."
-                if ranked else "Its answers' tokens are scored."), ""] if suspect else []
+    if suspect and suspect.get("mode") == "reading":
+        asked = [f"Suspect: {suspect['kind']} {suspect.get('path')}, run here: it read {suspect['texts_read']} answers of "
+                 f"our API (their prompts and our marked answers) in {suspect['seconds']} s, and at every position of "
+                 f"an answer whose context was new to it its top {ranked} tokens are scored (each distinct pair once). "
+                 "It was asked nothing: its predictions depend only on the tokens before them, so a model that never "
+                 f"learnt from our text predicts green with probability {GAMMA}.", ""]
+    elif suspect:
+        asked = [f"Suspect: {suspect['kind']} {suspect.get('path') or suspect.get('address')} "
+                 f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s. "
+                 + (f"Its logits were read: at each of {suspect['positions_with_top_k']} positions its top {ranked} "
+                    f"tokens are scored besides the one it wrote (each distinct pair once); on the tokens it wrote "
+                    f"alone, the best key's log10 p is {min(k['log10_p_value'] for k in report['generated_tokens_only'])}."
+                    if ranked else "Its answers' tokens are scored."), ""]
+    else:
+        asked = []
     lines = ["# Text watermark verification", "", f"**Verdict: {report['verdict']}.** {meaning}", "", *asked,
              f"p = {report['p_value']:.3g} (log10 {report['log10_p_value']}), significance level {report['alpha']:g}; "
              f"tokenizer: {report['tokenizer']}.", "",
@@ -508,6 +537,46 @@ class OnnxChatSuspect:
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
 
+    async def read(self, pairs: list[tuple[str, str]], top_k: int, vocabulary: dict[bytes, int],
+                   batch: int = 16) -> list[Reading]:
+        """Teacher-forced on (prompt, answer) pairs, `batch` at a time: see `Reading`."""
+        table = self.model.token_bytes
+
+        def read_batch(part: list[tuple[str, str]]) -> list[Reading]:
+            prompts = [self.model.encode(self.model.render_chat([{"role": "user", "content": q}])) for q, _ in part]
+            texts = [self.model.encode(a) for _, a in part]
+            ranked = self.model.forced_top_k(prompts, texts, top_k)
+            return [reading(p, t, r, table, vocabulary) for p, t, r in zip(prompts, texts, ranked)]
+
+        readings: list[Reading] = []
+        for start in range(0, len(pairs), batch):
+            readings += await asyncio.to_thread(read_batch, pairs[start:start + batch])
+        return readings
+
+
+@dataclass
+class Reading:
+    """One of our marked texts as a suspect read it (shared.text_watermark.score_reading): the prompt
+    and the text as ids of our tokenizer, and at each position of the text the ids of the tokens the
+    suspect ranked highest there."""
+
+    prompt: list[int]
+    text: list[int]
+    predicted: list[list[int]]
+
+
+def reading(prompt: list[int], text: list[int], ranked: list[list[int]], table: list[bytes],
+            vocabulary: dict[bytes, int]) -> Reading:
+    """A suspect's reading in our token ids. Reading needs the suspect to share our tokenizer: its
+    contexts must be the very tokens our green lists were drawn after."""
+    ours = [vocabulary.get(table[t]) for t in [*prompt, *text]]
+    if any(i is None for i in ours):
+        raise VerifyError("the suspect's tokenizer is not ours, so it cannot read our texts token for token; "
+                          "ask it prompts instead (leave out --read)")
+    ids = [i for i in ours if i is not None]
+    return Reading(ids[:len(prompt)], ids[len(prompt):],
+                   [[i for i in (vocabulary.get(table[t]) for t in position) if i is not None] for position in ranked])
+
 
 class SafetensorsChatSuspect:
     """A chat model as Hugging Face weights (a folder with config.json, *.safetensors and its
@@ -565,6 +634,24 @@ class SafetensorsChatSuspect:
 
         return [await asyncio.to_thread(answer, p) for p in prompts]
 
+    async def read(self, pairs: list[tuple[str, str]], top_k: int, vocabulary: dict[bytes, int]) -> list[Reading]:
+        """Teacher-forced on (prompt, answer) pairs, one forward pass each: see `Reading`."""
+        from shared.tokens import token_bytes_table
+
+        table = token_bytes_table(self.tokenizer.backend_tokenizer)
+
+        def read_one(question: str, answer: str) -> Reading:
+            prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True,
+                                                        return_tensors="pt", return_dict=True)["input_ids"][0].tolist()
+            text = self.tokenizer.encode(answer, add_special_tokens=False)
+            with self.torch.no_grad():
+                logits = self.model(input_ids=self.torch.tensor([prompt + text])).logits[0]
+            # The logits at position i rank the token at i + 1: the text's are the prompt's last onwards.
+            before = logits[len(prompt) - 1:len(prompt) + len(text) - 1]
+            return reading(prompt, text, before.topk(min(top_k, before.shape[-1])).indices.tolist(), table, vocabulary)
+
+        return [await asyncio.to_thread(read_one, q, a) for q, a in pairs]
+
 
 def is_generative_folder(path: Path) -> bool:
     """Whether --onnx names a chat model, not a classifier: the inference service's own test
@@ -603,3 +690,24 @@ async def verify_generative(suspect, prompts: list[str], encode, keys: list, alp
     result.suspect = {**suspect.description, "queries": len(prompts), "seconds": round(time.perf_counter() - started, 1),
                       "top_k_scored": top_k if ranked else 0, "positions_with_top_k": ranked}
     return result, [a.text for a in answers]
+
+
+async def verify_reading(suspect, pairs: list[tuple[str, str]], keys: list, alpha: float = 1e-6,
+                         tokenizer: str = "", top_k: int = 20,
+                         vocabulary: dict[bytes, int] | None = None) -> TextVerification:
+    """A model we can run, fed our own marked answers (prompt, answer) and scored on what it ranks
+    highest at every position of them (shared.text_watermark.score_reading): no question is put to
+    it, and every position of every text asks it about a context our green lists were drawn after."""
+    if not pairs:
+        raise VerifyError("no (prompt, answer) pairs to read")
+    if not hasattr(suspect, "read") or vocabulary is None:
+        raise VerifyError("only a model run here (--onnx, --safetensors) can read texts: an endpoint writes answers, "
+                          "it does not rank the tokens of ours")
+    started = time.perf_counter()
+    readings = await suspect.read(pairs, max(1, top_k), vocabulary)
+    result = TextVerification([score_reading(key, ((r.prompt, r.text, r.predicted) for r in readings)) for key in keys],
+                              alpha, tokenizer)
+    result.suspect = {**suspect.description, "queries": 0, "texts_read": len(readings),
+                      "seconds": round(time.perf_counter() - started, 1), "top_k_scored": max(1, top_k),
+                      "mode": "reading"}
+    return result

@@ -170,17 +170,44 @@ class LanguageModel(ChatFormat):
         logits, cache = self.run(ids, mask, positions, self.empty_cache(len(prompts)))
         return logits, mask, cache
 
-    def greedy_steps(self, prompt: list[int], max_tokens: int) -> Iterator[tuple[int, np.ndarray]]:
-        """Each greedy token for one prompt (at least one), with the logits it was chosen from."""
+    def greedy_steps(self, prompt: list[int], max_tokens: int,
+                     processor: LogitsProcessor | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Each greedy token for one prompt (at least one), with the logits it was chosen from (before
+        `processor`, a watermark's, if any)."""
         logits, mask, cache = self.prefill([prompt])
+        generated: list[int] = []
         for _ in range(max(1, max_tokens)):
-            token = int(np.argmax(logits[0]))
+            token = int(np.argmax(logits[0] if processor is None else processor(prompt, generated, logits[0])))
+            generated.append(token)
             yield token, logits[0]
             if token in self.eos_token_ids:
                 break
             mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
             positions = np.array([[int(mask.sum()) - 1]], dtype=np.int64)
             logits, cache = self.run(np.array([[token]], dtype=np.int64), mask, positions, cache)
+
+    def forced_top_k(self, prompts: list[list[int]], texts: list[list[int]], k: int) -> list[list[list[int]]]:
+        """Teacher forcing, the texts run together: per text, at each of its positions, the k tokens
+        the model ranked highest there, before it saw that position's token (the prompt and the
+        text's earlier tokens as context), best first."""
+        logits, mask, cache = self.prefill(prompts)
+        ranked: list[list[list[int]]] = [[] for _ in texts]
+        longest = max(map(len, texts), default=0)
+        for step in range(longest):
+            k = min(k, logits.shape[-1])
+            top = np.argpartition(logits, -k, axis=-1)[:, -k:]
+            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(logits, top, axis=-1), axis=-1), axis=-1)
+            for row, text in enumerate(texts):
+                if step < len(text):
+                    ranked[row].append(top[row].tolist())
+            if step + 1 == longest:
+                break
+            # A text already at its end is fed padding: its later logits are never read.
+            column = np.array([[text[step] if step < len(text) else self.pad_token_id] for text in texts], dtype=np.int64)
+            mask = np.concatenate([mask, np.ones((len(texts), 1), dtype=np.int64)], axis=1)
+            positions = mask.sum(axis=1, keepdims=True).astype(np.int64) - 1
+            logits, cache = self.run(column, mask, positions, cache)
+        return ranked
 
     def greedy(self, prompt: list[int], max_tokens: int) -> tuple[list[int], np.ndarray]:
         """Greedy tokens for one prompt, and the first step's logits (the parity check's reference)."""

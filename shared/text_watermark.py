@@ -141,3 +141,36 @@ def score_texts(key: WatermarkKey, texts: Iterable[list[int]],
     hits = sum(int(green.is_green(context, np.fromiter(following, dtype=np.uint64)).sum())
                for context, following in by_context.items())
     return TextTest(key.key_id, n_texts, tokens, sum(len(f) for f in by_context.values()), hits)
+
+
+def score_reading(key: WatermarkKey, readings: Iterable[tuple[list[int], list[int], list[list[int]]]]) -> TextTest:
+    """The test of a model we can run, read rather than asked ("reading mode", Sander et al. 2024):
+    it is fed texts our API wrote under the key, and at every position the tokens it ranks highest
+    there are scored with that position's context. A model trained on our marked text predicts green
+    tokens after the contexts it learnt them in, and here every position of every marked text asks
+    it, not only the few contexts its own greedy answers reach.
+
+    `readings`: (prompt ids, text ids, per text position the model's top tokens before seeing it).
+
+    Why the null holds although the texts themselves are marked: the model's prediction at a position
+    depends only on the tokens before it, and those were chosen under other contexts' green lists,
+    unless the context already occurred earlier in the same text, where a token was chosen after it
+    (green-biased) that the model could copy. So a context is scored at its first use in a text only,
+    the token actually written there is never scored as such, and each distinct (context, token)
+    pair counts once over all texts, as in `score_texts`."""
+    green = GreenList(key)
+    by_context: dict[tuple[int, ...], set[int]] = {}
+    n_texts = positions = 0
+    for prompt, ids, predicted in readings:
+        n_texts += 1
+        sequence, used = [*prompt, *ids], set()
+        for i, tops in enumerate(predicted[:len(ids)]):
+            context = tuple(sequence[len(prompt) + i - CONTEXT:len(prompt) + i])
+            if len(context) < CONTEXT or context in used:
+                continue
+            used.add(context)
+            positions += 1
+            by_context.setdefault(context, set()).update(tops)
+    hits = sum(int(green.is_green(context, np.fromiter(following, dtype=np.uint64)).sum())
+               for context, following in by_context.items() if following)
+    return TextTest(key.key_id, n_texts, positions, sum(len(f) for f in by_context.values()), hits)

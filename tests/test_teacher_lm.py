@@ -57,6 +57,12 @@ async def test_a_suspect_shared_as_safetensors_is_asked_as_its_onnx_build_is(tea
     result, _ = await verify_generative(suspect, prompts, ChatFormat(teacher_lm_dir).encode,
                                         parse_keys("st-test:" + "fixed-secret-" * 3))
     assert result.verdict == "no evidence" and result.suspect["queries"] == 4
+    # Fed the same answers, both builds rank the same best token at (nearly) every position.
+    pairs = list(zip(prompts, answers, strict=True))
+    hf_read, onnx_read = await suspect.read(pairs, 1, vocabulary), await OnnxChatSuspect(teacher_lm_dir).read(pairs, 1, vocabulary)
+    assert [r.text for r in hf_read] == [r.text for r in onnx_read] and [r.prompt for r in hf_read] == [r.prompt for r in onnx_read]
+    same = [h == o for a, b in zip(hf_read, onnx_read, strict=True) for h, o in zip(a.predicted, b.predicted, strict=True)]
+    assert same and sum(same) / len(same) > 0.95
     (tmp_path / "empty").mkdir()
     with pytest.raises(VerifyError, match="not a Hugging Face chat model folder"):
         SafetensorsChatSuspect(tmp_path / "empty")
@@ -94,6 +100,52 @@ def test_batched_decoding_gives_each_sequence_what_it_gets_alone(teacher_lm_dir)
     assert outputs[0] == [t for t in alone[0] if t not in eos][:12]
     assert outputs[1] == [t for t in alone[1] if t not in eos][:5]  # left the batch early
     assert outputs[2] == [t for t in alone[2] if t not in eos][:12]
+
+
+def test_teacher_forcing_ranks_what_greedy_decoding_wrote_first_batched_or_alone(teacher_lm_dir):
+    """`verify --read`'s pass: fed its own greedy answer, a model's best token at every position is
+    the one it wrote; texts of different lengths read together read as they do alone."""
+    from shared.generation import LanguageModel
+
+    lm = LanguageModel(teacher_lm_dir, device="cpu")
+    prompts = [lm.encode(lm.render_chat([{"role": "user", "content": p}]))
+               for p in ("Define the word 'harbor' in one sentence.", "Hi")]
+    texts = [[t for t in lm.greedy(p, n)[0] if t not in lm.eos_token_ids] for p, n in zip(prompts, (14, 6), strict=True)]
+    together = lm.forced_top_k(prompts, texts, 5)
+    assert [[top[0] for top in ranked] for ranked in together] == texts
+    assert [lm.forced_top_k([p], [t], 5)[0] for p, t in zip(prompts, texts, strict=True)] == together
+
+
+def test_verify_reads_our_answers_through_a_model_file(teacher_lm_dir, tmp_path, monkeypatch, capsys):
+    """`distillery verify --onnx FOLDER --read FILE`: teacher-lm (never trained on marked text) reads
+    answers marked under our key and is not named; an endpoint cannot read, and says so."""
+    import json
+
+    from cli.__main__ import main
+    from shared.generation import LanguageModel
+    from shared.text_watermark import GreenList, WatermarkProcessor
+    from shared.watermark import parse_keys
+
+    secret = "read-test:" + "fixed-secret-" * 3
+    marker = WatermarkProcessor(GreenList(parse_keys(secret)[0]), 1.0)
+    lm = LanguageModel(teacher_lm_dir, device="cpu")
+    rows = []
+    for word in ("harbor", "lantern", "meadow", "violin"):
+        question = f"Define the word '{word}' in one sentence."
+        ids = lm.encode(lm.render_chat([{"role": "user", "content": question}]))
+        answer = [t for t, _ in lm.greedy_steps(ids, 24, marker) if t not in lm.eos_token_ids]
+        rows.append({"prompt": question, "answer": lm.decode(answer)})
+    (tmp_path / "ours.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("WATERMARK_KEYS", secret)
+    main(["verify", "--onnx", str(teacher_lm_dir), "--read", str(tmp_path / "ours.jsonl"), "--tokenizer",
+          str(teacher_lm_dir), "--out", str(tmp_path / "report")])
+    printed = capsys.readouterr().out
+    assert "read 4 of our answers" in printed and "verdict: no evidence" in printed
+    report = json.loads(next((tmp_path / "report").glob("*.json")).read_text())
+    assert report["suspect"]["mode"] == "reading" and report["keys"][0]["pairs_scored"] > 100
+    with pytest.raises(SystemExit, match="--read needs a model run here"):
+        main(["verify", "--openai", "http://127.0.0.1:9/v1", "--model", "m", "--read", str(tmp_path / "ours.jsonl"),
+              "--tokenizer", str(teacher_lm_dir)])
 
 
 def test_serving_imports_neither_torch_nor_transformers():

@@ -101,3 +101,40 @@ def test_texts_are_read_from_jsonl_or_plain_lines(tmp_path):
     assert read_texts(tmp_path / "b.txt") == ["one line", "another"]
     with pytest.raises(VerifyError, match=r"c\.jsonl:2"):
         read_texts(tmp_path / "c.jsonl")
+
+
+def test_reading_scores_a_context_at_its_first_use_in_a_text_and_each_pair_once():
+    from shared.text_watermark import score_reading
+
+    prompt, text = [1, 2, 3], [9, 12, 9, 14]
+    # Predictions before each of the text's tokens: after 3, after 9, after 12, after 9 again.
+    predicted = [[9, 40], [12], [9], [77]]
+    test = score_reading(key("a"), [(prompt, text, predicted)])
+    # The second use of context 9 is skipped: a model could copy what followed it the first time.
+    assert (test.tokens, test.scored) == (3, 4)  # (3,9) (3,40) (9,12) (12,9)
+    twice = score_reading(key("a"), [(prompt, text, predicted)] * 2)
+    assert (twice.scored, twice.green) == (test.scored, test.green) and twice.tokens == 6
+
+
+def test_reading_a_marked_text_names_a_model_that_learnt_it_and_not_one_that_did_not(glosses):
+    """An unmarked model's predictions are a fresh coin per (context, token) whatever text it reads;
+    a model that learnt the marked text predicts its (green) tokens."""
+    from shared.text_watermark import score_reading
+
+    served = GreenList(key("served"))
+    vocabulary = 49_152
+    rng = np.random.default_rng(3)
+    texts: list[list[int]] = []
+    for gloss in glosses[:300]:  # each gloss rewritten the way a marker would: a green token where it can
+        text = [gloss[0]]
+        for token in gloss[1:]:
+            green = served.is_green([text[-1]], np.array([token], dtype=np.uint64))[0]
+            text.append(token if green or rng.random() < 0.5 else int(rng.choice(
+                np.flatnonzero(served.vocabulary_mask([text[-1]], vocabulary)))))
+        texts.append(text)
+    prompt = [1, 2, 3]
+    learnt = [(prompt, t, [[token] for token in t]) for t in texts]  # predicts each next token, as it memorised
+    innocent = [(prompt, t, [rng.integers(0, vocabulary, 5).tolist() for _ in t]) for t in texts]
+    assert score_reading(key("served"), learnt).log10_p_value < -20
+    assert score_reading(key("served"), innocent).p_value > 0.01
+    assert score_reading(key("other"), learnt).p_value > 0.01  # another key: no evidence
