@@ -19,6 +19,13 @@ Every suspect is asked through the allow-listed key, so its answers are its own,
 by our service. The issue's goal: the thief at p < 1e-6 within 500 generations, the independent
 models all at p > 0.01.
 
+With `--read N`, every suspect is also read (`distillery verify --onnx FOLDER --read FILE`, its ONNX
+build as registered): fed N answers of our API and scored on its top `--read-top-k` tokens at every
+position (shared.text_watermark.score_reading). Two sets of answers, the same for every suspect:
+- ours: teacher-lm's answers to an ordinary key for N prompts of our choosing, none a student's;
+- the thief's: N of the answers its key got, as an operator who kept them would have them.
+`--trained` skips training and questions the latest registered version of each student.
+
     .venv/bin/python -m benchmarks.radioactivity                     # about 35 minutes on 2 CPUs
     .venv/bin/python -m benchmarks.radioactivity --gold-seeds 0 1 2 3 --clean-seeds 0 1 2 3 4   # the 10
 """
@@ -101,7 +108,8 @@ async def main() -> None:
     parser.add_argument("--head-tokens", type=int, default=8192)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--probes", type=int, default=500, help="generations `verify` asks each suspect for")
+    parser.add_argument("--probes", type=int, default=500, help="generations `verify` asks each suspect for (0: "
+                                                                 "none, only --read)")
     parser.add_argument("--gold-seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--clean-seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--shares", type=float, nargs="*", default=[],
@@ -110,6 +118,9 @@ async def main() -> None:
     parser.add_argument("--top-k", type=int, default=20,
                         help="score each suspect's top k tokens (its top_logprobs) at every position too; 0: "
                              "the tokens it wrote alone")
+    parser.add_argument("--read", type=int, default=0, help="answers of ours each suspect reads (0: none)")
+    parser.add_argument("--read-top-k", type=int, default=5)
+    parser.add_argument("--trained", action="store_true", help="no training: the latest registered students")
     args = parser.parse_args()
     # The fields job_yaml reads: the answers as the distillation benchmark asks for them.
     args.top_logprobs = 20
@@ -126,6 +137,7 @@ async def main() -> None:
     keys = parse_keys(stack.env()["WATERMARK_KEYS"])
     vocabulary = vocabulary_by_bytes(chat.tokenizer)
     rows: list[dict] = []
+    readings: list[dict] = []
     try:
         store = ArtifactStore(stack.config.s3())
         registry = ModelRegistry(store)
@@ -144,6 +156,8 @@ async def main() -> None:
 
         async def verdict(name: str, trained_on: str) -> None:
             """`distillery verify --openai` on one suspect, in process: its answers to our probes tested."""
+            if not args.probes:
+                return
             # A student just promoted: until the inference service has loaded it, it is not served.
             await chat_answers(base_url, ours, name, [{"id": "0", "text": probes[0]}], 1, 8, wait_s=300)
             started = time.perf_counter()
@@ -166,7 +180,7 @@ async def main() -> None:
         students += [(f"clean-{s}", "sequence+topk", s, "TEACHER_API_KEY",
                       "teacher-lm's answers to the allow-listed key (unmarked)") for s in args.clean_seeds]
         students += [(f"gold-{s}", "gold", s, "TEACHER_API_KEY", "gold glosses only") for s in args.gold_seeds]
-        datasets: dict[str, tuple[str, DistillJob]] = {}  # label -> (dataset uri, job)
+        datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
         def trained(name: str, follower):
             if follower.failed or follower.trained is None:
@@ -174,8 +188,15 @@ async def main() -> None:
             return follower.trained
 
         await verdict("teacher-lm", "the base model itself, unmarked")
+        read: list[tuple[str, str, str]] = [("teacher-lm", registry.promoted("teacher-lm") or "1", "the base model")]
         for label, loss, seed, key_env, trained_on in students:
             name = f"radioactivity-{label}"
+            if args.trained:
+                version = registry.versions(name)[-1]
+                datasets[label] = (registry.card(name, version)["lineage"]["dataset"], None)
+                await verdict(name, trained_on)
+                read.append((name, version, trained_on))
+                continue
             job_file = HOME / f"{name}.yaml"
             job_file.write_text(job_yaml(f"bench-{name}", prompt_file, base_url,
                                          {"name": name, "lm_loss": loss, "seed": seed, **common}, args, key_env))
@@ -187,18 +208,23 @@ async def main() -> None:
                   f"{teacher_status.counts if teacher_status else '?'})", flush=True)
             datasets[label] = (registry.card(name, version)["lineage"]["dataset"], job)
             await verdict(name, trained_on)
-        for share in args.shares:
+            read.append((name, version, trained_on))
+        for share in args.shares if not args.trained else ():
             if not args.clean_seeds:
                 raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
             name = f"radioactivity-thief-{round(100 * share)}pct"
             (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[f"clean-{args.clean_seeds[0]}"]
+            assert thief_job is not None  # trained in this run
             job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"), "name": f"bench-{name}",
                                              "student": {**thief_job.student.model_dump(), "name": name}})
             store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
             event, marked_share = mixed_dataset(store, marked_uri, clean_uri, share, job.job_id)
             follower = await follow_job(job, "dataset.ready", event, timeout_s=6 * 3600, quiet=True)
-            trained(name, follower)
+            read.append((name, trained(name, follower).version, f"{marked_share:.0%} marked answers"))
             await verdict(name, f"{marked_share:.0%} marked answers, the rest unmarked")
+        if args.read:
+            await read_suspects(args, store, registry, base_url, thief, datasets["thief"][0], read, keys, vocabulary,
+                                readings)
     finally:
         for name in SERVICES:
             stack.stop(name)
@@ -214,6 +240,44 @@ async def main() -> None:
               f"{r['green_share']:.3f} | {r['z']} | 10^{r['written_log10_p']} | {r['written_scored']:,} | "
               f"{r['written_green_share']:.3f} |")
     print(json.dumps(rows))
+    if readings:
+        print(f"\n`distillery verify --onnx FOLDER --read FILE` on each suspect's ONNX build: {args.read} answers of "
+              f"ours read, its top {args.read_top_k} tokens scored at each position whose context is new to the text\n")
+        print("| suspect | trained on | reading our answers to new prompts: p | pairs | green share "
+              "| reading the thief's answers: p | pairs | green share |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in readings:
+            print(f"| {r['model']} | {r['trained_on']} | " + " | ".join(
+                f"10^{r[s]['log10_p']} | {r[s]['scored']:,} | {r[s]['green_share']:.3f}" for s in ("ours", "thief's")) + " |")
+        print(json.dumps(readings))
+
+
+async def read_suspects(args, store, registry, base_url: str, thief_key: str, thief_dataset: str,
+                        suspects: list[tuple[str, str, str]], keys, vocabulary, readings: list[dict]) -> None:
+    """Each suspect's ONNX build fed the same two sets of our answers (see the module's docstring)."""
+    import tempfile
+
+    from cli.served import chat_answers
+    from cli.verify import OnnxChatSuspect, probe_prompts, verify_reading
+    from shared.datasets import read_split
+
+    asked = [{"id": str(i), "text": t} for i, t in enumerate(probe_prompts(args.read, seed=1))]
+    fresh = (await chat_answers(base_url, thief_key, "teacher-lm", asked, args.concurrency, args.max_tokens,
+                                wait_s=300))["answers"]
+    taken = read_split(store, thief_dataset, "train").select(["text", "completion"]).to_pylist()[:args.read]
+    sets = {"ours": [(p["text"], fresh[p["id"]]) for p in asked],
+            "thief's": [(r["text"], r["completion"]) for r in taken]}
+    for name, version, trained_on in suspects:
+        with tempfile.TemporaryDirectory(prefix="radioactivity-read-") as folder:
+            suspect = OnnxChatSuspect(registry.download(name, version, Path(folder) / "model"))
+            row: dict = {"model": name, "version": version, "trained_on": trained_on}
+            for label, pairs in sets.items():
+                result = await verify_reading(suspect, pairs, keys, top_k=args.read_top_k, vocabulary=vocabulary)
+                best = min(result.tests, key=lambda t: t.log10_p_value)
+                row[label] = {"log10_p": round(result.log10_p_value, 2), "scored": best.scored,
+                              "green_share": best.green / max(1, best.scored), "texts": len(pairs)}
+        readings.append(row)
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -156,8 +156,8 @@ def score_reading(key: WatermarkKey, readings: Iterable[tuple[list[int], list[in
     depends only on the tokens before it, and those were chosen under other contexts' green lists,
     unless the context already occurred earlier in the same text, where a token was chosen after it
     (green-biased) that the model could copy. So a context is scored at its first use in a text only,
-    the token actually written there is never scored as such, and each distinct (context, token)
-    pair counts once over all texts, as in `score_texts`."""
+    what is scored is the model's ranking (never the text's own tokens), and each distinct (context,
+    token) pair counts once over all texts, as in `score_texts`."""
     green = GreenList(key)
     by_context: dict[tuple[int, ...], set[int]] = {}
     n_texts = positions = 0
