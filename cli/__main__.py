@@ -301,6 +301,8 @@ def cmd_verify(args) -> None:
     out = Path(args.out or f".distillery/reports/verify-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     if args.max_queries < 0:
         sys.exit("distillery verify: --max-queries is a number of queries, 0 for the default")
+    if args.top_logprobs is None:  # what the benchmarks measured: 20 asking a suspect, 5 reading
+        args.top_logprobs = 5 if args.read else 20
     if args.top_logprobs < 0:
         sys.exit("distillery verify: --top-logprobs is a number of tokens per position, 0 for none")
     try:
@@ -563,9 +565,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --onnx or --safetensors: instead of asking it, feed the model these answers of our API "
                              "to keys that are not allow-listed (JSONL of {\"prompt\", \"answer\"}) and score what it ranks "
                              "highest at every position (a model trained on our answers predicts our green tokens)")
-    verify.add_argument("--top-logprobs", type=int, default=20,
+    verify.add_argument("--top-logprobs", type=int, default=None,
                         help="a chat suspect whose logits we can read (--openai's top_logprobs, --onnx, --safetensors): "
-                             "score its top k tokens at every position too (0: the tokens it wrote alone)")
+                             "score its top k tokens at every position too (0: the tokens it wrote alone); default 20, "
+                             "and 5 with --read")
     verify.add_argument("--alpha", type=float, default=1e-6, help="significance level for the verdict 'derived'")
     verify.add_argument("--out", default="", help="report folder (default .distillery/reports/verify-<time>)")
 

@@ -138,3 +138,15 @@ def test_reading_a_marked_text_names_a_model_that_learnt_it_and_not_one_that_did
     assert score_reading(key("served"), learnt).log10_p_value < -20
     assert score_reading(key("served"), innocent).p_value > 0.01
     assert score_reading(key("other"), learnt).p_value > 0.01  # another key: no evidence
+
+
+def test_answers_to_read_are_prompt_answer_pairs_and_a_bad_line_is_named(tmp_path):
+    from cli.verify import read_pairs
+
+    good = tmp_path / "ours.jsonl"
+    good.write_text('{"prompt": "Define x.", "answer": "A letter."}\n\n{"prompt": "Hi", "completion": "Hello."}\n')
+    assert read_pairs(good) == [("Define x.", "A letter."), ("Hi", "Hello.")]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "Define x.", "answer": "A letter."}\n{"text": "no prompt"}\n')
+    with pytest.raises(VerifyError, match=r"bad.jsonl:2: each line must be an object with a string \"prompt\""):
+        read_pairs(bad)
