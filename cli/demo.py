@@ -286,7 +286,7 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
     finally:
         await api.close()
     print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time"
-          + (f"; {refused} callers stopped by the throttle" if refused else ""))
+          + (f"; {refused} of its callers stopped by the throttle" if refused else ""))
     # Until the thief is named at a severity the policy enforces (watch first, then throttle).
     alerts = await read_alerts(idle_timeout_s=120, printer=lambda _: None,
                                until=lambda seen: any(thief in a.client_ids and a.severity != "low" for a in seen))
