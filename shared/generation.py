@@ -182,9 +182,7 @@ class LanguageModel(ChatFormat):
             yield token, logits[0]
             if token in self.eos_token_ids:
                 break
-            mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
-            positions = np.array([[int(mask.sum()) - 1]], dtype=np.int64)
-            logits, cache = self.run(np.array([[token]], dtype=np.int64), mask, positions, cache)
+            logits, mask, cache = self.advance([token], mask, cache)
 
     def forced_top_k(self, prompts: list[list[int]], texts: list[list[int]], k: int) -> list[list[list[int]]]:
         """Teacher forcing, the texts run together: per text, at each of its positions, the k tokens
@@ -192,9 +190,8 @@ class LanguageModel(ChatFormat):
         text's earlier tokens as context), best first."""
         logits, mask, cache = self.prefill(prompts)
         ranked: list[list[list[int]]] = [[] for _ in texts]
-        longest = max(map(len, texts), default=0)
+        longest, k = max(map(len, texts), default=0), min(k, logits.shape[-1])
         for step in range(longest):
-            k = min(k, logits.shape[-1])
             top = np.argpartition(logits, -k, axis=-1)[:, -k:]
             top = np.take_along_axis(top, np.argsort(-np.take_along_axis(logits, top, axis=-1), axis=-1), axis=-1)
             for row, text in enumerate(texts):
@@ -203,11 +200,17 @@ class LanguageModel(ChatFormat):
             if step + 1 == longest:
                 break
             # A text already at its end is fed padding: its later logits are never read.
-            column = np.array([[text[step] if step < len(text) else self.pad_token_id] for text in texts], dtype=np.int64)
-            mask = np.concatenate([mask, np.ones((len(texts), 1), dtype=np.int64)], axis=1)
-            positions = mask.sum(axis=1, keepdims=True).astype(np.int64) - 1
-            logits, cache = self.run(column, mask, positions, cache)
+            logits, mask, cache = self.advance([text[step] if step < len(text) else self.pad_token_id for text in texts],
+                                               mask, cache)
         return ranked
+
+    def advance(self, tokens: list[int], mask: np.ndarray, cache: list[np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """One more token per row after `prefill`: its logits, the grown mask and cache."""
+        mask = np.concatenate([mask, np.ones((len(tokens), 1), dtype=np.int64)], axis=1)
+        positions = mask.sum(axis=1, keepdims=True).astype(np.int64) - 1
+        logits, cache = self.run(np.array(tokens, dtype=np.int64)[:, None], mask, positions, cache)
+        return logits, mask, cache
 
     def greedy(self, prompt: list[int], max_tokens: int) -> tuple[list[int], np.ndarray]:
         """Greedy tokens for one prompt, and the first step's logits (the parity check's reference)."""

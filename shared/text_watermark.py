@@ -128,7 +128,6 @@ def score_texts(key: WatermarkKey, texts: Iterable[list[int]],
     it learnt from text made with it, so under the null each distinct pair is still green with
     probability GAMMA; a model distilled from our answers (and their top-k logprobs) ranks green
     tokens higher all through its distribution, not only at its first choice."""
-    green = GreenList(key)
     by_context: dict[tuple[int, ...], set[int]] = {}
     n_texts = tokens = 0
     for ids, others in zip(texts, itertools.repeat([]) if alternatives is None else alternatives):
@@ -138,9 +137,15 @@ def score_texts(key: WatermarkKey, texts: Iterable[list[int]],
             following = by_context.setdefault(tuple(ids[i - CONTEXT:i]), set())
             following.add(ids[i])
             following.update(others[i] if i < len(others) else ())
+    return _green_pairs(key, by_context, n_texts, tokens)
+
+
+def _green_pairs(key: WatermarkKey, by_context: dict[tuple[int, ...], set[int]], texts: int, tokens: int) -> TextTest:
+    """The test over distinct (context, token) pairs, gathered per context."""
+    green = GreenList(key)
     hits = sum(int(green.is_green(context, np.fromiter(following, dtype=np.uint64)).sum())
-               for context, following in by_context.items())
-    return TextTest(key.key_id, n_texts, tokens, sum(len(f) for f in by_context.values()), hits)
+               for context, following in by_context.items() if following)
+    return TextTest(key.key_id, texts, tokens, sum(len(f) for f in by_context.values()), hits)
 
 
 def score_reading(key: WatermarkKey, readings: Iterable[tuple[list[int], list[int], list[list[int]]]]) -> TextTest:
@@ -158,7 +163,6 @@ def score_reading(key: WatermarkKey, readings: Iterable[tuple[list[int], list[in
     (green-biased) that the model could copy. So a context is scored at its first use in a text only,
     what is scored is the model's ranking (never the text's own tokens), and each distinct (context,
     token) pair counts once over all texts, as in `score_texts`."""
-    green = GreenList(key)
     by_context: dict[tuple[int, ...], set[int]] = {}
     n_texts = positions = 0
     for prompt, ids, predicted in readings:
@@ -171,6 +175,4 @@ def score_reading(key: WatermarkKey, readings: Iterable[tuple[list[int], list[in
             used.add(context)
             positions += 1
             by_context.setdefault(context, set()).update(tops)
-    hits = sum(int(green.is_green(context, np.fromiter(following, dtype=np.uint64)).sum())
-               for context, following in by_context.items() if following)
-    return TextTest(key.key_id, n_texts, positions, sum(len(f) for f in by_context.values()), hits)
+    return _green_pairs(key, by_context, n_texts, positions)
