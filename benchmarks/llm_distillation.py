@@ -15,6 +15,7 @@ callers; speed is output tokens/s over those answers, and at one caller on 32 pr
 
     .venv/bin/python -m benchmarks.llm_distillation                       # about 1.5 hours on 2 CPUs
     .venv/bin/python -m benchmarks.llm_distillation --nouns 300 --heldout-fraction 0.4 --validation 60 --epochs 1
+    .venv/bin/python -m benchmarks.llm_distillation --home .cache/radioactivity ...   # its 5,000 answers, unmarked
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ async def main() -> None:
     parser.add_argument("--top-logprobs", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--students", nargs="*", default=["init", "gold", "sequence", "sequence+topk"])
+    parser.add_argument("--home", type=Path, default=HOME,
+                        help="the persistent stack's folder: another benchmark's (.cache/radioactivity) shares its "
+                             "teacher answers, as long as the teacher is asked alike")
     parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     args = parser.parse_args()
@@ -112,11 +116,12 @@ async def main() -> None:
         parser.error("name at least one trained student: the initialised one is sliced from the first's dataset")
 
     main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
-    HOME.mkdir(parents=True, exist_ok=True)
-    prompt_file = HOME / f"nouns-{args.nouns}.jsonl"
+    home = args.home
+    home.mkdir(parents=True, exist_ok=True)
+    prompt_file = home / f"nouns-{args.nouns}.jsonl"
     prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
     teacher_dir = ensure_teacher_lm(ROOT / ".cache")
-    stack = persistent_stack()
+    stack = persistent_stack(home)
     stack.start_infra()
     os.environ.update(stack.env())
     results: dict[str, dict] = {}
@@ -131,7 +136,7 @@ async def main() -> None:
 
             registry.promote(reference, registry.register(reference, ensure_teacher_lm_int8(ROOT / ".cache"))[0])
         key = ensure_service_key(stack)
-        stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(HOME / "models")},
+        stack.start_services(extra_env={"TEACHER_API_KEY": key, "INFERENCE_MODEL_CACHE": str(home / "models")},
                              names=SERVICES)
         stack.wait_services(names=SERVICES, timeout_s=600)
         base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
@@ -152,7 +157,7 @@ async def main() -> None:
                 row[set_name] = {**score(got["answers"], prompts, None if model == reference
                                          else teacher_answers[set_name]),
                                  "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
-                (HOME / f"answers-{model}-{set_name}.json").write_text(json.dumps(got["answers"]))
+                (home / f"answers-{model}-{set_name}.json").write_text(json.dumps(got["answers"]))
             one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
             row["tokens_per_s_c1"] = one["tokens_per_s"]
             results[model] = row
@@ -160,7 +165,7 @@ async def main() -> None:
 
         for student in [s for s in args.students if s != "init"]:
             name = f"student-lm-{student.replace('+', '-')}{suffix}"
-            job = HOME / f"{name}.yaml"
+            job = home / f"{name}.yaml"
             job.write_text(job_yaml(f"bench-{name}", prompt_file, base_url, {"name": name, "lm_loss": student, **common},
                                     args))
             started = time.perf_counter()
@@ -194,7 +199,7 @@ def initialised_student(store, registry, dataset_uri: str, teacher_dir: Path, su
     from shared.datasets import read_split
     from shared.generation import ChatFormat
 
-    name, folder = f"student-lm-init{suffix}", HOME / "student-lm-init"
+    name, folder = f"student-lm-init{suffix}", args.home / "student-lm-init"
     teacher = teacher_causal_lm(ROOT / ".cache" / "trainer")
     head = None
     if args.head_tokens:

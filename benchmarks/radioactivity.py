@@ -28,6 +28,7 @@ position (shared.text_watermark.score_reading). Two sets of answers, the same fo
 
     .venv/bin/python -m benchmarks.radioactivity                     # about 35 minutes on 2 CPUs
     .venv/bin/python -m benchmarks.radioactivity --gold-seeds 0 1 2 3 --clean-seeds 0 1 2 3 4   # the 10
+    .venv/bin/python -m benchmarks.radioactivity --clean-seeds 0 --gold-seeds 0 --only clean-0 gold-0   # two of them
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ async def main() -> None:
     parser.add_argument("--read", type=int, default=0, help="answers of ours each suspect reads (0: none)")
     parser.add_argument("--read-top-k", type=int, default=5)
     parser.add_argument("--trained", action="store_true", help="no training: the latest registered students")
+    parser.add_argument("--only", nargs="*", metavar="SUSPECT",
+                        help="question (and train) only these, in this order: base, thief, clean-<seed>, gold-<seed>")
     args = parser.parse_args()
     # The fields job_yaml reads: the answers as the distillation benchmark asks for them.
     args.top_logprobs = 20
@@ -180,6 +183,11 @@ async def main() -> None:
         students += [(f"clean-{s}", "sequence+topk", s, "TEACHER_API_KEY",
                       "teacher-lm's answers to the allow-listed key (unmarked)") for s in args.clean_seeds]
         students += [(f"gold-{s}", "gold", s, "TEACHER_API_KEY", "gold glosses only") for s in args.gold_seeds]
+        if args.only is not None:
+            unknown = set(args.only) - {label for label, *_ in students} - {"base"}
+            if unknown or ((args.shares or args.read) and "thief" not in args.only):
+                raise SystemExit(f"--only: {sorted(unknown) or 'thief'} (--shares and --read need the thief)")
+            students = sorted((s for s in students if s[0] in args.only), key=lambda s: args.only.index(s[0]))
         datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
         def trained(name: str, follower):
@@ -187,7 +195,8 @@ async def main() -> None:
                 raise RuntimeError(f"{name}: {[s.message for s in follower.statuses][-3:]}")
             return follower.trained
 
-        await verdict("teacher-lm", "the base model itself, unmarked")
+        if args.only is None or "base" in args.only:
+            await verdict("teacher-lm", "the base model itself, unmarked")
         read: list[tuple[str, str, str]] = [("teacher-lm", registry.promoted("teacher-lm") or "1", "the base model")]
         for label, loss, seed, key_env, trained_on in students:
             name = f"radioactivity-{label}"
