@@ -94,6 +94,7 @@ async def main() -> None:
     from cli.served import chat_answers
     from cli.verify import OpenAISuspect, probe_prompts, verify_generative
     from services.trainer.teacher_lm import ensure_teacher_lm
+    from shared.datasets import load_job_spec
     from shared.events import DistillJob, new_id
     from shared.generation import ChatFormat
     from shared.keys import KeyStore
@@ -121,7 +122,9 @@ async def main() -> None:
                              "the tokens it wrote alone")
     parser.add_argument("--read", type=int, default=0, help="answers of ours each suspect reads (0: none)")
     parser.add_argument("--read-top-k", type=int, default=5)
-    parser.add_argument("--trained", action="store_true", help="no training: the latest registered students")
+    parser.add_argument("--trained", action="store_true",
+                        help="no training: the latest registered students (--shares still trains its thieves, on "
+                             "the registered thief's and clean student's datasets)")
     parser.add_argument("--only", nargs="*", metavar="SUSPECT",
                         help="question (and train) only these, in this order: base, thief, clean-<seed>, gold-<seed>")
     args = parser.parse_args()
@@ -185,8 +188,10 @@ async def main() -> None:
         students += [(f"gold-{s}", "gold", s, "TEACHER_API_KEY", "gold glosses only") for s in args.gold_seeds]
         if args.only is not None:
             unknown = set(args.only) - {label for label, *_ in students} - {"base"}
-            if unknown or ((args.shares or args.read) and "thief" not in args.only):
-                raise SystemExit(f"--only: {sorted(unknown) or 'thief'} (--shares and --read need the thief)")
+            if unknown or ((args.shares or args.read) and "thief" not in args.only) or (
+                    args.shares and not any(label.startswith("clean-") for label in args.only)):
+                raise SystemExit(f"--only: {sorted(unknown) or 'thief'} (--shares needs the thief and a clean student, "
+                                 "--read the thief)")
             students = sorted((s for s in students if s[0] in args.only), key=lambda s: args.only.index(s[0]))
         datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
@@ -202,7 +207,9 @@ async def main() -> None:
             name = f"radioactivity-{label}"
             if args.trained:
                 version = registry.versions(name)[-1]
-                datasets[label] = (registry.card(name, version)["lineage"]["dataset"], None)
+                lineage = registry.card(name, version)["lineage"]
+                job_spec = load_job_spec(store, lineage["job_id"])
+                datasets[label] = (lineage["dataset"], DistillJob.model_validate(job_spec) if job_spec else None)
                 await verdict(name, trained_on)
                 read.append((name, version, trained_on))
                 continue
@@ -218,12 +225,14 @@ async def main() -> None:
             datasets[label] = (registry.card(name, version)["lineage"]["dataset"], job)
             await verdict(name, trained_on)
             read.append((name, version, trained_on))
-        for share in args.shares if not args.trained else ():
-            if not args.clean_seeds:
-                raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
+        clean_label = next((label for label in datasets if label.startswith("clean-")), None)
+        if args.shares and clean_label is None:
+            raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
+        for share in args.shares:
             name = f"radioactivity-thief-{round(100 * share)}pct"
-            (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[f"clean-{args.clean_seeds[0]}"]
-            assert thief_job is not None  # trained in this run
+            (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[str(clean_label)]
+            if thief_job is None:
+                raise SystemExit("--shares: the thief's job is not in the store; train the thief in this run")
             job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"), "name": f"bench-{name}",
                                              "student": {**thief_job.student.model_dump(), "name": name}})
             store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
