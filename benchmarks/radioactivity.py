@@ -88,6 +88,23 @@ def mixed_dataset(store, marked_uri: str, clean_uri: str, share: float, job_id: 
                         classes=[]), marked_rows / max(1, sum(counts.values()))
 
 
+def watermark_strength(home: Path, delta: float | None) -> dict[str, str]:
+    """The inference service's environment for the watermark's strength, the same on every run of one
+    stack: its response cache keeps the answers marked at the strength they were asked at."""
+    from services.inference.settings import InferenceSettings
+
+    default = InferenceSettings.model_fields["watermark_text_delta"].default
+    saved = home / "watermark.json"
+    # A stack from before the strength was recorded ran at the default.
+    before = json.loads(saved.read_text())["delta"] if saved.exists() else (
+        default if (home / "stack.json").exists() else None)
+    if delta is not None and before is not None and delta != before:
+        raise SystemExit(f"{home} holds answers marked at delta {before}: give another --home for {delta}")
+    delta = next(d for d in (delta, before, default) if d is not None)
+    saved.write_text(json.dumps({"delta": delta}))
+    return {"INFERENCE_WATERMARK_TEXT_DELTA": str(delta)}
+
+
 async def main() -> None:
     from cli.__main__ import ensure_service_key
     from cli.jobs import follow_job, submit_and_follow
@@ -125,6 +142,10 @@ async def main() -> None:
     parser.add_argument("--trained", action="store_true",
                         help="no training: the latest registered students (--shares still trains its thieves, on "
                              "the registered thief's and clean student's datasets)")
+    parser.add_argument("--home", type=Path, default=HOME, help="the persistent stack's folder (its response cache, "
+                                                                    "registry and watermark key)")
+    parser.add_argument("--delta", type=float, help="the watermark's strength (INFERENCE_WATERMARK_TEXT_DELTA; the "
+                                                    "service's default unless given); fixed for a --home")
     parser.add_argument("--only", nargs="*", metavar="SUSPECT",
                         help="question (and train) only these, in this order: base, thief, clean-<seed>, gold-<seed>")
     args = parser.parse_args()
@@ -132,12 +153,14 @@ async def main() -> None:
     args.top_logprobs = 20
 
     main_prompts, _ = definition_sets(args.nouns, 0)
-    HOME.mkdir(parents=True, exist_ok=True)
-    prompt_file = HOME / f"nouns-{args.nouns}.jsonl"
+    home = args.home
+    home.mkdir(parents=True, exist_ok=True)
+    strength = watermark_strength(home, args.delta)
+    prompt_file = home / f"nouns-{args.nouns}.jsonl"
     prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
     teacher_dir = ensure_teacher_lm(ROOT / ".cache")
     chat = ChatFormat(teacher_dir)
-    stack = persistent_stack(HOME)
+    stack = persistent_stack(home)
     stack.start_infra()
     os.environ.update(stack.env())
     keys = parse_keys(stack.env()["WATERMARK_KEYS"])
@@ -151,8 +174,8 @@ async def main() -> None:
             registry.promote("teacher-lm", registry.register("teacher-lm", teacher_dir)[0])
         ours = ensure_service_key(stack)
         thief = KeyStore(store).create("thief")
-        stack.start_services(extra_env={"TEACHER_API_KEY": ours, THIEF_KEY_ENV: thief,
-                                        "INFERENCE_MODEL_CACHE": str(HOME / "models")}, names=SERVICES)
+        stack.start_services(extra_env={"TEACHER_API_KEY": ours, THIEF_KEY_ENV: thief, **strength,
+                                        "INFERENCE_MODEL_CACHE": str(home / "models")}, names=SERVICES)
         stack.wait_services(names=SERVICES, timeout_s=600)
         base_url = f"http://127.0.0.1:{stack.config.inference_http_port}/v1"
         probes = probe_prompts(args.probes)
@@ -213,7 +236,7 @@ async def main() -> None:
                 await verdict(name, trained_on)
                 read.append((name, version, trained_on))
                 continue
-            job_file = HOME / f"{name}.yaml"
+            job_file = home / f"{name}.yaml"
             job_file.write_text(job_yaml(f"bench-{name}", prompt_file, base_url,
                                          {"name": name, "lm_loss": loss, "seed": seed, **common}, args, key_env))
             started = time.perf_counter()

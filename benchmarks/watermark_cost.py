@@ -11,6 +11,7 @@ Needs the radioactivity benchmark's stack (.cache/radioactivity), with a thief a
 job run at `--nouns`; it starts the stack's broker and S3 server if they are not running.
 
     .venv/bin/python -m benchmarks.watermark_cost --nouns 5000      # about a minute
+    .venv/bin/python -m benchmarks.watermark_cost --home .cache/radioactivity-delta-0.7 --unmarked-home .cache/radioactivity
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import json
 import random
 import statistics
+from pathlib import Path
 
 import yaml
 
@@ -45,27 +47,38 @@ def cached_answers(store, job_file, prompts: list[dict]) -> dict[str, dict]:
     return found
 
 
-def main() -> None:
+def answers_in(home: Path, job: str, prompts: list[dict]) -> dict[str, dict]:
+    """A job's cached answers in one run's stack (its broker and S3 server started if not running)."""
     from shared.store import ArtifactStore
+
+    stack = persistent_stack(home)
+    started = not {"tansu", "weed"} <= set(stack.running())
+    stack.start_infra()
+    try:
+        return cached_answers(ArtifactStore(stack.config.s3()), home / job, prompts)
+    finally:
+        if started:
+            stack.down()
+
+
+def main() -> None:
     from shared.textmetrics import rouge_l
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nouns", type=int, default=5000, help="the radioactivity run's prompts")
+    parser.add_argument("--home", type=Path, default=HOME, help="the radioactivity run's stack (--home there)")
+    parser.add_argument("--unmarked-home", type=Path,
+                        help="another run's stack for the unmarked answers, which do not depend on the strength "
+                             "(default: --home)")
     parser.add_argument("--marked-job", default="radioactivity-thief.yaml")
     parser.add_argument("--unmarked-job", default="radioactivity-clean-0.yaml")
     args = parser.parse_args()
 
-    prompts = [json.loads(line) for line in (HOME / f"nouns-{args.nouns}.jsonl").read_text().splitlines()]
-    stack = persistent_stack(HOME)
-    started = not {"tansu", "weed"} <= set(stack.running())
-    stack.start_infra()
-    try:
-        store = ArtifactStore(stack.config.s3())
-        marked = cached_answers(store, HOME / args.marked_job, prompts)
-        unmarked = cached_answers(store, HOME / args.unmarked_job, prompts)
-    finally:
-        if started:
-            stack.down()
+    prompts = [json.loads(line) for line in (args.home / f"nouns-{args.nouns}.jsonl").read_text().splitlines()]
+    marked = answers_in(args.home, args.marked_job, prompts)
+    unmarked = answers_in(args.unmarked_home or args.home, args.unmarked_job, prompts)
+    delta = json.loads((args.home / "watermark.json").read_text())["delta"] if (
+        args.home / "watermark.json").exists() else "the service's default"
     both = [p for p in prompts if p["id"] in marked and p["id"] in unmarked]
     if not both:
         raise SystemExit(f"no prompt of nouns-{args.nouns} has both answers cached: run benchmarks.radioactivity")
@@ -84,7 +97,7 @@ def main() -> None:
     low, high = costs[int(0.025 * BOOTSTRAP)], costs[int(0.975 * BOOTSTRAP) - 1]
     same = sum(marked[p["id"]]["text"] == unmarked[p["id"]]["text"] for p in both)
     to_each_other = statistics.mean(rouge_l(marked[p["id"]]["text"], unmarked[p["id"]]["text"]) for p in both)
-    print(f"\n{len(both):,} nouns answered through both keys (greedy, {args.nouns:,} asked); "
+    print(f"\n{len(both):,} nouns answered through both keys (greedy, {args.nouns:,} asked, watermark delta {delta}); "
           f"the marked answer equals the unmarked one for {same:,} ({same / len(both):.1%})\n")
     print("| answers | ROUGE-L vs gold | relative cost (95% interval) | tokens (mean) | cut at max_tokens |")
     print("|---|---|---|---|---|")
