@@ -30,6 +30,7 @@ from benchmarks.llm_distillation import definition_sets
 from cli.served import chat_answers, teacher_lm_served
 from cli.stack import TEACHER_CLIENT
 from cli.verify import verify_texts
+from services.inference.settings import InferenceSettings
 from shared.generation import ChatFormat
 from shared.keys import KeyStore
 from shared.textmetrics import rouge_l
@@ -60,7 +61,8 @@ async def main() -> None:
     parser.add_argument("--nouns", type=int, default=300)
     parser.add_argument("--validation", type=int, default=200)
     parser.add_argument("--ordinary", type=int, default=2000, help="WordNet glosses for the false-positive rate")
-    parser.add_argument("--delta", type=float, default=1.0, help="INFERENCE_WATERMARK_TEXT_DELTA")
+    parser.add_argument("--delta", type=float, default=InferenceSettings.model_fields["watermark_text_delta"].default,
+                        help="INFERENCE_WATERMARK_TEXT_DELTA (the service's default unless given)")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-paraphrase", action="store_true", help="skip the paraphrasing attack")

@@ -77,9 +77,10 @@ class InferenceSettings(BaseSettings):
     """The same, for a client under an open abuse alert."""
     watermark_allow_clients: str = ""
     """Comma-separated client ids answered truthfully (our own services)."""
-    watermark_text_delta: float = 1.0
+    watermark_text_delta: float = 0.7
     """Generations for clients off the allow-list: logit bias on the key's green list (0: off;
-    shared.text_watermark). Greedy answers are marked too."""
+    shared.text_watermark). Greedy answers are marked too. 0.7 costs 0.8% of ROUGE-L on the
+    definition task (1.0: 3.2%) and still names a distilled thief (docs/BENCHMARKS.md)."""
     watermark_ledger_flush_s: float = 5.0
     """How often the watermark ledger is written to S3."""
 
