@@ -111,7 +111,7 @@ async def main() -> None:
     from cli.served import chat_answers
     from cli.verify import OpenAISuspect, probe_prompts, verify_generative
     from services.trainer.teacher_lm import ensure_teacher_lm
-    from shared.datasets import load_job_spec
+    from shared.datasets import load_job_spec, read_manifest
     from shared.events import DistillJob, new_id
     from shared.generation import ChatFormat
     from shared.keys import KeyStore
@@ -140,8 +140,8 @@ async def main() -> None:
     parser.add_argument("--read", type=int, default=0, help="answers of ours each suspect reads (0: none)")
     parser.add_argument("--read-top-k", type=int, default=5)
     parser.add_argument("--trained", action="store_true",
-                        help="no training: the latest registered students (--shares still trains its thieves, on "
-                             "the registered thief's and clean student's datasets)")
+                        help="no training: the latest registered students (--shares trains the thieves not yet "
+                             "registered, on the registered thief's and clean student's datasets)")
     parser.add_argument("--home", type=Path, default=HOME, help="the persistent stack's folder (its response cache, "
                                                                     "registry and watermark key)")
     parser.add_argument("--delta", type=float, help="the watermark's strength (INFERENCE_WATERMARK_TEXT_DELTA; the "
@@ -253,6 +253,13 @@ async def main() -> None:
             raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
         for share in args.shares:
             name = f"radioactivity-thief-{round(100 * share)}pct"
+            if args.trained and registry.versions(name):
+                version = registry.versions(name)[-1]
+                manifest = read_manifest(store, registry.card(name, version)["lineage"]["dataset"])
+                marked_share = manifest["mixed"]["marked_rows"] / max(1, sum(manifest["counts"].values()))
+                read.append((name, version, f"{marked_share:.0%} marked answers"))
+                await verdict(name, f"{marked_share:.0%} marked answers, the rest unmarked")
+                continue
             (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[str(clean_label)]
             if thief_job is None:
                 raise SystemExit("--shares: the thief's job is not in the store; train the thief in this run")
