@@ -24,7 +24,9 @@ build as registered): fed N answers of our API and scored on its top `--read-top
 position (shared.text_watermark.score_reading). Two sets of answers, the same for every suspect:
 - ours: teacher-lm's answers to an ordinary key for N prompts of our choosing, none a student's;
 - the thief's: N of the answers its key got, as an operator who kept them would have them.
-`--trained` skips training and questions the latest registered version of each student.
+`--trained` skips training and questions the latest registered version of each student; `--only`
+names the suspects to train and question. A stack (`--home`) keeps one watermark key and one
+strength (`--delta`), and caches every answer it was asked for, so a re-run pays nothing.
 
     .venv/bin/python -m benchmarks.radioactivity                     # about 35 minutes on 2 CPUs
     .venv/bin/python -m benchmarks.radioactivity --gold-seeds 0 1 2 3 --clean-seeds 0 1 2 3 4   # the 10
