@@ -212,11 +212,13 @@ async def main() -> None:
                       "teacher-lm's answers to the allow-listed key (unmarked)") for s in args.clean_seeds]
         students += [(f"gold-{s}", "gold", s, "TEACHER_API_KEY", "gold glosses only") for s in args.gold_seeds]
         if args.only is not None:
+            # Checked before any training: a wrong name would otherwise fail hours in.
             unknown = set(args.only) - {label for label, *_ in students} - {"base"}
-            if unknown or ((args.shares or args.read) and "thief" not in args.only) or (
-                    args.shares and not any(label.startswith("clean-") for label in args.only)):
-                raise SystemExit(f"--only: {sorted(unknown) or 'thief'} (--shares needs the thief and a clean student, "
-                                 "--read the thief)")
+            needed = {"thief"} if args.shares or args.read else set()
+            if unknown or needed - set(args.only) or (args.shares and not any(
+                    label.startswith("clean-") for label in args.only)):
+                raise SystemExit(f"--only: unknown {sorted(unknown)}; --read needs thief, --shares thief and a "
+                                 "clean-<seed>")
             students = sorted((s for s in students if s[0] in args.only), key=lambda s: args.only.index(s[0]))
         datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
@@ -255,8 +257,8 @@ async def main() -> None:
             raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
         for share in args.shares:
             name = f"radioactivity-thief-{round(100 * share)}pct"
-            if args.trained and registry.versions(name):
-                version = registry.versions(name)[-1]
+            if args.trained and (versions := registry.versions(name)):
+                version = versions[-1]
                 manifest = read_manifest(store, registry.card(name, version)["lineage"]["dataset"])
                 marked_share = manifest["mixed"]["marked_rows"] / max(1, sum(manifest["counts"].values()))
                 read.append((name, version, f"{marked_share:.0%} marked answers"))
