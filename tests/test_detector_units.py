@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.detector.detection import (
+    CHAT_TESTS,
     BenignReference,
     ClientDetector,
     ClientState,
@@ -136,6 +137,24 @@ def test_on_chat_traffic_only_lead_tests_raise_the_severity_and_it_is_capped():
     assert settings.severity([lead(4.0), lead(1.0)], [], chat=True) == "high"
     assert settings.severity([lead(1.0)], [], chat=True, floor="medium") == "medium"
     assert DetectorSettings(chat_max_severity="low").severity([lead(4.0), lead(1.0)], [], chat=True) == "low"
+    # A tutor's system prompt asks for the reasoning in every request: that test alone only watches a
+    # chat client, however strong; beside another lead it counts.
+    reasoning = DetectorFinding(detector="reasoning", score=1.0, evidence={"margin_log10": 9.0, "windows_over_budget": 5})
+    assert settings.severity([reasoning], [], chat=True) == "low"
+    assert settings.severity([reasoning, lead(1.0)], [], chat=True) == "high"
+
+
+def test_a_chat_clients_code_and_records_are_no_evidence():
+    # An agent's tool output, a labelling product's JSON records: not language-like, and ordinary for a
+    # chat model, so its clients never meet the synthetic test (a classifier's clients do, above).
+    from cli.simulator import ClientPlan
+
+    records = [f'{{"sku": "A-{i:05d}", "qty": {i % 7}, "eur": {i * 1.25:.2f}, "ok": true}}' for i in range(256)]
+    detector = ClientDetector(DetectorSettings())
+    alerts = _alerts(detector, _chat_events([ClientPlan("labeller", "records", False, records)]))
+    assert not any(f.detector == "synthetic" for a in alerts for f in a.findings)
+    state = detector.clients[("labeller", "teacher-lm")]
+    assert state.chat and not state.windows["synthetic"] and "synthetic" not in state.risk_tests
 
 
 def test_an_open_alerts_severity_never_falls():
@@ -325,8 +344,8 @@ def test_the_definition_thief_is_alerted_on_chat_traffic_and_conversations_and_n
     # Its alerts rise to throttle, never to block: chat alerts are capped at high.
     severities = {a.severity for a in _alerts(ClientDetector(DetectorSettings()), _chat_events(plans)) if thief in a.client_ids}
     assert severities & {"medium", "high"} and "critical" not in severities
-    # Each chat client meets six lead tests (reasoning besides a classifier's five): its budget is split six ways.
-    assert DetectorSettings().budget(1, 6) < DetectorSettings().budget(1)
+    # Each chat client meets five lead tests (reasoning for a classifier's synthetic): its budget is split five ways.
+    assert len(CHAT_TESTS) == 5 and "synthetic" not in CHAT_TESTS and "reasoning" in CHAT_TESTS
 
 
 def test_a_prompts_topic_is_its_rarest_new_noun_and_a_conversation_is_never_a_template():

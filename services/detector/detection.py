@@ -21,7 +21,8 @@ A templated client (most queries near-duplicates, one template band in a good sh
 tested for coverage and probing against templated clients only: every template clusters, and a
 product's template over its niche is ordinary, a template filled from the whole domain is not.
 
-Chat models (`inference.generations`) meet the same tests, and a sixth:
+Chat models (`inference.generations`) meet the same tests but synthetic (code, data and a tool's
+output are what a chat model's products send), and one more:
 - their "classes" are prompts' topics. A prompt's fixed nouns are those in at least FIXED_SHARE of
   the client's earlier prompts (a template's words, a product's standing instructions); the rest
   are what the prompt is about. More than PASSAGE_NOUNS of them make a passage (a text to
@@ -31,7 +32,8 @@ Chat models (`inference.generations`) meet the same tests, and a sixth:
   topic is the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR
   when none is (a conversation's follow-ups come back to its words: a thief's words never do);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
-- reasoning: the share of prompts that ask for step-by-step reasoning;
+- reasoning: the share of prompts that ask for step-by-step reasoning. Alone it only watches: a
+  tutor's or a homework helper's system prompt asks for it in every request;
 - a chat client is templated only when most of its requests send one message (a conversation's
   follow-ups are alike).
 Their severity counts leads only: support (templates, volume) raises none, since every chat product
@@ -91,8 +93,13 @@ from shared.settings import group
 
 SEVERITIES = ("low", "medium", "high", "critical")
 CLASSIFIER_TESTS = ("coverage", "off_topic", "synthetic", "probing", "harvesting")
-CHAT_TESTS = (*CLASSIFIER_TESTS, "reasoning")
-LEAD_TESTS = CHAT_TESTS
+# A chat model's prompts are often not language-like (code, JSON, tables, a tool's output, a record to
+# label): that is what its products send, not word salad aimed at a decision boundary.
+CHAT_TESTS = ("coverage", "off_topic", "probing", "harvesting", "reasoning")
+LEAD_TESTS = (*CLASSIFIER_TESTS, "reasoning")
+# A product may ask for the reasoning in every request (a tutor's, a homework helper's system prompt): on
+# its own that test only watches, however strong; with another lead it counts as usual.
+WATCH_ALONE = frozenset({"reasoning"})
 UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not language-like
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
@@ -185,6 +192,8 @@ class DetectorSettings(BaseSettings):
         support raises nothing: templates and volume are what every chat product has, and on a
         validation harness they took a labelling product to throttle on one lead (docs/BENCHMARKS.md)."""
         found = severity_for(leads, [] if chat else supports, self.strong_margin)
+        if chat and {f.detector for f in leads} <= WATCH_ALONE:
+            found = "low"
         return self.capped(max(found, floor, key=SEVERITIES.index), chat)
 
     def budget(self, window: int = 1, tests: int = len(CLASSIFIER_TESTS)) -> float:
@@ -549,7 +558,7 @@ class ClientDetector:
         elif event.top_probability >= self.config.confident_probability:
             state.counts[event.top_class] = state.counts.get(event.top_class, 0) + 1
             items["coverage"] = items["off_topic"] = event.top_class
-        if event.text_function_words is not None:
+        if event.text_function_words is not None and not isinstance(event, InferenceGeneration):
             items["synthetic"] = int(event.text_function_words < UNNATURAL_SHARE)
         tested = False
         for kind, value in items.items():
