@@ -39,7 +39,7 @@ output are what a chat model's products send), and one more:
 Their severity counts leads only: support (templates, volume) raises none, since every chat product
 has it. They are capped at `chat_max_severity` (throttle by default, never block): on validation
 harnesses the tests miss most rings of ordinary-looking keys, mixers and synthetic-data generators,
-and the ordinary clients they flag are named on one lead, at watch (docs/BENCHMARKS.md).
+and nearly all the ordinary clients they flag are named on one lead, at watch (docs/BENCHMARKS.md).
 
 Supporting evidence (raises the severity, never alerts alone): templates (near-duplicate rate;
 every templated application has it) and volume against the model's median client.
@@ -169,7 +169,7 @@ class DetectorSettings(BaseSettings):
     chat_max_severity: Literal["low", "medium", "high", "critical"] = "high"
     """The highest severity of an alert on a chat model's clients: high (throttle, never block) until the chat
     tests hold on traffic they were not tuned on; on such traffic they still miss most rings and mixers, and
-    name a few ordinary clients at watch (docs/BENCHMARKS.md)."""
+    watch up to 7% of ordinary clients (docs/BENCHMARKS.md)."""
     sweep_s: float = 30.0
     """How often quiet clients are looked for."""
     checkpoint_s: float = 30.0
