@@ -47,9 +47,7 @@ def cmd_stack_up(args) -> None:
         key = ensure_service_key(stack)
         if args.infra_only:
             return
-        # One serving process per CPU, as the Deployment runs one per CPU it requests.
-        stack.start_services(extra_env={"TEACHER_API_KEY": key, "TEACHER_URL": f"127.0.0.1:{stack.config.inference_port}",
-                                        "DETECTOR_ALLOW_CLIENTS": TEACHER_CLIENT, "INFERENCE_PROCESSES": "0"})
+        stack.start_services(extra_env=services_env(stack, key))
         stack.wait_services()
     except StackError as exc:
         sys.exit(f"distillery: {exc}")
@@ -60,6 +58,14 @@ def cmd_stack_up(args) -> None:
                  "weed": f"s3 {stack.config.host}:{stack.config.s3_port}"}.get(name, "Kafka consumer")
         print(f"{name:10s} pid {pid:<7d} {where:55s} log {stack.log_dir / (name + '.log')}")
     print("stack is up; `make down` stops it")
+
+
+def services_env(stack, key: str) -> dict[str, str]:
+    """What the local stack's services are started with beside the stack's own settings: the teacher
+    service's key and default teacher, the detector's allow-list of that key."""
+    # One serving process per CPU, as the Deployment runs one per CPU it requests.
+    return {"TEACHER_API_KEY": key, "TEACHER_URL": f"127.0.0.1:{stack.config.inference_port}",
+            "DETECTOR_ALLOW_CLIENTS": TEACHER_CLIENT, "INFERENCE_PROCESSES": "0"}
 
 
 def ensure_teacher_served(cache: Path) -> None:

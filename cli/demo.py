@@ -234,59 +234,76 @@ async def chat_flow(job_file: Path, number: int) -> int:
           f"{gold[job.teacher.model]:.3f} for the teacher: {gold[trained.model_name] / max(1e-9, gold[job.teacher.model]):.0%} "
           f"of it (a demo-sized run: {sum(kept.values()) if curator else '?'} answers; benchmarks/llm_distillation "
           f"runs it at scale)")
-    return await chat_extraction(number + 3, base_url, own_key, trained.model_name)
+    return await chat_extraction(number + 3, job_file, base_url, own_key, trained.model_name)
 
 
-THIEF_WORDS = slice(400, 480)  # nouns the demo's job never asked: a thief's own list
+THIEF_WORDS = slice(400, 520)  # nouns the demo's job never asked: a thief's own list
 
 
-async def chat_extraction(number: int, base_url: str, own_key: str, student: str) -> int:
-    """The other side: someone distils teacher-lm through an ordinary key, top-20 logprobs and all.
-    The detector alerts on its traffic and the inference service throttles it (chat alerts are
-    capped at throttle: docs/BENCHMARKS.md says why); the answers it took carry our watermark, and
-    `distillery verify` names them; our own student, distilled through the platform's allow-listed
-    key, gets no such verdict."""
+def thief_job(job_file: Path, folder: Path, thief: str, key_env: str, base_url: str) -> dict:
+    """The thief's job, written to `folder`: our own job's recipe with its key and its words. Its
+    model is the thief's: the gate never lets us promote (serve) it."""
     import gzip
+    import json
+
+    import yaml
+
+    from cli.simulator import DATA
+
+    with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [row for row in map(json.loads, f) if row["pos"] == "noun"][THIEF_WORDS]
+    (folder / "nouns.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    ours = yaml.safe_load(job_file.read_text())
+    spec = {**ours, "name": f"{thief}-definitions",
+            "prompts": {**ours["prompts"], "file": str(folder / "nouns.jsonl"), "limit": len(rows)},
+            "teacher": {**ours["teacher"], "url": base_url, "api_key_env": key_env},
+            "student": {**ours["student"], "name": f"{thief}-student"}, "gate": {"min_agreement": 1.0}}
+    (folder / "job.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return spec
+
+
+async def chat_extraction(number: int, job_file: Path, base_url: str, own_key: str, student: str) -> int:
+    """The other side: someone distils teacher-lm through an ordinary key with Distillery itself (it is
+    open): its teacher service asks our API for definitions with their top-20 logprobs, its trainer
+    makes a student by the recipe of ours. The detector alerts on the traffic and the inference
+    service throttles it (chat alerts are capped at throttle: docs/BENCHMARKS.md says why); the
+    answers it took carry our watermark, and `distillery verify` names them, and its student by
+    reading them; our own student, distilled through the allow-listed key, reads them at chance."""
     import json
     import subprocess
     import sys
 
-    import openai
-
-    from cli.jobs import read_alerts
-    from cli.simulator import DATA
+    from cli.__main__ import services_env
+    from cli.jobs import read_alerts, submit_and_follow
+    from cli.stack import EmbeddedStack
+    from shared.datasets import read_split
 
     heading(f"{number}. a chat extraction: teacher-lm distilled through an ordinary key")
     # A new account each run, as the classifier flow's extractor: a re-run on the same stack must
     # not find the last run's alert and enforcement record and report them as this one's.
     thief = f"chat-{random.randrange(1000, 10000)}"
-    key = await asyncio.to_thread(KeyStore(ArtifactStore(S3Settings())).create, thief)
-    with gzip.open(DATA / "definitions.jsonl.gz", "rt", encoding="utf-8") as f:
-        nouns = [row["lemma"] for row in map(json.loads, f) if row["pos"] == "noun"][THIEF_WORDS]
-    api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
-    answers: list[str] = []
-    todo = iter(nouns)
-
-    refused = 0
-
-    async def caller() -> None:
-        nonlocal refused
-        for noun in todo:
-            try:
-                reply = await api.chat.completions.create(
-                    model="teacher-lm", messages=[{"role": "user", "content": f"Define the word '{noun}' in one sentence."}],
-                    max_tokens=32, temperature=0, logprobs=True, top_logprobs=20)
-            except openai.RateLimitError:  # throttled before its list ran out (retried first)
-                refused += 1
-                return
-            answers.append(reply.choices[0].message.content or "")
-
-    try:
-        await asyncio.gather(*(caller() for _ in range(8)))
-    finally:
-        await api.close()
-    print(f"{thief}: {len(answers)} definitions asked of teacher-lm with their top-20 logprobs, 8 at a time"
-          + (f"; {refused} of its callers stopped by the throttle" if refused else ""))
+    store = ArtifactStore(S3Settings())
+    key = await asyncio.to_thread(KeyStore(store).create, thief)
+    # On this one machine the thief's Distillery is ours: the teacher service is given its key, as the
+    # thief's own deployment would be. A variable per account, because the response cache is kept
+    # per account: a re-run asks our API again instead of reading the last thief's answers.
+    key_env = f"{thief.upper().replace('-', '_')}_API_KEY"
+    stack = EmbeddedStack()
+    await asyncio.to_thread(stack.restart, "teacher", {**services_env(stack, own_key), key_env: key})
+    folder = Path(tempfile.mkdtemp(prefix="demo-thief-"))
+    spec = await asyncio.to_thread(thief_job, job_file, folder, thief, key_env, base_url)
+    print(f"{thief} runs Distillery's own pipeline on {spec['prompts']['limit']} nouns of its choosing: our job's "
+          f"recipe (top-20 logprobs, 8 at a time; {spec['student']['layers']} layers, {spec['student']['epochs']} "
+          f"epochs of {spec['student']['lm_loss']}), its own key")
+    _, follower = await submit_and_follow(folder / "job.yaml", wait=True)
+    if follower.trained is None:
+        print("the thief's job did not finish; see .distillery/logs/")
+        return 1
+    teacher, curator = follower.last("teacher"), follower.last("curator")
+    tc, train_rows = (teacher.counts if teacher else {}), int(curator.counts.get("kept_train", 0) if curator else 0)
+    print(f"{thief}: {int(tc.get('answered', 0))} definitions taken from teacher-lm; {int(tc.get('rate_limited', 0))} of "
+          f"its {int(tc.get('queries', 0))} requests refused by the throttle, {int(tc.get('failed', 0))} prompts given "
+          f"up; its student {follower.trained.model_name} v{follower.trained.version} trained on {train_rows} of them")
     # Until the thief is named at a severity the policy enforces (watch first, then throttle).
     alerts = await read_alerts(idle_timeout_s=120, printer=lambda _: None,
                                until=lambda seen: any(thief in a.client_ids and a.severity != "low" for a in seen))
@@ -301,18 +318,32 @@ async def chat_extraction(number: int, base_url: str, own_key: str, student: str
                   for f in alert.findings))
     print(await throttled(thief, key, base_url))
 
-    folder = Path(tempfile.mkdtemp(prefix="demo-verify-"))
-    (folder / "taken.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers), encoding="utf-8")
+    # What the thief took, as the operator finds it (here from its dataset; in earnest, from a leak, a
+    # published model's training data, or its answers quoted elsewhere).
+    card = await asyncio.to_thread(ModelRegistry(store).card, follower.trained.model_name, follower.trained.version)
+    dataset = card["lineage"]["dataset"]
+    taken = [{"prompt": r["text"], "completion": r["completion"]} for split in ("train", "val", "test")
+             for r in (await asyncio.to_thread(read_split, store, dataset, split)).to_pylist()]
+    (folder / "taken.jsonl").write_text("".join(json.dumps(t) + "\n" for t in taken), encoding="utf-8")
+    registry, stolen = ModelRegistry(store), follower.trained
+    ours_version = registry.promoted(student)
+    assert ours_version is not None  # promoted in the step before
+    thief_model = await asyncio.to_thread(registry.download, stolen.model_name, stolen.version, folder / "thief-student")
+    own_model = await asyncio.to_thread(registry.download, student, ours_version, folder / "own-student")
     checks = [("the answers it took", ["--text", str(folder / "taken.jsonl")]),
-              (f"our own student ({student}, distilled through the platform's allow-listed key)",
-               ["--openai", base_url, "--model", student, "--api-key", own_key, "--max-queries", "48"])]
-    for what, arguments in checks:
-        command = [sys.executable, "-m", "cli", "verify", *arguments, "--out", str(folder / arguments[0].strip("-"))]
-        print(f"\n$ distillery verify {' '.join(a if a != own_key else '***' for a in arguments)}    # {what}")
+              ("its student, fed the answers it took", ["--onnx", str(thief_model), "--read", str(folder / "taken.jsonl")]),
+              (f"our own student ({student}, distilled through the platform's allow-listed key), fed the same",
+               ["--onnx", str(own_model), "--read", str(folder / "taken.jsonl")])]
+    for i, (what, arguments) in enumerate(checks):
+        command = [sys.executable, "-m", "cli", "verify", *arguments, "--out", str(folder / f"report-{i}")]
+        print(f"\n$ distillery verify {' '.join(arguments)}    # {what}")
         done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
         print("\n".join("  " + line for line in (done.stdout + done.stderr).strip().splitlines()))
         if done.returncode:
             return 1
+    print(f"\nThe throttle held {thief} to {len(taken)} answers: the watermark names them, but a student trained on "
+          f"{train_rows} answers\nmay learn too little of it to be named by reading (docs/BENCHMARKS.md: the same "
+          f"thief at 4,000 answers is).")
     return 0
 
 

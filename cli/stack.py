@@ -456,8 +456,10 @@ class EmbeddedStack:
             own = {"DISTILLERY_METRICS_PORT": str(self.config.inference_metrics_port)} if name == "inference" else {}
             self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, **own})
 
-    def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES) -> None:
-        """Wait until every service logged that it is up (and the inference service answers)."""
+    def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES,
+                      logged_since: dict[str, int] | None = None) -> None:
+        """Wait until every service logged that it is up (after `logged_since[name]` bytes of its log,
+        for a restart: the log is appended to)."""
         deadline = time.monotonic() + timeout_s
         pending = set(names)
         while pending and time.monotonic() < deadline:
@@ -466,12 +468,21 @@ class EmbeddedStack:
                     tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                     raise StackError(f"service {name} exited during start; its log ends:\n{tail}")
                 log = self.log_dir / f"{name}.log"
-                if log.exists() and "FastStream app started successfully" in log.read_text(errors="replace"):
+                if log.exists() and b"FastStream app started successfully" in log.read_bytes()[
+                        (logged_since or {}).get(name, 0):]:
                     pending.discard(name)
             time.sleep(0.5)
         if pending:
             raise StackError(f"services not up after {timeout_s:.0f} s: {', '.join(sorted(pending))}; "
                              f"see {self.log_dir}")
+
+    def restart(self, name: str, extra_env: dict[str, str], timeout_s: float = 120.0) -> None:
+        """Stop one service and start it again with this environment, waiting until it is up."""
+        log = self.log_dir / f"{name}.log"
+        self.stop(name)
+        since = {name: log.stat().st_size if log.exists() else 0}
+        self.start_services(extra_env, names=(name,))
+        self.wait_services(timeout_s, names=(name,), logged_since=since)
 
     @contextmanager
     def services_up(self, names: tuple[str, ...], extra_env: dict[str, str] | None = None,
