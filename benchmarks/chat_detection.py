@@ -1,8 +1,8 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on four validation harnesses written apart, each at two
+on which their settings were chosen, and on six validation harnesses written apart, each at two
 volumes: cli/chat_holdout.py (validation, whose failures have been seen in development), and
-cli/chat_holdout_b.py, _c.py, _d.py and _e.py (validation-b to -e, each written by someone who never
-read the detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
+cli/chat_holdout_b.py to _f.py (validation-b to -f, each written by someone who never read the
+detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
 publishes for each request (`inference.generations`), replayed through both detector stages in
 process; the benign reference starts from an operator's sample of ordinary chat traffic (the
 tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
@@ -18,7 +18,7 @@ import time
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
-HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d", "validation-e")
+HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f")
 
 
 def main() -> None:
@@ -27,6 +27,7 @@ def main() -> None:
     from cli.chat_holdout_c import chat_holdout_c_population
     from cli.chat_holdout_d import chat_holdout_d_population
     from cli.chat_holdout_e import chat_holdout_e_population
+    from cli.chat_holdout_f import chat_holdout_f_population
     from cli.chat_simulator import chat_population, generation_events
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--holdout-c-seed", type=int, default=12011, help="never looked at before the recorded run")
     parser.add_argument("--holdout-d-seed", type=int, default=15013, help="never looked at before the recorded run")
     parser.add_argument("--holdout-e-seed", type=int, default=18017, help="never looked at before the recorded run")
+    parser.add_argument("--holdout-f-seed", type=int, default=21019, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
@@ -54,7 +56,8 @@ def main() -> None:
                    "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
                    "validation-c": (chat_holdout_c_population, args.holdout_c_seed),
                    "validation-d": (chat_holdout_d_population, args.holdout_d_seed),
-                   "validation-e": (chat_holdout_e_population, args.holdout_e_seed)}
+                   "validation-e": (chat_holdout_e_population, args.holdout_e_seed),
+                   "validation-f": (chat_holdout_f_population, args.holdout_f_seed)}
     rows = []
     for volume in (float(v) for v in args.volumes.split(",")):
         for name in HARNESSES:
