@@ -49,6 +49,25 @@ def test_the_topics_exist_with_their_partitions(stack):
         admin.close()
 
 
+def test_a_restarted_service_runs_with_its_new_environment(stack):
+    """`restart` (the demo gives the teacher service a thief's key this way) waits for the new
+    process to come up, not for the old one's line in the log it appends to."""
+    from pathlib import Path
+
+    stack.start_services(names=("curator",))
+    try:
+        stack.wait_services(names=("curator",))
+        first, log = stack.running()["curator"], stack.log_dir / "curator.log"
+        starts = log.read_text().count("FastStream app started successfully")
+        stack.restart("curator", {"DISTILLERY_TEST_MARK": "second"})
+        again = stack.running()["curator"]
+        assert again != first
+        assert b"DISTILLERY_TEST_MARK=second" in Path(f"/proc/{again}/environ").read_bytes()
+        assert log.read_text().count("FastStream app started successfully") == starts + 1
+    finally:
+        stack.stop("curator")
+
+
 def test_a_fresh_memory_broker_voids_the_detectors_checkpoints(tmp_path):
     """A memory broker started afresh has empty logs, so the detector's checkpoints (offsets into
     the old ones) and the risk tables made from them are deleted; the benign references, which hold
