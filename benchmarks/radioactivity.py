@@ -15,6 +15,10 @@ re-run pays nothing) and served by the inference service:
   (`--shares`, e.g. 0.25 0.05): per prompt, the marked answer or else the unmarked one, so the rest
   is the same teacher's writing without our watermark, the hardest case to tell apart. The mixture
   is written as a dataset of its own and trained on by the trainer service (`dataset.ready`).
+- thief-paraphrased (`--paraphrased`): the thief's loss on its answers after another model rewrote
+  each of them ("Rewrite this sentence in your own words..."), the known attack on a watermark. The
+  rewriter is teacher-lm through the allow-listed key (unmarked), the only other chat model here,
+  asked with its top-20 logprobs so that only the text changes; a light rewrite, not a strong one.
 Every suspect is asked through the allow-listed key, so its answers are its own, not re-marked
 by our service. The issue's goal: the thief at p < 1e-6 within 500 generations, the independent
 models all at p > 0.01.
@@ -31,6 +35,7 @@ strength (`--delta`), and caches every answer it was asked for, so a re-run pays
     .venv/bin/python -m benchmarks.radioactivity                     # about 35 minutes on 2 CPUs
     .venv/bin/python -m benchmarks.radioactivity --gold-seeds 0 1 2 3 --clean-seeds 0 1 2 3 4   # the 10
     .venv/bin/python -m benchmarks.radioactivity --clean-seeds 0 --gold-seeds 0 --only clean-0 gold-0   # two of them
+    .venv/bin/python -m benchmarks.radioactivity --trained --paraphrased --only thief   # a registered thief's data rewritten
 """
 
 from __future__ import annotations
@@ -51,43 +56,121 @@ SERVICES = ("inference", "teacher", "curator", "trainer")
 THIEF_KEY_ENV = "THIEF_API_KEY"
 
 
-def mixed_dataset(store, marked_uri: str, clean_uri: str, share: float, job_id: str):
-    """A dataset in which a `share` of the prompts (chosen by a hash of their id) keep their marked
-    answer and the rest their unmarked one (or whichever the curator kept); its DatasetReady."""
-    import hashlib
+def write_dataset(store, base: dict, tables: dict, job_id: str, **about):
+    """`tables` (split -> pyarrow table) written as a dataset of its own, with `base`'s manifest
+    (another dataset's) otherwise: its DatasetReady, for the trainer service alone."""
     import io
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from shared.datasets import read_manifest, read_split
     from shared.events import DatasetReady
 
-    def marked_wanted(prompt_id: str) -> bool:
-        return int(hashlib.sha256(f"share:{prompt_id}".encode()).hexdigest()[:8], 16) / 16 ** 8 < share
-
-    base = read_manifest(store, clean_uri)
-    prefix, files, counts, marked_rows = f"datasets/{job_id}-v1", {}, {}, 0
-    for split in ("train", "val", "test"):
-        marked, clean = read_split(store, marked_uri, split), read_split(store, clean_uri, split)
-        marked_ids, clean_ids = set(marked.column("prompt_id").to_pylist()), set(clean.column("prompt_id").to_pylist())
-        take_marked = {i for i in marked_ids if marked_wanted(i) or i not in clean_ids}
-        table = pa.concat_tables([
-            marked.filter(pa.array([i in take_marked for i in marked.column("prompt_id").to_pylist()])),
-            clean.filter(pa.array([i not in take_marked for i in clean.column("prompt_id").to_pylist()]))])
+    prefix, files, counts = f"datasets/{job_id}-v1", {}, {}
+    for split, table in tables.items():
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         name = f"{split}-00000-of-00001.parquet"
         store.put_bytes(f"{prefix}/{name}", sink.getvalue(), "application/vnd.apache.parquet")
         files[split] = [{"name": name, "bytes": sink.tell(), "rows": table.num_rows}]
         counts[split] = table.num_rows
-        marked_rows += len(take_marked)
-    manifest = {**base, "dataset_id": f"{job_id}-v1", "job_id": job_id, "files": files, "counts": counts,
-                "mixed": {"share": share, "marked_rows": marked_rows, "marked_from": marked_uri, "rest_from": clean_uri}}
-    store.put_json(f"{prefix}/manifest.json", manifest)
+    store.put_json(f"{prefix}/manifest.json", {**base, "dataset_id": f"{job_id}-v1", "job_id": job_id, "files": files,
+                                               "counts": counts, **about})
     return DatasetReady(job_id=job_id, dataset_id=f"{job_id}-v1", uri=store.uri(prefix),
-                        manifest_uri=store.uri(f"{prefix}/manifest.json"), counts=counts, dropped={},
-                        classes=[]), marked_rows / max(1, sum(counts.values()))
+                        manifest_uri=store.uri(f"{prefix}/manifest.json"), counts=counts, dropped={}, classes=[])
+
+
+def mixed_dataset(store, marked_uri: str, clean_uri: str, share: float, job_id: str):
+    """A dataset in which a `share` of the prompts (chosen by a hash of their id) keep their marked
+    answer and the rest their unmarked one (or whichever the curator kept); its DatasetReady."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from shared.datasets import read_manifest, read_split
+
+    def marked_wanted(prompt_id: str) -> bool:
+        return int(hashlib.sha256(f"share:{prompt_id}".encode()).hexdigest()[:8], 16) / 16 ** 8 < share
+
+    tables, marked_rows = {}, 0
+    for split in ("train", "val", "test"):
+        marked, clean = read_split(store, marked_uri, split), read_split(store, clean_uri, split)
+        marked_ids, clean_ids = set(marked.column("prompt_id").to_pylist()), set(clean.column("prompt_id").to_pylist())
+        take_marked = {i for i in marked_ids if marked_wanted(i) or i not in clean_ids}
+        tables[split] = pa.concat_tables([
+            marked.filter(pa.array([i in take_marked for i in marked.column("prompt_id").to_pylist()])),
+            clean.filter(pa.array([i not in take_marked for i in clean.column("prompt_id").to_pylist()]))])
+        marked_rows += len(take_marked)
+    event = write_dataset(store, read_manifest(store, clean_uri), tables, job_id, mixed={
+        "share": share, "marked_rows": marked_rows, "marked_from": marked_uri, "rest_from": clean_uri})
+    return event, marked_rows / max(1, sum(event.counts.values()))
+
+
+PARAPHRASE = "Rewrite this sentence in your own words, keeping its meaning: {}"
+
+
+async def paraphrased_dataset(store, marked_uri: str, job_id: str, base_url: str, key: str, cache: Path,
+                              vocabulary: dict[bytes, int], max_tokens: int, concurrency: int):
+    """The thief's dataset with every training and validation answer rewritten by another model before
+    it is learnt from: teacher-lm through the allow-listed key (unmarked; the only other chat model
+    here), asked with its top-20 logprobs, so that the thief's loss is unchanged and only the text is
+    the rewriter's. Rewrites cut at `max_tokens` are dropped, as the curator drops truncated answers.
+    The rewrites are kept in `cache` (a re-run pays nothing); the test split is left as it was (it is
+    only evaluated on). Its DatasetReady, and the share of answers rewritten."""
+    import pyarrow as pa
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
+
+    from services.curator.curation import GENERATIVE_COLUMNS, completion_values
+    from services.teacher.adapters import Answer, TeacherError
+    from services.teacher.adapters.openai_generation import Adapter
+    from shared.datasets import read_manifest, read_split
+    from shared.events import Completion, TeacherSpec
+
+    def load() -> dict[str, dict]:
+        return json.loads(cache.read_text()) if cache.exists() else {}
+
+    def save() -> None:
+        cache.write_text(json.dumps(done))
+
+    tables = {split: read_split(store, marked_uri, split) for split in ("train", "val", "test")}
+    done = await asyncio.to_thread(load)
+    todo = [r for split in ("train", "val") for r in tables[split].select(["prompt_id", "completion"]).to_pylist()
+            if r["prompt_id"] not in done]
+    adapter = Adapter(TeacherSpec(kind="openai-generation", url=base_url, model="teacher-lm", max_tokens=max_tokens,
+                                  top_logprobs=20, limits={"max_concurrency": concurrency}), key, None)
+    queue = iter(todo)
+
+    # As the teacher service does: what the API says is worth retrying (a model still loading, a 429) is.
+    retrying = AsyncRetrying(retry=retry_if_exception(lambda e: isinstance(e, TeacherError) and e.retryable),
+                             wait=wait_exponential(max=30), stop=stop_after_delay(600), reraise=True)
+
+    async def rewriter() -> None:
+        for row in queue:
+            answers: list[Answer] = await retrying(adapter.request, [PARAPHRASE.format(row["completion"])])
+            answer = answers[0]
+            assert answer.completion is not None  # the adapter raises where it has none
+            done[row["prompt_id"]] = answer.completion
+            if len(done) % 250 == 0:
+                await asyncio.to_thread(save)
+
+    try:
+        await asyncio.gather(*(rewriter() for _ in range(concurrency)))
+    finally:
+        await asyncio.to_thread(save)
+        await adapter.close()
+    rewritten = 0
+    for split in ("train", "val"):
+        rows = []
+        for row in tables[split].to_pylist():
+            completion = Completion.model_validate(done[row["prompt_id"]])
+            if completion.finish_reason == "length":
+                continue
+            rows.append({**row, **completion_values(completion, vocabulary)})
+        rewritten += len(rows)
+        tables[split] = pa.Table.from_pylist(rows, schema=tables[split].schema)
+    event = write_dataset(store, read_manifest(store, marked_uri), tables, job_id, paraphrased={
+        "from": marked_uri, "rewriter": "teacher-lm, allow-listed key", "instruction": PARAPHRASE,
+        "columns": list(GENERATIVE_COLUMNS)})
+    return event, rewritten
 
 
 def watermark_strength(home: Path, delta: float | None) -> dict[str, str]:
@@ -135,6 +218,8 @@ async def main() -> None:
     parser.add_argument("--clean-seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--shares", type=float, nargs="*", default=[],
                         help="thieves whose data is only this share marked (the rest: unmarked answers)")
+    parser.add_argument("--paraphrased", action="store_true",
+                        help="a thief whose marked answers were rewritten by another model before it learnt from them")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--top-k", type=int, default=20,
                         help="score each suspect's top k tokens (its top_logprobs) at every position too; 0: "
@@ -150,6 +235,9 @@ async def main() -> None:
                                                     "service's default unless given); fixed for a --home")
     parser.add_argument("--only", nargs="*", metavar="SUSPECT",
                         help="question (and train) only these, in this order: base, thief, clean-<seed>, gold-<seed>")
+    parser.add_argument("--question", nargs="*", metavar="SUSPECT",
+                        help="of those, question and read only these (base, thief, thief-25pct, thief-paraphrased, "
+                             "...): the others' datasets are used, their verdicts not asked again")
     args = parser.parse_args()
     # The fields job_yaml reads: the answers as the distillation benchmark asks for them.
     args.top_logprobs = 20
@@ -185,9 +273,13 @@ async def main() -> None:
                   "learning_rate": 3e-4, "eval_prompts": 16, "max_new_tokens": args.max_tokens,
                   "head_tokens": args.head_tokens}
 
+        def questioned(name: str) -> bool:
+            label = "base" if name == "teacher-lm" else name.removeprefix("radioactivity-")
+            return args.question is None or label in args.question
+
         async def verdict(name: str, trained_on: str) -> None:
             """`distillery verify --openai` on one suspect, in process: its answers to our probes tested."""
-            if not args.probes:
+            if not args.probes or not questioned(name):
                 return
             # A student just promoted: until the inference service has loaded it, it is not served.
             await chat_answers(base_url, ours, name, [{"id": "0", "text": probes[0]}], 1, 8, wait_s=300)
@@ -214,11 +306,11 @@ async def main() -> None:
         if args.only is not None:
             # Checked before any training: a wrong name would otherwise fail hours in.
             unknown = set(args.only) - {label for label, *_ in students} - {"base"}
-            needed = {"thief"} if args.shares or args.read else set()
+            needed = {"thief"} if args.shares or args.read or args.paraphrased else set()
             if unknown or needed - set(args.only) or (args.shares and not any(
                     label.startswith("clean-") for label in args.only)):
-                raise SystemExit(f"--only: unknown {sorted(unknown)}; --read needs thief, --shares thief and a "
-                                 "clean-<seed>")
+                raise SystemExit(f"--only: unknown {sorted(unknown)}; --read and --paraphrased need thief, "
+                                 "--shares thief and a clean-<seed>")
             students = sorted((s for s in students if s[0] in args.only), key=lambda s: args.only.index(s[0]))
         datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
@@ -274,9 +366,30 @@ async def main() -> None:
             follower = await follow_job(job, "dataset.ready", event, timeout_s=6 * 3600, quiet=True)
             read.append((name, trained(name, follower).version, f"{marked_share:.0%} marked answers"))
             await verdict(name, f"{marked_share:.0%} marked answers, the rest unmarked")
+        if args.paraphrased:
+            name = "radioactivity-thief-paraphrased"
+            if args.trained and (versions := registry.versions(name)):
+                read.append((name, versions[-1], "its marked answers rewritten by teacher-lm"))
+                await verdict(name, "the thief's answers rewritten by another model (teacher-lm, unmarked)")
+            else:
+                marked_uri, thief_job = datasets["thief"]
+                if thief_job is None:
+                    raise SystemExit("--paraphrased: the thief's job is not in the store; train the thief in this run")
+                job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"),
+                                                 "name": f"bench-{name}",
+                                                 "student": {**thief_job.student.model_dump(), "name": name}})
+                store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+                started = time.perf_counter()
+                event, rewritten = await paraphrased_dataset(
+                    store, marked_uri, job.job_id, base_url, ours, home / f"paraphrases-{args.nouns}.json", vocabulary,
+                    2 * args.max_tokens, args.concurrency)
+                print(f"{name}: {rewritten} answers rewritten in {time.perf_counter() - started:.0f} s", flush=True)
+                follower = await follow_job(job, "dataset.ready", event, timeout_s=6 * 3600, quiet=True)
+                read.append((name, trained(name, follower).version, "its marked answers rewritten by teacher-lm"))
+                await verdict(name, "the thief's answers rewritten by another model (teacher-lm, unmarked)")
         if args.read:
-            await read_suspects(args, store, registry, base_url, thief, datasets["thief"][0], read, keys, vocabulary,
-                                readings)
+            await read_suspects(args, store, registry, base_url, thief, datasets["thief"][0],
+                                [r for r in read if questioned(r[0])], keys, vocabulary, readings)
     finally:
         for name in SERVICES:
             stack.stop(name)
