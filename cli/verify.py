@@ -267,16 +267,18 @@ class TextVerification:
     alpha: float
     tokenizer: str
     suspect: dict | None = None  # where the texts came from, when we asked a model for them
-    # With a suspect's logits: the same answers scored on their own tokens alone, for comparison
-    # (the verdict is the test with its top-k alternatives, chosen before any answer was seen).
+    # With a suspect's logits: the same answers scored on their own tokens alone. Which of the two
+    # is stronger depends on the suspect (its logits add pairs but dilute the share), so the verdict
+    # takes both, at twice the price.
     generated_only: list | None = None
 
     @property
     def log10_p_value(self) -> float:
-        """The best key's p-value times the number of keys tried (Bonferroni): trying every old key
-        must not make ordinary text look marked."""
-        best = min(t.log10_p_value for t in self.tests)
-        return min(0.0, best + math.log10(len(self.tests)))
+        """The best p-value of the tests tried times their number (Bonferroni): a key per test, and
+        with a suspect's logits two tests per key (its top k scored, its own tokens alone). Trying
+        every old key, or both tests, must not make ordinary text look marked."""
+        tried = [*self.tests, *(self.generated_only or [])]
+        return min(0.0, min(t.log10_p_value for t in tried) + math.log10(len(tried)))
 
     @property
     def verdict(self) -> str:
@@ -350,7 +352,8 @@ def render_text_markdown(report: dict) -> str:
                  f"{suspect.get('model', '')}, asked {suspect['queries']} prompts of ours in {suspect['seconds']} s. "
                  + (f"Its logits were read: at each of {suspect['positions_with_top_k']} positions its top {ranked} "
                     f"tokens are scored besides the one it wrote (each distinct pair once); on the tokens it wrote "
-                    f"alone, the best key's log10 p is {min(k['log10_p_value'] for k in report['generated_tokens_only'])}."
+                    f"alone, the best key's log10 p is {min(k['log10_p_value'] for k in report['generated_tokens_only'])}. "
+                    "The verdict's p is the smaller of the two tests' times the number of tests tried."
                     if ranked else "Its answers' tokens are scored."), ""]
     else:
         asked = []

@@ -93,6 +93,23 @@ def test_verify_texts_names_marked_text_and_corrects_for_trying_several_keys(glo
     assert verify_texts(list(plain), plain.__getitem__, [served], alpha=1e-6).verdict == "no evidence"
 
 
+def test_a_suspects_two_tests_count_as_two_in_its_p_value():
+    """With a suspect's logits there are two tests per key, its top k scored and its own tokens
+    alone: the verdict takes the stronger, times the tests tried, so it can only name a model the
+    stronger test names with room to spare."""
+    from cli.verify import TextVerification
+    from shared.text_watermark import TextTest
+
+    ranked = [TextTest("new", 10, 300, 1000, 280), TextTest("old", 10, 300, 1000, 250)]
+    written = [TextTest("new", 10, 300, 200, 110), TextTest("old", 10, 300, 200, 50)]
+    result = TextVerification(ranked, 1e-6, "teacher-lm", suspect={"kind": "onnx"}, generated_only=written)
+    assert written[0].log10_p_value < ranked[0].log10_p_value
+    assert result.log10_p_value == pytest.approx(written[0].log10_p_value + math.log10(4))
+    assert result.verdict == "derived"
+    alone = TextVerification(ranked, 1e-6, "teacher-lm", suspect={"kind": "onnx"})
+    assert alone.log10_p_value == pytest.approx(ranked[0].log10_p_value + math.log10(2))
+
+
 def test_texts_are_read_from_jsonl_or_plain_lines(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "one"}\n"two"\n{"completion": "three"}\n')
     (tmp_path / "b.txt").write_text("one line\n\nanother\n")
