@@ -237,7 +237,7 @@ async def chat_flow(job_file: Path, number: int) -> int:
     return await chat_extraction(number + 3, job_file, base_url, own_key, trained.model_name)
 
 
-THIEF_WORDS = slice(400, 520)  # nouns the demo's job never asked: a thief's own list
+THIEF_WORDS = slice(400, 480)  # nouns the demo's job never asked: a thief's own list
 
 
 def thief_job(job_file: Path, folder: Path, thief: str, key_env: str, base_url: str) -> dict:
