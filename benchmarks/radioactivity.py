@@ -314,6 +314,13 @@ async def main() -> None:
             students = sorted((s for s in students if s[0] in args.only), key=lambda s: args.only.index(s[0]))
         datasets: dict[str, tuple[str, DistillJob | None]] = {}  # label -> (dataset uri, job)
 
+        def thief_variant(thief_job: DistillJob, name: str) -> DistillJob:
+            """The thief's job under another student's name, stored for the trainer: its recipe, other data."""
+            job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"), "name": f"bench-{name}",
+                                             "student": {**thief_job.student.model_dump(), "name": name}})
+            store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+            return job
+
         def trained(name: str, follower):
             if follower.failed or follower.trained is None:
                 raise RuntimeError(f"{name}: {[s.message for s in follower.statuses][-3:]}")
@@ -359,9 +366,7 @@ async def main() -> None:
             (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[str(clean_label)]
             if thief_job is None:
                 raise SystemExit("--shares: the thief's job is not in the store; train the thief in this run")
-            job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"), "name": f"bench-{name}",
-                                             "student": {**thief_job.student.model_dump(), "name": name}})
-            store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+            job = thief_variant(thief_job, name)
             event, marked_share = mixed_dataset(store, marked_uri, clean_uri, share, job.job_id)
             follower = await follow_job(job, "dataset.ready", event, timeout_s=6 * 3600, quiet=True)
             read.append((name, trained(name, follower).version, f"{marked_share:.0%} marked answers"))
@@ -375,10 +380,7 @@ async def main() -> None:
                 marked_uri, thief_job = datasets["thief"]
                 if thief_job is None:
                     raise SystemExit("--paraphrased: the thief's job is not in the store; train the thief in this run")
-                job = DistillJob.model_validate({**thief_job.model_dump(), "job_id": new_id("job"),
-                                                 "name": f"bench-{name}",
-                                                 "student": {**thief_job.student.model_dump(), "name": name}})
-                store.put_json(f"jobs/{job.job_id}/job.json", job.model_dump(mode="json"))
+                job = thief_variant(thief_job, name)
                 started = time.perf_counter()
                 event, rewritten = await paraphrased_dataset(
                     store, marked_uri, job.job_id, base_url, ours, home / f"paraphrases-{args.nouns}.json", vocabulary,

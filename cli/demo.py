@@ -320,12 +320,12 @@ async def chat_extraction(number: int, job_file: Path, base_url: str, own_key: s
 
     # What the thief took, as the operator finds it (here from its dataset; in earnest, from a leak, a
     # published model's training data, or its answers quoted elsewhere).
-    card = await asyncio.to_thread(ModelRegistry(store).card, follower.trained.model_name, follower.trained.version)
+    registry, stolen = ModelRegistry(store), follower.trained
+    card = await asyncio.to_thread(registry.card, stolen.model_name, stolen.version)
     dataset = card["lineage"]["dataset"]
     taken = [{"prompt": r["text"], "completion": r["completion"]} for split in ("train", "val", "test")
              for r in (await asyncio.to_thread(read_split, store, dataset, split)).to_pylist()]
     (folder / "taken.jsonl").write_text("".join(json.dumps(t) + "\n" for t in taken), encoding="utf-8")
-    registry, stolen = ModelRegistry(store), follower.trained
     ours_version = registry.promoted(student)
     assert ours_version is not None  # promoted in the step before
     thief_model = await asyncio.to_thread(registry.download, stolen.model_name, stolen.version, folder / "thief-student")
