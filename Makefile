@@ -44,8 +44,10 @@ down:
 status: $(STAMP)
 	$(VENV)/bin/distillery stack status
 
+# The chat model's flow by default; `make demo FLOWS=classifier` (or both) for the classifier's.
+FLOWS ?= chat
 demo: $(STAMP)
-	$(VENV)/bin/distillery demo
+	$(VENV)/bin/distillery demo --flows $(FLOWS)
 
 # Lint, types, and generated files that must match their sources (gRPC code, README configuration,
 # AsyncAPI documents).

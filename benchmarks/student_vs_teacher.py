@@ -1,7 +1,7 @@
 """Speed of the promoted student against the teacher, both in onnxruntime on this machine, measured
 in one run on the same held-out texts: throughput at batch 32 and p50 latency of one text.
 
-Needs a stack with both promoted (after `make demo`):  .venv/bin/python -m benchmarks.student_vs_teacher
+Needs a stack with both promoted (after `make demo FLOWS=classifier`):  .venv/bin/python -m benchmarks.student_vs_teacher
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main() -> None:
         for name in ("teacher", args.student):
             version = registry.promoted(name)
             if version is None:
-                raise SystemExit(f"no promoted {name!r}: run `make demo` first")
+                raise SystemExit(f"no promoted {name!r}: run `make demo FLOWS=classifier` first")
             model = TextClassifier(registry.download(name, version, Path(tmp) / name), device="cpu")
             tps, p50 = speed(model, texts, min_seconds=0.0)
             results[name] = {"texts_per_s": tps, "p50_ms": p50}

@@ -22,15 +22,16 @@ def heading(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def run_demo(job_file: Path, chat_job_file: Path, cache: Path, flows: str = "both") -> int:
-    """`flows`: "both" (the classifier's job, detection and watermark ledger, then the chat model's
-    distillation), "chat" or "classifier"."""
+def run_demo(job_file: Path, chat_job_file: Path, cache: Path, flows: str = "chat") -> int:
+    """`flows`: "chat" (the chat model's distillation, serving and protection: the default, as both
+    flows do not fit 10 minutes on 2 CPUs), "classifier" (the classifier's job, detection and
+    watermark ledger) or "both"."""
     from cli.__main__ import cmd_stack_up
     from cli.stack import EmbeddedStack
 
     started = time.monotonic()
     heading("1. the embedded stack and the five services")
-    cmd_stack_up(argparse.Namespace(cache=str(cache), infra_only=False))
+    cmd_stack_up(argparse.Namespace(cache=str(cache), infra_only=False, classifier_teacher=flows != "chat"))
     url = f"127.0.0.1:{EmbeddedStack().config.inference_port}"
     code = asyncio.run(classifier_flow(job_file, url)) if flows != "chat" else 0
     if code == 0 and flows != "classifier":
