@@ -485,8 +485,11 @@ class Engine:
             logits = self._logits[row]
             if seq.processor is not None:
                 logits = seq.processor(seq.prompt_ids, seq.generated, logits)
-            logprobs = log_softmax(logits.astype(np.float64))
-            token = sample(logprobs, seq.params, seq.rng)
+            # Greedy without logprobs needs the best logit alone: a log-softmax over the whole vocabulary
+            # costs a small model's step on CPU about as much as one of its layers.
+            greedy = seq.params.temperature <= 0 and not seq.params.logprobs
+            logprobs = None if greedy else log_softmax(logits.astype(np.float64))
+            token = int(np.argmax(logits)) if logprobs is None else sample(logprobs, seq.params, seq.rng)
             seq.generated.append(token)
             if seq.first_token_at is None:
                 seq.first_token_at = time.perf_counter()
@@ -498,7 +501,7 @@ class Engine:
             text, stopped = self.detokenizer.advance(seq, finished=is_eos or out_of_room)
             reason = "stop" if is_eos or stopped else "length" if out_of_room else None
             token_info = TokenLogprob(token, float(logprobs[token]), top_k(logprobs, seq.params.top_logprobs)) \
-                if seq.params.logprobs and not is_eos else None
+                if seq.params.logprobs and logprobs is not None and not is_eos else None
             completion = len(seq.generated) + (1 if is_eos else 0)
             seq.emit(Step(text, token_info, reason, len(seq.prompt_ids), completion))
             if reason is not None:
