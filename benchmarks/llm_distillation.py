@@ -16,6 +16,8 @@ callers; speed is output tokens/s over those answers, and at one caller on 32 pr
     .venv/bin/python -m benchmarks.llm_distillation                       # about 1.5 hours on 2 CPUs
     .venv/bin/python -m benchmarks.llm_distillation --nouns 300 --heldout-fraction 0.4 --validation 60 --epochs 1
     .venv/bin/python -m benchmarks.llm_distillation --home .cache/radioactivity ...   # its 5,000 answers, unmarked
+    .venv/bin/python -m benchmarks.llm_distillation --home .cache/radioactivity --evaluate student-lm-gold@1 ...
+        # no training: registered students asked again beside the teacher (one run, one machine state)
 """
 
 from __future__ import annotations
@@ -111,8 +113,14 @@ async def main() -> None:
                              "teacher answers, as long as the teacher is asked alike")
     parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
+    parser.add_argument("--evaluate", nargs="*", metavar="NAME[@VERSION]", default=[],
+                        help="no training: these registered students against the teacher (the held-out nouns: the "
+                             "test split of the first one's dataset); a version other than the promoted one is "
+                             "served as NAME-vVERSION")
     args = parser.parse_args()
-    if not set(args.students) - {"init"}:
+    if args.evaluate:
+        args.students = []
+    elif not set(args.students) - {"init"}:
         parser.error("name at least one trained student: the initialised one is sliced from the first's dataset")
 
     main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
@@ -163,6 +171,16 @@ async def main() -> None:
             results[model] = row
             print(model, json.dumps(row), flush=True)
 
+        def held_out(dataset_uri: str) -> list[dict]:
+            heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
+            return [p for p in main_prompts if p["id"] in heldout_ids]
+
+        if args.evaluate:
+            first, _, version = args.evaluate[0].partition("@")
+            heldout = held_out(registry.card(first, version or registry.promoted(first) or "")["lineage"]["dataset"])
+            await evaluate(reference)
+            for spec in args.evaluate:
+                await evaluate(served_version(registry, spec, home))
         for student in [s for s in args.students if s != "init"]:
             name = f"student-lm-{student.replace('+', '-')}{suffix}"
             job = home / f"{name}.yaml"
@@ -177,8 +195,7 @@ async def main() -> None:
                   f"{teacher_status.counts if teacher_status else '?'})", flush=True)
             if reference not in results:  # the first job's dataset: every job curates the same answers alike
                 dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
-                heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
-                heldout = [p for p in main_prompts if p["id"] in heldout_ids]
+                heldout = held_out(dataset_uri)
                 await evaluate(reference)
                 if "init" in args.students:
                     await evaluate(initialised_student(store, registry, dataset_uri, teacher_dir, suffix, args))
@@ -188,6 +205,20 @@ async def main() -> None:
             stack.stop(name)
         stack.down()
     report(results, reference, len(heldout), len(validation_prompts), args)
+
+
+def served_version(registry, spec: str, home: Path) -> str:
+    """The name a registered student is asked under: NAME for its promoted version, NAME-vVERSION
+    (registered and promoted as a copy) for another, since one name serves one version."""
+    name, _, version = spec.partition("@")
+    if not version or version == registry.promoted(name):
+        return name
+    copy = f"{name}-v{version}"
+    if not registry.promoted(copy):
+        (home / "evaluated").mkdir(parents=True, exist_ok=True)
+        folder = registry.download(name, version, home / "evaluated" / copy)
+        registry.promote(copy, registry.register(copy, folder)[0])
+    return copy
 
 
 def initialised_student(store, registry, dataset_uri: str, teacher_dir: Path, suffix: str, args) -> str:
@@ -219,7 +250,8 @@ def initialised_student(store, registry, dataset_uri: str, teacher_dir: Path, su
 
 def report(results: dict[str, dict], reference: str, heldout: int, validation: int, args) -> None:
     teacher = results[reference]
-    print(f"\n{reference} and {args.layers}-layer students, {'int8 weights' if args.int8 else 'fp32'}, greedy, "
+    students = "registered students" if args.evaluate else f"{args.layers}-layer students"
+    print(f"\n{reference} and {students}, {'int8 weights' if args.int8 else 'fp32'}, greedy, "
           f"through the API at {args.concurrency} "
           f"callers; held-out: {heldout} nouns (lemmas not in train), validation: {validation} verbs and adjectives\n")
     print("| model | ROUGE-L vs gold, held-out (x teacher) | validation (x teacher) | ROUGE-L vs teacher, held-out "

@@ -228,7 +228,8 @@ async def main() -> None:
     parser.add_argument("--read-top-k", type=int, default=5)
     parser.add_argument("--trained", action="store_true",
                         help="no training: the latest registered students (--shares trains the thieves not yet "
-                             "registered, on the registered thief's and clean student's datasets)")
+                             "registered from this thief's answers, on the registered thief's and clean student's "
+                             "datasets)")
     parser.add_argument("--home", type=Path, default=HOME, help="the persistent stack's folder (its response cache, "
                                                                     "registry and watermark key)")
     parser.add_argument("--delta", type=float, help="the watermark's strength (INFERENCE_WATERMARK_TEXT_DELTA; the "
@@ -356,14 +357,15 @@ async def main() -> None:
             raise SystemExit("--shares needs a clean student's dataset: give --clean-seeds")
         for share in args.shares:
             name = f"radioactivity-thief-{round(100 * share)}pct"
-            if args.trained and (versions := registry.versions(name)):
-                version = versions[-1]
-                manifest = read_manifest(store, registry.card(name, version)["lineage"]["dataset"])
+            (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[str(clean_label)]
+            versions = registry.versions(name) if args.trained else []
+            manifest = read_manifest(store, registry.card(name, versions[-1])["lineage"]["dataset"]) if versions else {}
+            # Reused only when mixed from this thief's answers: a smaller run's thief is another model.
+            if manifest and manifest["mixed"]["marked_from"] == marked_uri:
                 marked_share = manifest["mixed"]["marked_rows"] / max(1, sum(manifest["counts"].values()))
-                read.append((name, version, f"{marked_share:.0%} marked answers"))
+                read.append((name, versions[-1], f"{marked_share:.0%} marked answers"))
                 await verdict(name, f"{marked_share:.0%} marked answers, the rest unmarked")
                 continue
-            (marked_uri, thief_job), (clean_uri, _) = datasets["thief"], datasets[str(clean_label)]
             if thief_job is None:
                 raise SystemExit("--shares: the thief's job is not in the store; train the thief in this run")
             job = thief_variant(thief_job, name)
