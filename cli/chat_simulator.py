@@ -245,7 +245,8 @@ def chat_population(ordinary: int, attackers_per_family: int, seed: int = 7, sca
 def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: int = 3) -> list[bytes]:
     """The `inference.generations` events of the plans' traffic, encoded as the inference service
     publishes them: each client's requests in order, clients interleaved at random. The answer's
-    own numbers (tokens, latency) are typical values: the detector does not read them."""
+    length is the plan's (32 tokens unless it says, never over max_tokens) and its latency a typical
+    value."""
     from shared.events import InferenceGeneration, utcnow
     from shared.fingerprint import batch_prompt_fingerprints, network_of
 
@@ -255,12 +256,14 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
     payloads: list[bytes] = []
     for plan, position in interleaved(plans, random.Random(seed)):  # chat plans send one prompt a request
         text = plan.texts[position]
-        top = TOP_LOGPROBS[plan.outputs]
+        top = plan.top_logprobs[position] if plan.top_logprobs else TOP_LOGPROBS[plan.outputs]
+        most = plan.max_tokens[position] if plan.max_tokens else 1 if plan.family == "scoring-app" else 128
+        written = min(most, plan.answer_tokens[position] if plan.answer_tokens else 32)
         payloads.append(InferenceGeneration(
             request_id=f"g{len(payloads)}", client_id=plan.name, model=model, model_version="1",
             time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
-            completion_tokens=32, max_tokens=1 if plan.family == "scoring-app" else 128, temperature=0.0, top_p=1.0,
-            logprobs=top > 0, top_logprobs=top, finish_reasons=["stop"],
+            completion_tokens=written, max_tokens=most, temperature=0.0, top_p=1.0,
+            logprobs=top > 0, top_logprobs=top, finish_reasons=["length" if written >= most else "stop"],
             messages=plan.turns[position] if plan.turns else 1, latency_s=0.5, system_prompt=bool(plan.instructions),
             client_network=network_of(plan.network), user_agent=plan.user_agent, watermark_key_id="k1",
             **prints[(text, plan.instructions)]).model_dump_json().encode())

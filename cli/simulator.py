@@ -70,6 +70,11 @@ class ClientPlan:
     burst: int = 0  # pause after this many queries (0: never)
     ring: str = ""
     turns: list[int] = field(default_factory=list)  # chat: the turns each request sends (empty: one each)
+    # chat, per request (empty: the defaults of cli.chat_simulator.generation_events): the alternatives asked
+    # for per position (else `outputs` says), max_tokens, and the answer's length in tokens.
+    top_logprobs: list[int] = field(default_factory=list)
+    max_tokens: list[int] = field(default_factory=list)
+    answer_tokens: list[int] = field(default_factory=list)
     instructions: str = ""  # chat: the system prompt every request sends, if any
     sent: int = 0
     stopped: str = ""

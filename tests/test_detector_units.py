@@ -394,3 +394,17 @@ def test_chat_client_state_survives_a_checkpoint():
     assert list(restored.windows["coverage"])[-1] == list(detector.clients[key].windows["coverage"])[-1]
     assert restored.nouns == detector.clients[key].nouns and restored.prompts == detector.clients[key].prompts
     assert ClientState.from_json(json.loads(json.dumps(detector.clients[key].to_json()))).nouns == restored.nouns
+
+
+def test_a_chat_plan_says_per_request_what_it_asked_for_and_how_long_the_answer_was():
+    from cli.simulator import ClientPlan
+
+    plan = ClientPlan(name="ranker", family="ranker", attacker=False, texts=["Rate: good", "Rate: bad", "Explain it"],
+                      top_logprobs=[20, 20, 0], max_tokens=[1, 1, 256], answer_tokens=[1, 5, 90])
+    plain = ClientPlan(name="person", family="curious", attacker=False, texts=["What is a tapir?"])
+    events = {e.text_sha256: e for e in _chat_events([plan, plain])}
+    ranker = sorted((e for e in events.values() if e.client_id == "ranker"), key=lambda e: e.request_id)
+    assert [(e.top_logprobs, e.max_tokens, e.completion_tokens, e.finish_reasons) for e in ranker] == [
+        (20, 1, 1, ["length"]), (20, 1, 1, ["length"]), (0, 256, 90, ["stop"])]  # an answer never passes max_tokens
+    person = next(e for e in events.values() if e.client_id == "person")
+    assert (person.top_logprobs, person.max_tokens, person.completion_tokens) == (0, 128, 32)
