@@ -408,3 +408,25 @@ def test_a_chat_plan_says_per_request_what_it_asked_for_and_how_long_the_answer_
         (20, 1, 1, ["length"]), (20, 1, 1, ["length"]), (0, 256, 90, ["stop"])]  # an answer never passes max_tokens
     person = next(e for e in events.values() if e.client_id == "person")
     assert (person.top_logprobs, person.max_tokens, person.completion_tokens) == (0, 128, 32)
+
+
+def test_logprobs_on_one_token_answers_score_a_label_and_on_whole_answers_harvest_them():
+    import dataclasses
+
+    from cli.chat_simulator import chat_population
+
+    harvester = next(p for p in chat_population(8, 1, seed=3, scale=0.5) if p.family == "logprob-harvest")
+    n = len(harvester.texts)
+    # The same prompts at 20 alternatives, asked for one token each: how a ranker or a labeller scores.
+    scorer = dataclasses.replace(harvester, name="ranker", attacker=False, top_logprobs=[20] * n, max_tokens=[1] * n,
+                                 answer_tokens=[1] * n)
+    detector = ClientDetector(DetectorSettings())
+    _alerts(detector, _chat_events([harvester, scorer]))
+    assert detector.clients[(harvester.name, "teacher-lm")].full > 0
+    assert detector.clients[("ranker", "teacher-lm")].full == 0
+    assert "harvesting" in detector.clients[(harvester.name, "teacher-lm")].findings
+    assert "harvesting" not in detector.clients[("ranker", "teacher-lm")].findings
+    # An operator who wants every logprob request counted says so.
+    counting = ClientDetector(DetectorSettings(chat_harvest_min_tokens=0))
+    _alerts(counting, _chat_events([scorer]))
+    assert counting.clients[("ranker", "teacher-lm")].full == n

@@ -31,7 +31,9 @@ output are what a chat model's products send), and one more:
   word): PASSAGE, since one noun's supersense cannot say what a passage is about. Otherwise the
   topic is the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR
   when none is (a conversation's follow-ups come back to its words: a thief's words never do);
-- harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position;
+- harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position of an answer of
+  `chat_harvest_min_tokens` or more: a distiller needs the distribution at every position of whole
+  answers, while a scorer, ranker or labeller reads it at one or a few (a label's, a choice's);
 - reasoning: the share of prompts that ask for step-by-step reasoning. Alone it only watches: a
   tutor's or a homework helper's system prompt asks for it in every request;
 - a chat client is templated only when most of its requests send one message (a conversation's
@@ -166,6 +168,9 @@ class DetectorSettings(BaseSettings):
     ring_crowd: int = 250
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
+    chat_harvest_min_tokens: int = 8
+    """A chat request harvests logprobs when its answer has at least this many tokens (0: any): a score of a
+    label or a choice reads them at a position or a few, a distiller at every position of whole answers."""
     chat_max_severity: Literal["low", "medium", "high", "critical"] = "high"
     """The highest severity of an alert on a chat model's clients: high (throttle, never block) until the chat
     tests hold on traffic they were not tuned on; on such traffic they still miss most rings and mixers, and
@@ -518,7 +523,8 @@ class ClientDetector:
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
         harvests = "PROBABILITIES" in event.outputs if isinstance(event, InferenceRequest) else \
-            event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS
+            event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS and \
+            event.completion_tokens >= self.config.chat_harvest_min_tokens
         if harvests:
             state.full += 1
         if event.client_network and len(state.networks) < 8:
