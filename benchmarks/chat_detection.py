@@ -1,7 +1,7 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on seven validation harnesses written apart, each at two
+on which their settings were chosen, and on eight validation harnesses written apart, each at two
 volumes: cli/chat_holdout.py (validation, whose failures have been seen in development), and
-cli/chat_holdout_b.py to _g.py (validation-b to -g, each written by someone who never read the
+cli/chat_holdout_b.py to _h.py (validation-b to -h, each written by someone who never read the
 detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
 publishes for each request (`inference.generations`), replayed through both detector stages in
 process; the benign reference starts from an operator's sample of ordinary chat traffic (the
@@ -19,7 +19,7 @@ from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
 HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f",
-             "validation-g")
+             "validation-g", "validation-h")
 
 
 def main() -> None:
@@ -30,6 +30,7 @@ def main() -> None:
     from cli.chat_holdout_e import chat_holdout_e_population
     from cli.chat_holdout_f import chat_holdout_f_population
     from cli.chat_holdout_g import chat_holdout_g_population
+    from cli.chat_holdout_h import chat_holdout_h_population
     from cli.chat_simulator import chat_population, generation_events
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--holdout-e-seed", type=int, default=18017, help="never looked at before the recorded run")
     parser.add_argument("--holdout-f-seed", type=int, default=21019, help="never looked at before the recorded run")
     parser.add_argument("--holdout-g-seed", type=int, default=24023, help="never looked at before the recorded run")
+    parser.add_argument("--holdout-h-seed", type=int, default=27031, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
@@ -61,7 +63,8 @@ def main() -> None:
                    "validation-d": (chat_holdout_d_population, args.holdout_d_seed),
                    "validation-e": (chat_holdout_e_population, args.holdout_e_seed),
                    "validation-f": (chat_holdout_f_population, args.holdout_f_seed),
-                   "validation-g": (chat_holdout_g_population, args.holdout_g_seed)}
+                   "validation-g": (chat_holdout_g_population, args.holdout_g_seed),
+                   "validation-h": (chat_holdout_h_population, args.holdout_h_seed)}
     rows = []
     for volume in (float(v) for v in args.volumes.split(",")):
         for name in HARNESSES:
