@@ -158,21 +158,26 @@ async def wait_for_model(api, model: str, wait_s: float) -> None:
 async def chat_answers(base_url: str, key: str, model: str, prompts: list[dict], concurrency: int, max_tokens: int,
                        wait_s: float = 0.0) -> dict:
     """Greedy answers of `model` to every prompt ({"id", "text"}) from `concurrency` OpenAI SDK callers,
-    streamed: {"answers": id -> text, "tokens_per_s": output tokens/s, "ttft_p50_ms"}. With `wait_s`,
-    a model the inference service has not loaded yet (just promoted) is waited for that long."""
+    streamed: {"answers": id -> text, "tokens_per_s": output tokens/s, "ttft_p50_ms", "prompt_tokens",
+    "cached_tokens" (of those, what the server's prefix cache spared)}. With `wait_s`, a model the
+    inference service has not loaded yet (just promoted) is waited for that long."""
     import openai
 
     api = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=600)
     answers: dict[str, str] = {}
-    tokens, ttfts = 0, []
+    tokens, prompt_tokens, cached, ttfts = 0, 0, 0, []
     todo = iter(prompts)
 
     async def caller() -> None:
-        nonlocal tokens
+        nonlocal tokens, prompt_tokens, cached
         for prompt in todo:
             reply = await stream_chat(api, model, [{"role": "user", "content": prompt["text"]}], max_tokens)
             ttfts.append(reply.seconds if reply.ttft_s is None else reply.ttft_s)
-            tokens += reply.usage.completion_tokens if reply.usage else 0
+            if reply.usage:
+                tokens += reply.usage.completion_tokens
+                prompt_tokens += reply.usage.prompt_tokens
+                details = reply.usage.prompt_tokens_details
+                cached += (details.cached_tokens or 0) if details else 0
             answers[prompt["id"]] = reply.text
 
     try:
@@ -182,7 +187,8 @@ async def chat_answers(base_url: str, key: str, model: str, prompts: list[dict],
         elapsed = time.perf_counter() - started
     finally:
         await api.close()
-    return {"answers": answers, "tokens_per_s": tokens / elapsed, "ttft_p50_ms": 1000 * statistics.median(ttfts)}
+    return {"answers": answers, "tokens_per_s": tokens / elapsed, "ttft_p50_ms": 1000 * statistics.median(ttfts),
+            "prompt_tokens": prompt_tokens, "cached_tokens": cached}
 
 
 def engine_load(engine, prompts: list[list[dict]], concurrency: int, requests: int, max_tokens: int) -> dict:

@@ -7,7 +7,8 @@ chat template through jinja2, sampling in numpy.
 
 Continuous batching, the way it is done here: the sequences in flight share one KV cache, left
 padded, so every row's newest token sits in the last column and one graph serves every row.
-Sequences join between steps (their prompts are run together, then their caches padded to the
+Sequences join between steps (each prompt run alone, only past the longest prefix
+another prompt already ran when the engine keeps a prefix cache, then the caches padded to the
 batch's length) and leave at once when they finish or their client goes away; the padding columns
 no row needs any more are cut off. Copies happen when rows join or leave, not at every step."""
 
@@ -18,6 +19,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -160,6 +162,8 @@ class LanguageModel(ChatFormat):
 
     def prefill(self, prompts: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """Run prompts together, left padded: last-position logits, the attention mask, the cache."""
+        if not prompts:
+            raise ValueError("no prompts to run")
         width = max(len(p) for p in prompts)
         ids = np.full((len(prompts), width), self.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(prompts), width), dtype=np.int64)
@@ -168,6 +172,18 @@ class LanguageModel(ChatFormat):
             mask[row, width - len(prompt):] = 1
         positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
         logits, cache = self.run(ids, mask, positions, self.empty_cache(len(prompts)))
+        return logits, mask, cache
+
+    def prefill_after(self, prompt: list[int], cached: int, past: list[np.ndarray]
+                      ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """`prefill([prompt])` when the cache of its first `cached` tokens is known (`past`, batch 1):
+        only the rest runs, at the positions that follow."""
+        if not 0 < cached < len(prompt):
+            raise ValueError(f"a prefix of {cached} tokens leaves nothing of a {len(prompt)}-token prompt to run")
+        ids = np.array([prompt[cached:]], dtype=np.int64)
+        mask = np.ones((1, len(prompt)), dtype=np.int64)
+        positions = np.arange(cached, len(prompt), dtype=np.int64)[None, :]
+        logits, cache = self.run(ids, mask, positions, past)
         return logits, mask, cache
 
     def greedy_steps(self, prompt: list[int], max_tokens: int,
@@ -271,6 +287,7 @@ class Sequence:
     generated: list[int] = field(default_factory=list)
     cancelled: bool = False
     shown: int = 0  # characters of the decoded completion already emitted
+    cached_tokens: int = 0  # of its prompt, the tokens whose cache came from the prefix cache
     submitted_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     rng: np.random.Generator = field(init=False)
@@ -312,6 +329,56 @@ class Detokenizer:
         return new, False
 
 
+# ---- prefix caching -------------------------------------------------------------------------------
+
+class PrefixCache:
+    """The KV cache of prompts already run, kept in blocks of `block` tokens, so that a prompt which
+    begins as an earlier one did (a chat template's default system prompt, an app's instructions)
+    runs only its new tokens: vLLM's automatic prefix caching, without its paging. A block is keyed
+    by every token up to its end, so a hit is exact. Bounded in bytes, least recently used out first."""
+
+    def __init__(self, max_bytes: int, block: int = 8) -> None:
+        self.max_bytes, self.block = max_bytes, block
+        self.bytes = 0
+        self._blocks: OrderedDict[tuple[int, ...], list[np.ndarray]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def match(self, prompt: list[int]) -> tuple[int, list[np.ndarray]]:
+        """The longest cached prefix that leaves at least one token to run (the logits come from the
+        last one): its length and its cache, batch 1; (0, []) when there is none."""
+        found: list[list[np.ndarray]] = []
+        end = self.block
+        while end < len(prompt):
+            key = tuple(prompt[:end])
+            arrays = self._blocks.get(key)
+            if arrays is None:
+                break
+            self._blocks.move_to_end(key)
+            found.append(arrays)
+            end += self.block
+        if not found:
+            return 0, []
+        if len(found) == 1:
+            return self.block, found[0]
+        return len(found) * self.block, [np.concatenate(layer, axis=2) for layer in zip(*found, strict=True)]
+
+    def store(self, prompt: list[int], cache: list[np.ndarray]) -> None:
+        """Keep the whole blocks of a prompt just run (`cache`: its KV, batch 1, without padding)."""
+        for end in range(self.block, len(prompt) + 1, self.block):
+            key = tuple(prompt[:end])
+            if key in self._blocks:
+                self._blocks.move_to_end(key)
+                continue
+            arrays = [np.ascontiguousarray(a[:, :, end - self.block:end]) for a in cache]
+            self._blocks[key] = arrays
+            self.bytes += sum(a.nbytes for a in arrays)
+        while self.bytes > self.max_bytes and self._blocks:
+            _, arrays = self._blocks.popitem(last=False)
+            self.bytes -= sum(a.nbytes for a in arrays)
+
+
 # ---- the engine -----------------------------------------------------------------------------------
 
 @dataclass
@@ -320,6 +387,7 @@ class EngineStats:
     waiting: int = 0
     steps: int = 0
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the prefix cache spared
     generated_tokens: int = 0
 
 
@@ -328,8 +396,10 @@ class Engine:
     GIL while it runs, so the event loop serving requests keeps going)."""
 
     def __init__(self, model: LanguageModel, max_batch: int = 16, max_waiting: int = 64,
-                 on_step: Callable[[int, float], None] | None = None, max_prefill_tokens: int = 512) -> None:
+                 on_step: Callable[[int, float], None] | None = None, max_prefill_tokens: int = 512,
+                 prefix_cache_bytes: int = 0) -> None:
         self.model = model
+        self.prefix_cache = PrefixCache(prefix_cache_bytes) if prefix_cache_bytes > 0 else None
         self.max_batch = max_batch
         # Prompt tokens run between two decoding steps: more starts new sequences sooner, and stalls
         # the ones already decoding longer.
@@ -427,9 +497,20 @@ class Engine:
         self.stats.waiting = self.waiting.qsize() + (self._held is not None)
         if not new:
             return
-        parts = [self.model.prefill([s.prompt_ids]) for s in new]
+        parts = [self._prefill(s) for s in new]
         self.stats.prompt_tokens += sum(len(s.prompt_ids) for s in new)
         self._join(new, parts)
+
+    def _prefill(self, seq: Sequence) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        if self.prefix_cache is None:
+            return self.model.prefill([seq.prompt_ids])
+        cached, past = self.prefix_cache.match(seq.prompt_ids)
+        logits, mask, cache = (self.model.prefill_after(seq.prompt_ids, cached, past) if cached
+                               else self.model.prefill([seq.prompt_ids]))
+        self.prefix_cache.store(seq.prompt_ids, cache)
+        seq.cached_tokens = cached
+        self.stats.cached_prompt_tokens += cached
+        return logits, mask, cache
 
     def _join(self, new: list[Sequence], parts: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]]) -> None:
         """Left-pad every cache to the longest and stack them: the rows in flight, then the new ones."""

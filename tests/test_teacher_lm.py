@@ -102,6 +102,58 @@ def test_batched_decoding_gives_each_sequence_what_it_gets_alone(teacher_lm_dir)
     assert outputs[2] == [t for t in alone[2] if t not in eos][:12]
 
 
+def test_a_prompt_that_begins_as_an_earlier_one_runs_only_its_new_tokens(teacher_lm_dir):
+    """Prefix caching: a prompt that shares the chat template's system prompt and more with an earlier
+    one reuses that prefix's cache in whole blocks, runs only the rest, and decodes as it does alone."""
+    import threading
+
+    from shared.generation import Engine, LanguageModel, SamplingParams, Sequence
+
+    lm = LanguageModel(teacher_lm_dir, device="cpu")
+    ids = [lm.encode(lm.render_chat([{"role": "user", "content": f"Define the word '{word}' in one sentence."}]))
+           for word in ("harbor", "anchor", "harbor")]
+    alone = [[t for t in lm.greedy(p, 10)[0] if t not in lm.eos_token_ids] for p in ids]
+    engine = Engine(lm, max_batch=2, prefix_cache_bytes=64 << 20)
+    engine.start()
+    seqs = []
+    for prompt in ids:  # one after another: each finds what the ones before left
+        done = threading.Event()
+        seq = Sequence(prompt, SamplingParams(max_tokens=10, temperature=0.0),
+                       lambda step, done=done: done.set() if step.finish_reason else None)
+        engine.submit(seq)
+        assert done.wait(120)
+        seqs.append(seq)
+    engine.stop()
+    block = engine.prefix_cache.block
+    shared = next(i for i, (a, b) in enumerate(zip(ids[0], ids[1], strict=False)) if a != b)
+    assert shared > block  # the system prompt and the question's words before the lemma
+    assert [s.cached_tokens for s in seqs] == [0, shared // block * block, (len(ids[2]) - 1) // block * block]
+    assert [s.generated for s in seqs] == alone
+    assert engine.stats.cached_prompt_tokens == sum(s.cached_tokens for s in seqs)
+
+
+def test_the_prefix_cache_keeps_whole_blocks_within_its_bytes():
+    import numpy as np
+
+    from shared.generation import PrefixCache
+
+    def kv(length: int) -> list[np.ndarray]:  # one layer's key and value, batch 1, 2 heads of 4
+        return [np.arange(length * 8, dtype=np.float32).reshape(1, 2, length, 4) + i for i in range(2)]
+
+    block_bytes = 2 * 2 * 4 * 4 * 4  # two arrays of 2 heads x 4 positions x 4 floats
+    cache = PrefixCache(max_bytes=3 * block_bytes, block=4)
+    cache.store(list(range(10)), kv(10))  # two whole blocks; the last 2 tokens are no block
+    assert len(cache) == 2 and cache.bytes == 2 * block_bytes
+    cached, past = cache.match([*range(10), 99])
+    assert cached == 8 and [a.shape for a in past] == [(1, 2, 8, 4)] * 2
+    assert np.array_equal(past[0], kv(10)[0][:, :, :8])
+    assert cache.match(list(range(8)))[0] == 4  # at least one token is left to run
+    assert cache.match([0, 1, 2, 7, 4, 5])[0] == 0  # a block is keyed by every token before its end
+    cache.store([5, 5, 5, 5, 6, 6, 6, 6], kv(8))  # over the bound: the least recently used block goes
+    assert len(cache) == 3 and cache.bytes == 3 * block_bytes
+    assert cache.match(list(range(10)))[0] == 4  # its first block was used last, so it stayed
+
+
 def test_teacher_forcing_ranks_what_greedy_decoding_wrote_first_batched_or_alone(teacher_lm_dir):
     """`verify --read`'s pass: fed its own greedy answer, a model's best token at every position is
     the one it wrote; texts of different lengths read together read as they do alone."""

@@ -84,6 +84,11 @@ class Generation:
         return len(self.call.prompt_ids)
 
     @property
+    def cached_prompt_tokens(self) -> int:
+        """Of the prompt, the tokens the prefix cache spared (its first sequence's: every choice has the same prompt)."""
+        return self.sequences[0].cached_tokens if self.sequences else 0
+
+    @property
     def total_completion_tokens(self) -> int:
         return sum(self.completion_tokens.values())
 
@@ -209,6 +214,10 @@ class GenerationService:
         completion = generation.total_completion_tokens
         self.access.spend_tokens(generation.call.client, generation.prompt_tokens + completion)
         self.metrics.generation_tokens.labels(name).inc(completion)
+        if generation.engine.prefix_cache is not None:
+            admitted = [seq for seq in generation.sequences if seq.first_token_at is not None]
+            self.metrics.prefix_cache_queries.labels(name).inc(sum(len(seq.prompt_ids) for seq in admitted))
+            self.metrics.prefix_cache_hits.labels(name).inc(sum(seq.cached_tokens for seq in admitted))
         elapsed = time.perf_counter() - generation.arrived
         if generation.first_token_s is not None:
             self.metrics.ttft.labels(name).observe(generation.first_token_s)

@@ -61,6 +61,10 @@ class InferenceMetrics:
                              "last token", GEN_LABELS, buckets=LATENCY_BUCKETS, registry=r)
         self.prompt_tokens = Counter("vllm:prompt_tokens", "Prompt tokens of generation requests", GEN_LABELS, registry=r)
         self.generation_tokens = Counter("vllm:generation_tokens", "Tokens generated", GEN_LABELS, registry=r)
+        self.prefix_cache_queries = Counter("vllm:prefix_cache_queries", "Prompt tokens looked up in the prefix cache",
+                                            GEN_LABELS, registry=r)
+        self.prefix_cache_hits = Counter("vllm:prefix_cache_hits", "Prompt tokens found in the prefix cache (not run)",
+                                         GEN_LABELS, registry=r)
         self.generation_success = Counter("vllm:request_success", "Generation requests finished, by why",
                                           (*GEN_LABELS, "finished_reason"), registry=r)
         self.running = Gauge("vllm:num_requests_running", "Sequences in the decoding batch", GEN_LABELS, registry=r)

@@ -196,9 +196,12 @@ def merge_columns(parts: list[dict]) -> dict | None:
 
 # ---- the app ----------------------------------------------------------------------------------
 
-def usage(generation: Generation) -> dict:
-    prompt, completion = generation.prompt_tokens, generation.total_completion_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+def usage(*generations: Generation) -> dict:
+    """As OpenAI reports it, with the prompt tokens the prefix cache spared (`cached_tokens`)."""
+    prompt = sum(g.prompt_tokens for g in generations)
+    completion = sum(g.total_completion_tokens for g in generations)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": sum(g.cached_prompt_tokens for g in generations)}}
 
 
 def sse(payload: dict | str) -> str:
@@ -323,11 +326,7 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
         finally:
             for generation in generations:
                 service.finish(generation)
-        prompt_tokens = sum(g.prompt_tokens for g in generations)
-        completion_tokens = sum(g.total_completion_tokens for g in generations)
-        return {**common, "object": "text_completion", "choices": choices,
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}}
+        return {**common, "object": "text_completion", "choices": choices, "usage": usage(*generations)}
 
     return app
 

@@ -168,7 +168,8 @@ class ModelRepository:
             lm.greedy(lm.encode("warm-up"), 2)
             return LoadedModel(name, version, generator=Engine(
                 lm, max_batch=self.batching.max_sequences, max_waiting=self.batching.max_waiting_sequences,
-                on_step=self.metrics.engine_observer(name, version), max_prefill_tokens=self.batching.max_prefill_tokens))
+                on_step=self.metrics.engine_observer(name, version), max_prefill_tokens=self.batching.max_prefill_tokens,
+                prefix_cache_bytes=self.batching.prefix_cache_mb << 20))
         classifier = TextClassifier(target, device=self.device, threads=self.batching.threads_per_process())
         classifier.predict(["warm-up text", "a second, longer warm-up text for the batch"])
         return LoadedModel(name, version, classifier)

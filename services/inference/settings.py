@@ -36,6 +36,11 @@ class InferenceSettings(BaseSettings):
     max_prefill_tokens: int = 512
     """Generative models: prompt tokens run between two decoding steps (at least one prompt): more starts new
     sequences sooner and stalls the ones decoding longer."""
+    prefix_cache_mb: int = 128
+    """Generative models: the KV cache kept of prompts already run, per model and process, so a prompt that
+    begins as an earlier one did (a chat template's system prompt, an app's instructions) runs only its new
+    tokens (least recently used out first); 0: off. Answers report the tokens spared as
+    `usage.prompt_tokens_details.cached_tokens`."""
     max_waiting_sequences: int = 64
     """Generative models: sequences waiting for a place in the batch; beyond, 429 / RESOURCE_EXHAUSTED."""
     http_port: int = 8000
