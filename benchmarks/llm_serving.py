@@ -59,7 +59,9 @@ async def main() -> None:
     # measured apart (benchmarks.text_watermark).
     with teacher_lm_served(model_dir, {"INFERENCE_MAX_SEQUENCES": str(args.max_sequences),
                                        "INFERENCE_MAX_WAITING_SEQUENCES": "1024",
-                                       "INFERENCE_WATERMARK_TEXT_DELTA": "0"}) as served_teacher:
+                                       "INFERENCE_WATERMARK_TEXT_DELTA": "0",
+                                       # the engine called directly keeps none (benchmarks.prefix_cache measures it)
+                                       "INFERENCE_PREFIX_CACHE_MB": "0"}) as served_teacher:
         key = KeyStore(served_teacher.store).create("benchmark")
         for concurrency, requests in points:
             served = await chat_load(served_teacher.base_url, key, "teacher-lm", prompts, concurrency, requests,

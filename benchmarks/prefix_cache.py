@@ -39,11 +39,15 @@ async def main() -> None:
                         help="a generative model folder served beside teacher-lm (repeatable)")
     args = parser.parse_args()
     nouns, _ = definition_sets(5000, 0)
-    prompts = nouns[-args.prompts:]
+    # Each prompt is asked once per server: 8 to warm each model, then the load at many callers,
+    # then 32 more at one (none repeated, so what is cached is what prompts share).
+    warm, prompts, singles = nouns[-args.prompts - 40:-args.prompts - 32], nouns[-args.prompts - 32:-32], nouns[-32:]
     models = {"teacher-lm": ensure_teacher_lm(ROOT / ".cache")}
     models.update(dict((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.student))
 
     rows: dict[tuple[str, int], dict] = {}
+    if args.cache_mb <= 0:
+        parser.error("--cache-mb: the size when on, at least 1")
     for cache_mb in (0, args.cache_mb):
         env = {"INFERENCE_PREFIX_CACHE_MB": str(cache_mb), "INFERENCE_WATERMARK_TEXT_DELTA": "0"}
         with teacher_lm_served(models["teacher-lm"], env) as served:
@@ -53,9 +57,9 @@ async def main() -> None:
                     registry.promote(name, registry.register(name, folder)[0])
             key = KeyStore(served.store).create("benchmark")
             for name in models:
-                await chat_answers(served.base_url, key, name, prompts[:8], 1, args.max_tokens, wait_s=300)  # warm
+                await chat_answers(served.base_url, key, name, warm, 1, args.max_tokens, wait_s=300)
                 many = await chat_answers(served.base_url, key, name, prompts, args.concurrency, args.max_tokens)
-                one = await chat_answers(served.base_url, key, name, prompts[:32], 1, args.max_tokens)
+                one = await chat_answers(served.base_url, key, name, singles, 1, args.max_tokens)
                 rows[name, cache_mb] = {"many": many, "one": one}
                 print(f"{name}, prefix cache {cache_mb} MB: {many['tokens_per_s']:.1f} tokens/s at "
                       f"{args.concurrency} callers, {one['tokens_per_s']:.1f} at 1; TTFT p50 {many['ttft_p50_ms']:.0f} ms "
@@ -64,18 +68,21 @@ async def main() -> None:
 
     teacher_off, teacher_on = rows["teacher-lm", 0], rows["teacher-lm", args.cache_mb]
     print(f"\n{len(prompts)} definition prompts, greedy, fp32, through the API at {args.concurrency} callers "
-          f"(and at 1 on 32 of them)\n")
+          f"(and 32 others at 1 caller)\n")
     print(f"| model | prefix cache | tokens/s at {args.concurrency} (x teacher, cache off) | tokens/s at 1 (x teacher, "
-          f"cache off) | TTFT p50 at {args.concurrency} | TTFT p50 at 1 | prompt tokens cached | answers as without it |")
+          f"cache off) | TTFT p50 at {args.concurrency} | TTFT p50 at 1 | prompt tokens cached | answers as without it "
+          f"(at {args.concurrency}; at 1) |")
     print("|---|---|---|---|---|---|---|---|")
     for (name, cache_mb), row in rows.items():
-        many, one, off = row["many"], row["one"], rows[name, 0]["many"]
-        same = sum(off["answers"][p["id"]] == many["answers"][p["id"]] for p in prompts)
+        many, one, off = row["many"], row["one"], rows[name, 0]
+        # At many callers rows share batches by timing; at one, only the cache differs.
+        same = sum(off["many"]["answers"][p["id"]] == many["answers"][p["id"]] for p in prompts)
+        same_one = sum(off["one"]["answers"][p["id"]] == one["answers"][p["id"]] for p in singles)
         print(f"| {name} | {'on' if cache_mb else 'off'} | {many['tokens_per_s']:.1f} "
               f"({many['tokens_per_s'] / teacher_off['many']['tokens_per_s']:.2f}) | {one['tokens_per_s']:.1f} "
               f"({one['tokens_per_s'] / teacher_off['one']['tokens_per_s']:.2f}) | {many['ttft_p50_ms']:.0f} ms | "
               f"{one['ttft_p50_ms']:.0f} ms | {many['cached_tokens'] / max(1, many['prompt_tokens']):.0%} | "
-              f"{same}/{len(prompts)} |")
+              f"{same}/{len(prompts)}; {same_one}/{len(singles)} |")
     for name in models:
         if name != "teacher-lm":
             for cache_mb, teacher in ((0, teacher_off), (args.cache_mb, teacher_on)):

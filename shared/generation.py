@@ -14,6 +14,7 @@ no row needs any more are cut off. Copies happen when rows join or leave, not at
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import queue
@@ -334,48 +335,59 @@ class Detokenizer:
 class PrefixCache:
     """The KV cache of prompts already run, kept in blocks of `block` tokens, so that a prompt which
     begins as an earlier one did (a chat template's default system prompt, an app's instructions)
-    runs only its new tokens: vLLM's automatic prefix caching, without its paging. A block is keyed
-    by every token up to its end, so a hit is exact. Bounded in bytes, least recently used out first."""
+    runs only its new tokens: vLLM's automatic prefix caching, without its paging.
+
+    A block is keyed by its parent block's id and its own tokens, so a hit is exact, and a block
+    whose parent left can never be reached again (a parent stored anew gets a new id). Bounded in
+    bytes, least recently used out first; a prompt's blocks are touched from its last to its first,
+    so a chain loses its end before its beginning (the shared system prompt stays longest)."""
 
     def __init__(self, max_bytes: int, block: int = 8) -> None:
         self.max_bytes, self.block = max_bytes, block
         self.bytes = 0
-        self._blocks: OrderedDict[tuple[int, ...], list[np.ndarray]] = OrderedDict()
+        # (parent id, the block's tokens) -> (this block's id, its cache: every layer's key and value)
+        self._blocks: OrderedDict[tuple[int, tuple[int, ...]], tuple[int, list[np.ndarray]]] = OrderedDict()
+        self._ids = itertools.count(1)  # 0: the root, parent of every first block
 
     def __len__(self) -> int:
         return len(self._blocks)
 
+    def _chain(self, prompt: list[int], limit: int) -> Iterator[tuple[tuple[int, tuple[int, ...]], int]]:
+        """The keys of the prompt's whole blocks ending at or before `limit`, each with its end."""
+        parent = 0
+        for end in range(self.block, limit + 1, self.block):
+            key = (parent, tuple(prompt[end - self.block:end]))
+            yield key, end
+            found = self._blocks.get(key)
+            if found is None:
+                return
+            parent = found[0]
+
     def match(self, prompt: list[int]) -> tuple[int, list[np.ndarray]]:
         """The longest cached prefix that leaves at least one token to run (the logits come from the
         last one): its length and its cache, batch 1; (0, []) when there is none."""
-        found: list[list[np.ndarray]] = []
-        end = self.block
-        while end < len(prompt):
-            key = tuple(prompt[:end])
-            arrays = self._blocks.get(key)
-            if arrays is None:
-                break
-            self._blocks.move_to_end(key)
-            found.append(arrays)
-            end += self.block
-        if not found:
+        keys = [key for key, _ in self._chain(prompt, len(prompt) - 1) if key in self._blocks]
+        if not keys:
             return 0, []
-        if len(found) == 1:
-            return self.block, found[0]
-        return len(found) * self.block, [np.concatenate(layer, axis=2) for layer in zip(*found, strict=True)]
+        for key in reversed(keys):
+            self._blocks.move_to_end(key)
+        found = [self._blocks[key][1] for key in keys]
+        cached = len(keys) * self.block
+        return cached, found[0] if len(found) == 1 else [np.concatenate(layer, axis=2) for layer in zip(*found, strict=True)]
 
     def store(self, prompt: list[int], cache: list[np.ndarray]) -> None:
         """Keep the whole blocks of a prompt just run (`cache`: its KV, batch 1, without padding)."""
-        for end in range(self.block, len(prompt) + 1, self.block):
-            key = tuple(prompt[:end])
-            if key in self._blocks:
-                self._blocks.move_to_end(key)
-                continue
-            arrays = [np.ascontiguousarray(a[:, :, end - self.block:end]) for a in cache]
-            self._blocks[key] = arrays
-            self.bytes += sum(a.nbytes for a in arrays)
+        keys = []
+        for key, end in self._chain(prompt, len(prompt)):
+            if key not in self._blocks:
+                arrays = [a[:, :, end - self.block:end].copy() for a in cache]
+                self._blocks[key] = (next(self._ids), arrays)
+                self.bytes += sum(a.nbytes for a in arrays)
+            keys.append(key)
+        for key in reversed(keys):
+            self._blocks.move_to_end(key)
         while self.bytes > self.max_bytes and self._blocks:
-            _, arrays = self._blocks.popitem(last=False)
+            _, (_, arrays) = self._blocks.popitem(last=False)
             self.bytes -= sum(a.nbytes for a in arrays)
 
 
@@ -497,7 +509,12 @@ class Engine:
         self.stats.waiting = self.waiting.qsize() + (self._held is not None)
         if not new:
             return
-        parts = [self._prefill(s) for s in new]
+        try:
+            parts = [self._prefill(s) for s in new]
+        except Exception:  # they are in no row yet: the loop's handler would not tell their clients
+            for seq in new:
+                seq.emit(Step("", None, finish_reason="error"))
+            raise
         self.stats.prompt_tokens += sum(len(s.prompt_ids) for s in new)
         self._join(new, parts)
 

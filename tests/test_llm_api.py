@@ -123,8 +123,9 @@ async def test_chat_plain_and_streamed_agree_with_exact_usage(llm_served):
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["length"]
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 12
     # The same prompt again: its whole blocks came from the prefix cache, and the answer is the same.
-    block = engine(llm_served).prefix_cache.block
-    assert chunks[-1].usage.prompt_tokens_details.cached_tokens == (prompt_tokens - 1) // block * block
+    prefix_cache = engine(llm_served).prefix_cache
+    assert prefix_cache is not None and chunks[-1].usage.prompt_tokens_details is not None
+    assert chunks[-1].usage.prompt_tokens_details.cached_tokens == (prompt_tokens - 1) // prefix_cache.block * prefix_cache.block
     assert all(c.usage is None for c in chunks[:-1])
 
 

@@ -104,8 +104,11 @@ def test_batched_decoding_gives_each_sequence_what_it_gets_alone(teacher_lm_dir)
 
 def test_a_prompt_that_begins_as_an_earlier_one_runs_only_its_new_tokens(teacher_lm_dir):
     """Prefix caching: a prompt that shares the chat template's system prompt and more with an earlier
-    one reuses that prefix's cache in whole blocks, runs only the rest, and decodes as it does alone."""
+    one reuses that prefix's cache in whole blocks, runs only the rest, joins the rows in flight and
+    decodes as it does alone."""
     import threading
+
+    import numpy as np
 
     from shared.generation import Engine, LanguageModel, SamplingParams, Sequence
 
@@ -113,23 +116,27 @@ def test_a_prompt_that_begins_as_an_earlier_one_runs_only_its_new_tokens(teacher
     ids = [lm.encode(lm.render_chat([{"role": "user", "content": f"Define the word '{word}' in one sentence."}]))
            for word in ("harbor", "anchor", "harbor")]
     alone = [[t for t in lm.greedy(p, 10)[0] if t not in lm.eos_token_ids] for p in ids]
-    engine = Engine(lm, max_batch=2, prefix_cache_bytes=64 << 20)
+    # One prompt a step: each is run after the one before it, then joins it in the batch.
+    engine = Engine(lm, max_batch=3, max_prefill_tokens=1, prefix_cache_bytes=64 << 20)
     engine.start()
-    seqs = []
-    for prompt in ids:  # one after another: each finds what the ones before left
-        done = threading.Event()
-        seq = Sequence(prompt, SamplingParams(max_tokens=10, temperature=0.0),
-                       lambda step, done=done: done.set() if step.finish_reason else None)
+    done = threading.Semaphore(0)
+    seqs = [Sequence(p, SamplingParams(max_tokens=10, temperature=0.0),
+                     lambda step: done.release() if step.finish_reason else None) for p in ids]
+    for seq in seqs:
         engine.submit(seq)
-        assert done.wait(120)
-        seqs.append(seq)
+    for _ in seqs:
+        assert done.acquire(timeout=120)
     engine.stop()
+    assert engine.prefix_cache is not None
     block = engine.prefix_cache.block
     shared = next(i for i, (a, b) in enumerate(zip(ids[0], ids[1], strict=False)) if a != b)
     assert shared > block  # the system prompt and the question's words before the lemma
     assert [s.cached_tokens for s in seqs] == [0, shared // block * block, (len(ids[2]) - 1) // block * block]
     assert [s.generated for s in seqs] == alone
     assert engine.stats.cached_prompt_tokens == sum(s.cached_tokens for s in seqs)
+    # The first logits from a cached prefix are the full prompt's, to float noise.
+    cached, past = engine.prefix_cache.match(ids[1])
+    assert np.allclose(lm.prefill_after(ids[1], cached, past)[0], lm.prefill([ids[1]])[0], atol=1e-3)
 
 
 def test_the_prefix_cache_keeps_whole_blocks_within_its_bytes():
@@ -148,10 +155,11 @@ def test_the_prefix_cache_keeps_whole_blocks_within_its_bytes():
     assert cached == 8 and [a.shape for a in past] == [(1, 2, 8, 4)] * 2
     assert np.array_equal(past[0], kv(10)[0][:, :, :8])
     assert cache.match(list(range(8)))[0] == 4  # at least one token is left to run
-    assert cache.match([0, 1, 2, 7, 4, 5])[0] == 0  # a block is keyed by every token before its end
-    cache.store([5, 5, 5, 5, 6, 6, 6, 6], kv(8))  # over the bound: the least recently used block goes
+    assert cache.match([0, 1, 2, 7, 4, 5, 6, 7, 8])[0] == 0  # a block is keyed by every token before its end
+    assert cache.match([9, 9, 9, 9, 4, 5, 6, 7, 8])[0] == 0
+    cache.store([5, 5, 5, 5, 6, 6, 6, 6], kv(8))  # over the bound: the least recently used block goes,
     assert len(cache) == 3 and cache.bytes == 3 * block_bytes
-    assert cache.match(list(range(10)))[0] == 4  # its first block was used last, so it stayed
+    assert cache.match(list(range(10)))[0] == 4  # and a chain loses its end before its beginning
 
 
 def test_teacher_forcing_ranks_what_greedy_decoding_wrote_first_batched_or_alone(teacher_lm_dir):
