@@ -18,6 +18,13 @@ callers; speed is output tokens/s over those answers, and at one caller on 32 pr
     .venv/bin/python -m benchmarks.llm_distillation --home .cache/radioactivity ...   # its 5,000 answers, unmarked
     .venv/bin/python -m benchmarks.llm_distillation --home .cache/radioactivity --evaluate student-lm-gold@1 ...
         # no training: registered students asked again beside the teacher (one run, one machine state)
+    .venv/bin/python -m benchmarks.llm_distillation --extra-nouns 2000 --students sequence+topk+gold --evaluate ...
+        # more training answers: common nouns of Debian's wordnet-base that the shipped sample left out
+        # (only those whose lemma the curator's split puts in train, so the held-out nouns stay the
+        # same); the registered students of --evaluate asked in the same run
+
+Debian's wordnet-base is read from --wordnet-dir: `apt-get install wordnet-base`, or unpack the package
+without root (`dpkg-deb -x wordnet-base_*.deb DIR`, then --wordnet-dir DIR/usr/share/wordnet).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import hashlib
 import json
 import os
 import statistics
@@ -41,20 +49,46 @@ MAIN_PHRASING = "Define the word '{lemma}' in one sentence."
 VALIDATION_PHRASINGS = ["What does the {pos} '{lemma}' mean? Answer in one sentence.",
                         "In one sentence, give the meaning of the {pos} '{lemma}'."]
 SERVICES = ("inference", "teacher", "curator", "trainer")
+VAL_FRACTION = 0.05  # the curator's validation split (the trainer's best epoch), of the main prompts by lemma
+
+
+def shipped_definitions() -> list[dict]:
+    with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def main_prompt(row: dict) -> dict:
+    return {"id": row["id"], "text": MAIN_PHRASING.format(**row), "lemma": row["lemma"], "gloss": row["gloss"]}
 
 
 def definition_sets(nouns: int, validation: int) -> tuple[list[dict], list[dict]]:
     """(main prompts: nouns; validation prompts: verbs and adjectives whose lemma is no noun's)."""
-    with gzip.open(ROOT / "data/wordnet/definitions.jsonl.gz", "rt") as f:
-        rows = [json.loads(line) for line in f]
+    rows = shipped_definitions()
     main = [r for r in rows if r["pos"] == "noun"][:nouns]
     lemmas = {r["lemma"] for r in rows if r["pos"] == "noun"}
     others = [r for r in rows if r["pos"] != "noun" and r["lemma"] not in lemmas][:validation]
-    main_prompts = [{"id": r["id"], "text": MAIN_PHRASING.format(**r), "lemma": r["lemma"], "gloss": r["gloss"]}
-                    for r in main]
     validation_prompts = [{"id": r["id"], "text": VALIDATION_PHRASINGS[i % 2].format(**r), "lemma": r["lemma"],
                            "gloss": r["gloss"]} for i, r in enumerate(others)]
-    return main_prompts, validation_prompts
+    return [main_prompt(r) for r in main], validation_prompts
+
+
+def extra_training_nouns(wordnet_dir: Path, count: int, val_fraction: float, test_fraction: float) -> list[dict]:
+    """Up to `count` common nouns of Debian's wordnet-base that the shipped sample does not have (no
+    lemma of any part of speech in it, so none is a held-out noun's or a validation prompt's), chosen
+    the way the sample was (tagged in the semantic concordance, the most frequent sense's gloss), and
+    only those the curator's split by lemma puts in train: the held-out nouns stay the same and no
+    teacher answer is paid for a prompt that would only be held out. In a stable order (by id hash)."""
+    from scripts.make_wordnet_sample import first_sense_definitions
+    from services.curator.curation import split_of
+
+    if not (wordnet_dir / "index.noun").exists():
+        raise SystemExit(f"no WordNet database in {wordnet_dir}: apt-get install wordnet-base, or unpack the "
+                         "package (dpkg-deb -x wordnet-base_*.deb DIR) and pass --wordnet-dir DIR/usr/share/wordnet")
+    shipped = {r["lemma"] for r in shipped_definitions()}
+    rows = [r for r in first_sense_definitions(wordnet_dir, "noun")
+            if r["lemma"] not in shipped and split_of(f"group:{r['lemma']}", val_fraction, test_fraction) == "train"]
+    rows.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    return [main_prompt(r) for r in rows[:count]]
 
 
 def persistent_stack(home: Path = HOME) -> EmbeddedStack:
@@ -76,7 +110,7 @@ def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args, api_k
             f"teacher: {{kind: openai-generation, url: '{base_url}', model: teacher-lm, max_tokens: {args.max_tokens}, "
             f"api_key_env: {api_key_env}, "
             f"top_logprobs: {args.top_logprobs}, limits: {{max_concurrency: {args.concurrency}}}}}\n"
-            f"curation: {{tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: 0.05, "
+            f"curation: {{tokenizer_model: teacher-lm, near_duplicate_threshold: null, val_fraction: {VAL_FRACTION}, "
             f"test_fraction: {args.heldout_fraction}}}\n"
             f"student: {{{student_fields}}}\ngate: {{min_agreement: 0.0, min_speedup: 0.0}}\n")
 
@@ -107,7 +141,12 @@ async def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--top-logprobs", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--students", nargs="*", default=["init", "gold", "sequence", "sequence+topk"])
+    parser.add_argument("--students", nargs="*", help="trained in this run (default: init gold sequence "
+                        "sequence+topk; none with --evaluate)")
+    parser.add_argument("--extra-nouns", type=int, default=0,
+                        help="training prompts besides: common nouns of Debian's wordnet-base not in the shipped "
+                             "sample, whose lemma the split puts in train")
+    parser.add_argument("--wordnet-dir", type=Path, default=Path("/usr/share/wordnet"))
     parser.add_argument("--home", type=Path, default=HOME,
                         help="the persistent stack's folder: another benchmark's (.cache/radioactivity) shares its "
                              "teacher answers, as long as the teacher is asked alike")
@@ -115,19 +154,21 @@ async def main() -> None:
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     parser.add_argument("--evaluate", nargs="*", metavar="NAME[@VERSION]", default=[],
                         help="no training: these registered students against the teacher (the held-out nouns: the "
-                             "test split of the first one's dataset); a version other than the promoted one is "
-                             "served as NAME-vVERSION")
+                             "test split of the students trained in this run, or of the first one's dataset); a "
+                             "version other than the promoted one is served as NAME-vVERSION")
     args = parser.parse_args()
-    if args.evaluate:
-        args.students = []
-    elif not set(args.students) - {"init"}:
+    if args.students is None:
+        args.students = [] if args.evaluate else ["init", "gold", "sequence", "sequence+topk"]
+    if args.students and not set(args.students) - {"init"}:
         parser.error("name at least one trained student: the initialised one is sliced from the first's dataset")
 
     main_prompts, validation_prompts = definition_sets(args.nouns, args.validation)
+    extra = extra_training_nouns(args.wordnet_dir, args.extra_nouns, VAL_FRACTION, args.heldout_fraction) \
+        if args.extra_nouns else []
     home = args.home
     home.mkdir(parents=True, exist_ok=True)
-    prompt_file = home / f"nouns-{args.nouns}.jsonl"
-    prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts))
+    prompt_file = home / (f"nouns-{args.nouns}.jsonl" if not extra else f"nouns-{args.nouns}+{len(extra)}.jsonl")
+    prompt_file.write_text("".join(json.dumps(p) + "\n" for p in main_prompts + extra))
     teacher_dir = ensure_teacher_lm(ROOT / ".cache")
     stack = persistent_stack(home)
     stack.start_infra()
@@ -175,12 +216,6 @@ async def main() -> None:
             heldout_ids = {r["prompt_id"] for r in read_split(store, dataset_uri, "test").to_pylist()}
             return [p for p in main_prompts if p["id"] in heldout_ids]
 
-        if args.evaluate:
-            first, _, version = args.evaluate[0].partition("@")
-            heldout = held_out(registry.card(first, version or registry.promoted(first) or "")["lineage"]["dataset"])
-            await evaluate(reference)
-            for spec in args.evaluate:
-                await evaluate(served_version(registry, spec, home))
         for student in [s for s in args.students if s != "init"]:
             name = f"student-lm-{student.replace('+', '-')}{suffix}"
             job = home / f"{name}.yaml"
@@ -200,6 +235,14 @@ async def main() -> None:
                 if "init" in args.students:
                     await evaluate(initialised_student(store, registry, dataset_uri, teacher_dir, suffix, args))
             await evaluate(name)
+        if args.evaluate:  # after the students trained here, so that the teacher is asked once, beside them
+            if not heldout:
+                first, _, version = args.evaluate[0].partition("@")
+                card = registry.card(first, version or registry.promoted(first) or "")
+                heldout = held_out(card["lineage"]["dataset"])
+                await evaluate(reference)
+            for spec in args.evaluate:
+                await evaluate(served_version(registry, spec, home))
     finally:
         for name in SERVICES:
             stack.stop(name)
@@ -250,7 +293,8 @@ def initialised_student(store, registry, dataset_uri: str, teacher_dir: Path, su
 
 def report(results: dict[str, dict], reference: str, heldout: int, validation: int, args) -> None:
     teacher = results[reference]
-    students = "registered students" if args.evaluate else f"{args.layers}-layer students"
+    students = " and ".join(([f"{args.layers}-layer students"] if args.students else [])
+                            + (["registered students"] if args.evaluate else []))
     print(f"\n{reference} and {students}, {'int8 weights' if args.int8 else 'fp32'}, greedy, "
           f"through the API at {args.concurrency} "
           f"callers; held-out: {heldout} nouns (lemmas not in train), validation: {validation} verbs and adjectives\n")
