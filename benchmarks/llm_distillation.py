@@ -153,7 +153,8 @@ async def main() -> None:
     parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     parser.add_argument("--evaluate", nargs="*", metavar="NAME[@VERSION]", default=[],
-                        help="no training: these registered students against the teacher (the held-out nouns: the "
+                        help="these registered students against the teacher (with --int8: int8 copies of them against "
+                             "teacher-lm-int8; the held-out nouns: the "
                              "test split of the students trained in this run, or of the first one's dataset); a "
                              "version other than the promoted one is served as NAME-vVERSION")
     args = parser.parse_args()
@@ -242,7 +243,7 @@ async def main() -> None:
                 heldout = held_out(card["lineage"]["dataset"])
                 await evaluate(reference)
             for spec in args.evaluate:
-                await evaluate(served_version(registry, spec, home))
+                await evaluate(served_version(registry, spec, home, args.int8))
     finally:
         for name in SERVICES:
             stack.stop(name)
@@ -250,17 +251,25 @@ async def main() -> None:
     report(results, reference, len(heldout), len(validation_prompts), args)
 
 
-def served_version(registry, spec: str, home: Path) -> str:
+def served_version(registry, spec: str, home: Path, int8: bool = False) -> str:
     """The name a registered student is asked under: NAME for its promoted version, NAME-vVERSION
-    (registered and promoted as a copy) for another, since one name serves one version."""
+    (registered and promoted as a copy) for another, since one name serves one version; with `int8`,
+    a copy of it with int8 weights (as the trainer's `quantize: true` makes), NAME[-vVERSION]-int8."""
+    from services.trainer.teacher_lm import quantize_weights_int8
+
     name, _, version = spec.partition("@")
-    if not version or version == registry.promoted(name):
-        return name
-    copy = f"{name}-v{version}"
-    if not registry.promoted(copy):
-        (home / "evaluated").mkdir(parents=True, exist_ok=True)
-        folder = registry.download(name, version, home / "evaluated" / copy)
-        registry.promote(copy, registry.register(copy, folder)[0])
+    promoted = registry.promoted(name)
+    version = version or promoted
+    copy = (name if version == promoted else f"{name}-v{version}") + ("-int8" if int8 else "")
+    if copy == name or registry.promoted(copy):
+        return copy
+    evaluated = home / "evaluated"
+    evaluated.mkdir(parents=True, exist_ok=True)
+    folder = registry.download(name, version, evaluated / (f"{copy}-fp32" if int8 else copy))
+    if int8:
+        quantize_weights_int8(folder, evaluated / copy, copy)
+        folder = evaluated / copy
+    registry.promote(copy, registry.register(copy, folder)[0])
     return copy
 
 
