@@ -115,10 +115,22 @@ def job_yaml(name: str, prompts: Path, base_url: str, student: dict, args, api_k
             f"student: {{{student_fields}}}\ngate: {{min_agreement: 0.0, min_speedup: 0.0}}\n")
 
 
-def score(answers: dict[str, str], prompts: list[dict], teacher: dict[str, str] | None) -> dict:
-    gold = statistics.mean(rouge_l(answers[p["id"]], p["gloss"]) for p in prompts)
+def score(answers: dict[str, str], prompts: list[dict], teacher: dict[str, str] | None) -> tuple[dict, list[float]]:
+    """The set's scores, and each prompt's ROUGE-L against gold (for the intervals)."""
+    gold = [rouge_l(answers[p["id"]], p["gloss"]) for p in prompts]
     to_teacher = statistics.mean(rouge_l(answers[p["id"]], teacher[p["id"]]) for p in prompts) if teacher else None
-    return {"rouge_l_gold": gold, "rouge_l_teacher": to_teacher}
+    words = statistics.mean(len(answers[p["id"]].split()) for p in prompts)
+    return {"rouge_l_gold": statistics.mean(gold), "rouge_l_teacher": to_teacher, "words": words}, gold
+
+
+def ratio_interval(model: list[float], teacher: list[float], resamples: int = 2000, seed: int = 0) -> list[float]:
+    """A 95% paired bootstrap interval of mean(model) / mean(teacher): the prompts resampled together."""
+    import numpy as np
+
+    m, t = np.asarray(model), np.asarray(teacher)
+    picks = np.random.default_rng(seed).integers(0, len(m), (resamples, len(m)))
+    ratios = m[picks].sum(axis=1) / np.maximum(t[picks].sum(axis=1), 1e-12)
+    return [float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))]
 
 
 async def main() -> None:
@@ -194,6 +206,7 @@ async def main() -> None:
                   "learning_rate": args.learning_rate, "eval_prompts": 32, "max_new_tokens": args.max_tokens,
                   "quantize": args.int8, "head_tokens": args.head_tokens}
         teacher_answers: dict[str, dict[str, str]] = {}
+        teacher_scores: dict[str, list[float]] = {}
         heldout: list[dict] = []
 
         async def evaluate(model: str) -> None:
@@ -202,11 +215,12 @@ async def main() -> None:
             row: dict = {}
             for set_name, prompts in (("held-out", heldout), ("validation", validation_prompts)):
                 got = await chat_answers(base_url, key, model, prompts, args.concurrency, args.max_tokens, wait_s=300)
+                scores, per_prompt = score(got["answers"], prompts, teacher_answers.get(set_name))
                 if model == reference:
-                    teacher_answers[set_name] = got["answers"]
-                row[set_name] = {**score(got["answers"], prompts, None if model == reference
-                                         else teacher_answers[set_name]),
-                                 "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
+                    teacher_answers[set_name], teacher_scores[set_name] = got["answers"], per_prompt
+                else:
+                    scores["x_teacher_95"] = ratio_interval(per_prompt, teacher_scores[set_name])
+                row[set_name] = {**scores, "tokens_per_s": got["tokens_per_s"], "ttft_p50_ms": got["ttft_p50_ms"]}
                 (home / f"answers-{model}-{set_name}.json").write_text(json.dumps(got["answers"]))
             one = await chat_answers(base_url, key, model, heldout[:32], 1, args.max_tokens)
             row["tokens_per_s_c1"] = one["tokens_per_s"]
@@ -307,15 +321,20 @@ def report(results: dict[str, dict], reference: str, heldout: int, validation: i
     print(f"\n{reference} and {students}, {'int8 weights' if args.int8 else 'fp32'}, greedy, "
           f"through the API at {args.concurrency} "
           f"callers; held-out: {heldout} nouns (lemmas not in train), validation: {validation} verbs and adjectives\n")
-    print("| model | ROUGE-L vs gold, held-out (x teacher) | validation (x teacher) | ROUGE-L vs teacher, held-out "
-          f"| tokens/s at {args.concurrency} (x teacher) | tokens/s at 1 (x teacher) | TTFT p50 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | ROUGE-L vs gold, held-out (x teacher, 95% interval) | validation (x teacher, 95% interval) | "
+          f"ROUGE-L vs teacher, held-out | words an answer | tokens/s at {args.concurrency} (x teacher) "
+          "| tokens/s at 1 (x teacher) | TTFT p50 |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def against_teacher(s: dict, t: dict) -> str:
+        interval = "-".join(f"{x:.2f}" for x in s["x_teacher_95"]) if "x_teacher_95" in s else ""
+        return f"{s['rouge_l_gold']:.3f} ({s['rouge_l_gold'] / t['rouge_l_gold']:.2f}{', ' + interval if interval else ''})"
+
     for model, row in results.items():
         h, v = row["held-out"], row["validation"]
         th, tv = teacher["held-out"], teacher["validation"]
         to_teacher = f"{h['rouge_l_teacher']:.3f}" if h["rouge_l_teacher"] is not None else "-"
-        print(f"| {model} | {h['rouge_l_gold']:.3f} ({h['rouge_l_gold'] / th['rouge_l_gold']:.2f}) | "
-              f"{v['rouge_l_gold']:.3f} ({v['rouge_l_gold'] / tv['rouge_l_gold']:.2f}) | {to_teacher} | "
+        print(f"| {model} | {against_teacher(h, th)} | {against_teacher(v, tv)} | {to_teacher} | {h['words']:.1f} | "
               f"{h['tokens_per_s']:.1f} ({h['tokens_per_s'] / th['tokens_per_s']:.2f}) | "
               f"{row['tokens_per_s_c1']:.1f} ({row['tokens_per_s_c1'] / teacher['tokens_per_s_c1']:.2f}) | "
               f"{h['ttft_p50_ms']:.0f} ms |")
