@@ -165,10 +165,10 @@ async def main() -> None:
     parser.add_argument("--int8", action="store_true", help="students served with int8 weights (quantize: true), "
                         "against teacher-lm-int8: the same precision (the teacher's answers are teacher-lm's)")
     parser.add_argument("--evaluate", nargs="*", metavar="NAME[@VERSION]", default=[],
-                        help="these registered students against the teacher (with --int8: int8 copies of them against "
-                             "teacher-lm-int8; the held-out nouns: the "
-                             "test split of the students trained in this run, or of the first one's dataset); a "
-                             "version other than the promoted one is served as NAME-vVERSION")
+                        help="these registered students against the teacher (with --int8: int8 copies of them "
+                             "against teacher-lm-int8); the held-out nouns are the test split of the students "
+                             "trained in this run, or else of the first one's dataset; a version other than the "
+                             "promoted one is served as NAME-vVERSION")
     args = parser.parse_args()
     if args.students is None:
         args.students = [] if args.evaluate else ["init", "gold", "sequence", "sequence+topk"]

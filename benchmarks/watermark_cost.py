@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 from pathlib import Path
 
 import yaml
 
-from benchmarks.llm_distillation import persistent_stack
+from benchmarks.llm_distillation import persistent_stack, ratio_interval
 from benchmarks.radioactivity import HOME
-
-BOOTSTRAP = 2000
 
 
 def cached_answers(store, job_file, prompts: list[dict]) -> dict[str, dict]:
@@ -92,9 +89,9 @@ def main() -> None:
     (plain, plain_tokens, plain_cut), (mark, mark_tokens, mark_cut) = rows(unmarked), rows(marked)
     base = statistics.mean(plain)
     differences = [u - m for u, m in zip(plain, mark)]
-    rng = random.Random(0)
-    costs = sorted(statistics.mean(rng.choices(differences, k=len(differences))) / base for _ in range(BOOTSTRAP))
-    low, high = costs[int(0.025 * BOOTSTRAP)], costs[int(0.975 * BOOTSTRAP) - 1]
+    # The cost is 1 - marked/unmarked: the interval of that ratio, the nouns resampled in pairs.
+    kept_low, kept_high = ratio_interval(mark, plain)
+    low, high = 1 - kept_high, 1 - kept_low
     same = sum(marked[p["id"]]["text"] == unmarked[p["id"]]["text"] for p in both)
     to_each_other = statistics.mean(rouge_l(marked[p["id"]]["text"], unmarked[p["id"]]["text"]) for p in both)
     print(f"\n{len(both):,} nouns answered through both keys (greedy, {args.nouns:,} asked, watermark delta {delta}); "
