@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -291,7 +292,11 @@ async def chat_extraction(number: int, job_file: Path, base_url: str, own_key: s
     key_env = f"{thief.upper().replace('-', '_')}_API_KEY"
     stack = EmbeddedStack()
     await asyncio.to_thread(stack.restart, "teacher", {**services_env(stack, own_key), key_env: key})
-    folder = Path(tempfile.mkdtemp(prefix="demo-thief-"))
+    # The thief's job, what it took, both students and the verify reports: in the stack's home, for the
+    # operator to read afterwards, and replaced by the next run (the students are ~0.5 GB).
+    folder = (stack.config.home / "demo-thief").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     spec = await asyncio.to_thread(thief_job, job_file, folder, thief, key_env, base_url)
     print(f"{thief} runs Distillery's own pipeline on {spec['prompts']['limit']} nouns of its choosing: our job's "
           f"recipe (top-20 logprobs, 8 at a time; {spec['student']['layers']} layers, {spec['student']['epochs']} "
@@ -342,7 +347,8 @@ async def chat_extraction(number: int, job_file: Path, base_url: str, own_key: s
         print("\n".join("  " + line for line in (done.stdout + done.stderr).strip().splitlines()))
         if done.returncode:
             return 1
-    print(f"\nThe throttle held {thief} to {len(taken)} answers: the watermark names them, but a student trained on "
+    print(f"\nThe thief's job, what it took and the three reports are in {folder}/.")
+    print(f"The throttle held {thief} to {len(taken)} answers: the watermark names them, but a student trained on "
           f"{train_rows} answers\nmay learn too little of it to be named by reading (docs/BENCHMARKS.md: the same "
           f"thief at 4,000 answers is).")
     return 0

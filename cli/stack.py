@@ -33,6 +33,9 @@ TEACHER_CLIENT = "distillery-teacher"  # the teacher service's own API key name:
 # SeaweedFS answers a stop signal only after 15-25 s; wait that long before SIGKILL.
 STOP_TIMEOUT_S = {"weed": 40.0}
 INFRA = ("tansu", "weed")
+# SeaweedFS turns every volume read-only once its disk has less than 1% free (-volume.minFreeSpace),
+# and each write then fails with HTTP 500; below this much headroom above that floor, say so at start.
+S3_FLOOR_FRACTION, S3_HEADROOM_BYTES = 0.01, 4 << 30
 
 
 class StackConfig(BaseSettings):
@@ -116,6 +119,18 @@ def listen_port(taken: set[int], twin: bool = False, host: str = "127.0.0.1") ->
             taken |= wanted
             return port
     raise StackError("no free port below 30000 for the embedded stack")
+
+
+def low_disk_warning(folder: Path) -> str | None:
+    """A line for the operator when the S3 server's disk is nearly at the floor where SeaweedFS
+    stops taking writes (a test run once filled a shared disk so, and failed with bare 500s)."""
+    usage = shutil.disk_usage(folder)
+    headroom = usage.free - S3_FLOOR_FRACTION * usage.total
+    if headroom >= S3_HEADROOM_BYTES:
+        return None
+    return (f"warning: {usage.free / 2**30:.1f} GiB free on the disk of {folder}; the S3 server (SeaweedFS) refuses "
+            f"every write (HTTP 500, 'volume is read only') below 1% free, {S3_FLOOR_FRACTION * usage.total / 2**30:.1f} "
+            f"GiB here: free some space")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -249,6 +264,8 @@ class EmbeddedStack:
         cfg = self.config
         data = (cfg.home / "s3").resolve()
         data.mkdir(parents=True, exist_ok=True)
+        if warning := low_disk_warning(data):
+            print(warning, file=sys.stderr)
         s3 = cfg.s3()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         identities = cfg.home.resolve() / "run" / "s3-identities.json"
