@@ -169,7 +169,12 @@ async def main() -> None:
                              "against teacher-lm-int8); the held-out nouns are the test split of the students "
                              "trained in this run, or else of the first one's dataset; a version other than the "
                              "promoted one is served as NAME-vVERSION")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train and register the students, ask nothing: a later --evaluate run measures them "
+                             "beside the others (a full table takes longer than one sitting)")
     args = parser.parse_args()
+    if args.train_only and (args.evaluate or "init" in (args.students or [])):
+        parser.error("--train-only trains: leave out --evaluate and init")
     if args.students is None:
         args.students = [] if args.evaluate else ["init", "gold", "sequence", "sequence+topk"]
     if args.students and not set(args.students) - {"init"}:
@@ -241,8 +246,10 @@ async def main() -> None:
             if follower.failed or follower.trained is None:
                 raise RuntimeError(f"{name}: {[s.message for s in follower.statuses][-3:]}")
             teacher_status = follower.last("teacher")
-            print(f"{name}: job done in {time.perf_counter() - started:.0f} s (teacher: "
+            print(f"{name} v{follower.trained.version}: job done in {time.perf_counter() - started:.0f} s (teacher: "
                   f"{teacher_status.counts if teacher_status else '?'})", flush=True)
+            if args.train_only:
+                continue
             if reference not in results:  # the first job's dataset: every job curates the same answers alike
                 dataset_uri = registry.card(name, follower.trained.version)["lineage"]["dataset"]
                 heldout = held_out(dataset_uri)
@@ -262,7 +269,8 @@ async def main() -> None:
         for name in SERVICES:
             stack.stop(name)
         stack.down()
-    report(results, reference, len(heldout), len(validation_prompts), args)
+    if results:
+        report(results, reference, len(heldout), len(validation_prompts), args)
 
 
 def served_version(registry, spec: str, home: Path, int8: bool = False) -> str:
