@@ -11,6 +11,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionstart(session):
+    """A nearly full disk, named before the run: a run writes about 13 GB, and SeaweedFS turns
+    read-only below 1% free (one CI run failed so, with nothing but HTTP 500s to show for it)."""
+    import tempfile
+
+    from cli.stack import low_disk_warning
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if (warning := low_disk_warning(Path(tempfile.gettempdir()))) and reporter is not None:
+        reporter.write_line(warning, yellow=True, bold=True)
+
+
 def pytest_collection_modifyitems(items):
     """Mark tests by what their fixtures need, so that `-m "not stack and not model"` (make test-fast)
     leaves out exactly the tests that start the stack or build the teacher model."""
