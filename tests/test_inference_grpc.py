@@ -218,6 +218,14 @@ async def test_a_new_version_swaps_in_under_load_without_a_failed_request(served
     assert not failures, failures[:3]
     assert versions[0] == before and versions[-1] == version and version != before
     assert len(repository.loaded["teacher"]) == 2  # the served version and the one before it
+    # The retired version's files leave the cache once its queue is answered: a promotion a day must
+    # not fill the pod's cache volume.
+    folder = repository.cache_dir / "teacher"
+    for _ in range(600):
+        if {p.name for p in folder.iterdir()} == set(repository.loaded["teacher"]):
+            break
+        await asyncio.sleep(0.1)
+    assert {p.name for p in folder.iterdir()} == set(repository.loaded["teacher"])
 
 
 async def test_server_reflection_lists_and_describes_the_services(served):

@@ -16,6 +16,7 @@ import functools
 import itertools
 import json
 import logging
+import shutil
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -113,6 +114,7 @@ class ModelRepository:
         self.serving: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._retiring: set[asyncio.Task] = set()
+        self._retiring_versions: set[tuple[str, str]] = set()
 
     async def load(self, name: str, version: str) -> LoadedModel:
         """Download, warm up, then swap in a version (idempotent)."""
@@ -139,25 +141,43 @@ class ModelRepository:
             for old in [v for v in self.loaded[name] if v not in keep and v != version]:
                 retired = self.loaded[name].pop(old)
                 self.metrics.pending.remove(name, old)
-                # What it has queued is still answered, and generations in flight finish.
-                stopping = retired.batcher.stop() if retired.batcher else self._retire_engine(retired) \
-                    if retired.generator else None
-                if stopping is not None:
-                    task = asyncio.create_task(stopping)
-                    self._retiring.add(task)
-                    task.add_done_callback(self._retiring.discard)
+                self._retiring_versions.add((name, old))
+                task = asyncio.create_task(self._retire(name, old, retired))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
+            await self._prune(name)  # what an earlier container of this pod downloaded
             binding = current.classifier is not None and current.classifier.io_binding
             log.info("serving %s version %s (%s; onnxruntime providers %s%s)", name, version,
                      "generative" if current.generator else "classifier", ", ".join(current.providers),
                      ", IOBinding" if binding else "")
             return current
 
-    async def _retire_engine(self, model: LoadedModel) -> None:
-        engine = model.generator
-        assert engine is not None
-        while engine.in_flight:
-            await asyncio.sleep(0.1)
-        await asyncio.get_running_loop().run_in_executor(self.executor, engine.stop)
+    async def _retire(self, name: str, version: str, model: LoadedModel) -> None:
+        """What a retired version has queued is still answered, and its generations in flight finish;
+        then its files go."""
+        try:
+            if model.batcher is not None:
+                await model.batcher.stop()
+            elif model.generator is not None:
+                engine = model.generator
+                while engine.in_flight:
+                    await asyncio.sleep(0.1)
+                await asyncio.get_running_loop().run_in_executor(self.executor, engine.stop)
+        finally:
+            self._retiring_versions.discard((name, version))
+        async with self._locks[name]:
+            await self._prune(name)
+
+    async def _prune(self, name: str) -> None:
+        """Delete the downloaded folders of this model's versions that are neither loaded nor being
+        retired: a version a promotion, each replica process its own copy, would otherwise fill the
+        cache volume (6 GiB in the manifests; a chat student is ~0.3 GB) and get the pod evicted.
+        Called under the model's lock, so no download is under way beside it."""
+        keep = set(self.loaded.get(name, {})) | {v for n, v in self._retiring_versions if n == name}
+        folder = self.cache_dir / name
+        stale = [p for p in folder.iterdir() if p.name.isdigit() and p.name not in keep] if folder.is_dir() else []
+        for path in stale:
+            await asyncio.get_running_loop().run_in_executor(self.executor, shutil.rmtree, path, True)
 
     def _load_blocking(self, name: str, version: str) -> LoadedModel:
         target = self.cache_dir / name / version

@@ -23,7 +23,8 @@ class InferenceSettings(BaseSettings):
     device: str = "auto"
     """auto: CUDA when a GPU is present, else CPU; cpu; cuda."""
     model_cache: Path = Path("/tmp/distillery-models")
-    """Where served model versions are downloaded (a writable path)."""
+    """Where served model versions are downloaded (a writable path); a version no longer loaded (each
+    name keeps the served one and the one before it) is deleted once it has answered its queue."""
     max_batch: int = 256
     """Texts one request may carry."""
     max_batch_size: int = 64
