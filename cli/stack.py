@@ -121,16 +121,17 @@ def listen_port(taken: set[int], twin: bool = False, host: str = "127.0.0.1") ->
     raise StackError("no free port below 30000 for the embedded stack")
 
 
-def low_disk_warning(folder: Path) -> str | None:
-    """A line for the operator when the S3 server's disk is nearly at the floor where SeaweedFS
-    stops taking writes (a test run once filled a shared disk so, and failed with bare 500s)."""
+def low_disk_warning(folder: Path, need_bytes: int = S3_HEADROOM_BYTES) -> str | None:
+    """A line for the operator when the S3 server's disk has less than `need_bytes` above the floor
+    where SeaweedFS stops taking writes (a test run once filled a shared disk so, and failed with
+    bare 500s)."""
     usage = shutil.disk_usage(folder)
-    headroom = usage.free - S3_FLOOR_FRACTION * usage.total
-    if headroom >= S3_HEADROOM_BYTES:
+    floor = S3_FLOOR_FRACTION * usage.total
+    if usage.free - floor >= need_bytes:
         return None
-    return (f"warning: {usage.free / 2**30:.1f} GiB free on the disk of {folder}; the S3 server (SeaweedFS) refuses "
-            f"every write (HTTP 500, 'volume is read only') below 1% free, {S3_FLOOR_FRACTION * usage.total / 2**30:.1f} "
-            f"GiB here: free some space")
+    return (f"warning: {usage.free / 2**30:.1f} GiB free on the disk of {folder}, and {need_bytes / 2**30:.0f} GiB "
+            f"wanted above the floor of {S3_FLOOR_FRACTION:.0%} free ({floor / 2**30:.1f} GiB here) where the S3 "
+            "server (SeaweedFS) refuses every write (HTTP 500, 'volume is read only'): free some space")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

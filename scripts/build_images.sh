@@ -6,7 +6,8 @@
 # No base image is pulled: the base is Debian 12 made by mmdebstrap from Debian's apt repositories
 # and imported as localhost/distillery-base:bookworm (cached in .images/cache/, rebuilt only when
 # its package list changes). The Python wheels come from PyPI through the host's pip
-# (`pip wheel` into .images/wheelhouse/, rebuilt only when pyproject.toml's requirements change)
+# (`pip wheel` into .images/wheelhouse/, rebuilt only when pyproject.toml's requirements or
+# requirements-nodeps.txt change)
 # and are installed inside the build with --no-index. Everything lands in .images/ (git-ignored).
 #
 # Environment: IMAGE_TARGETS (default "serving trainer"), IMAGE_REPO (default: the name the

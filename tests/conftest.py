@@ -11,15 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What a whole run keeps on disk at its peak (stacks' S3 data, models, teacher builds), with room to
+# spare: below this much free above SeaweedFS's floor, the run is told before it starts.
+TEST_RUN_BYTES = 16 << 30
+
+
 def pytest_sessionstart(session):
-    """A nearly full disk, named before the run: a run writes about 13 GB, and SeaweedFS turns
-    read-only below 1% free (one CI run failed so, with nothing but HTTP 500s to show for it)."""
+    """A nearly full disk, named before the run (one CI run filled its disk, SeaweedFS turned
+    read-only, and four tests failed with nothing but HTTP 500s to show for it)."""
     import tempfile
 
     from cli.stack import low_disk_warning
 
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if (warning := low_disk_warning(Path(tempfile.gettempdir()))) and reporter is not None:
+    if (warning := low_disk_warning(Path(tempfile.gettempdir()), TEST_RUN_BYTES)) and reporter is not None:
         reporter.write_line(warning, yellow=True, bold=True)
 
 

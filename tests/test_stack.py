@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-from types import SimpleNamespace
 
 import pytest
 from minio.error import S3Error
 
-from cli.stack import EmbeddedStack, StackConfig, StackError, low_disk_warning
+from cli.stack import EmbeddedStack, StackConfig, StackError
 
 pytestmark = pytest.mark.stack
 
@@ -27,15 +25,6 @@ def test_a_taken_port_gets_a_clear_message(tmp_path):
     too_high = EmbeddedStack(StackConfig(home=tmp_path, s3_port=60000))
     with pytest.raises(StackError, match=r"beyond 65535: port 70000 \(s3 gRPC\)"):
         too_high.check_ports()
-
-
-def test_a_nearly_full_disk_is_named_before_the_s3_server_turns_read_only(tmp_path, monkeypatch):
-    gib = 2**30
-    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=250 * gib, used=247 * gib, free=3 * gib))
-    warning = low_disk_warning(tmp_path)
-    assert warning and "3.0 GiB free" in warning and "2.5 GiB here" in warning and "read only" in warning
-    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=250 * gib, used=200 * gib, free=50 * gib))
-    assert low_disk_warning(tmp_path) is None
 
 
 def test_the_s3_server_refuses_a_wrong_secret(stack):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from cli.stack import low_disk_warning
 from services.curator.curation import curate, split_of
 from shared.events import (
     TOPICS,
@@ -163,3 +167,17 @@ def test_prompt_rows_filter_and_make_texts_from_fields(tmp_path):
     assert pq.read_table(pa.BufferReader(PromptRows(spec).parquet(parquet))).to_pylist() == expected
     with pytest.raises(SystemExit, match="sense"):
         PromptRows({"text_template": "{sense}"}).jsonl(jsonl)
+
+
+def test_a_nearly_full_disk_is_named_before_the_s3_server_turns_read_only(tmp_path, monkeypatch):
+    gib = 2**30
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=250 * gib, used=247 * gib, free=3 * gib))
+    warning = low_disk_warning(tmp_path)
+    assert warning and "3.0 GiB free" in warning and "2.5 GiB here" in warning and "read only" in warning
+    # A test run needs more than the server's floor: the session asks for its own headroom.
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=250 * gib, used=238 * gib, free=12 * gib))
+    assert low_disk_warning(tmp_path) is None
+    warning = low_disk_warning(tmp_path, need_bytes=16 * gib)
+    assert warning and "12.0 GiB free" in warning and "16 GiB" in warning
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=250 * gib, used=200 * gib, free=50 * gib))
+    assert low_disk_warning(tmp_path) is None

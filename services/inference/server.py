@@ -19,6 +19,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,9 @@ class ModelRepository:
         self.serving: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._retiring: set[asyncio.Task] = set()
-        self._retiring_versions: set[tuple[str, str]] = set()
+        # Versions being retired, counted: one retired, served again and retired again keeps its files
+        # until its last retirement ends.
+        self._retiring_versions: Counter[tuple[str, str]] = Counter()
 
     async def load(self, name: str, version: str) -> LoadedModel:
         """Download, warm up, then swap in a version (idempotent)."""
@@ -141,7 +144,7 @@ class ModelRepository:
             for old in [v for v in self.loaded[name] if v not in keep and v != version]:
                 retired = self.loaded[name].pop(old)
                 self.metrics.pending.remove(name, old)
-                self._retiring_versions.add((name, old))
+                self._retiring_versions[(name, old)] += 1
                 task = asyncio.create_task(self._retire(name, old, retired))
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
@@ -164,7 +167,7 @@ class ModelRepository:
                     await asyncio.sleep(0.1)
                 await asyncio.get_running_loop().run_in_executor(self.executor, engine.stop)
         finally:
-            self._retiring_versions.discard((name, version))
+            self._retiring_versions[(name, version)] -= 1
         async with self._locks[name]:
             await self._prune(name)
 
@@ -172,10 +175,14 @@ class ModelRepository:
         """Delete the downloaded folders of this model's versions that are neither loaded nor being
         retired: a version a promotion, each replica process its own copy, would otherwise fill the
         cache volume (6 GiB in the manifests; a chat student is ~0.3 GB) and get the pod evicted.
-        Called under the model's lock, so no download is under way beside it."""
-        keep = set(self.loaded.get(name, {})) | {v for n, v in self._retiring_versions if n == name}
+        Called under the model's lock, so no download of it is under way beside it."""
+        keep = set(self.loaded.get(name, {})) | {v for (n, v), count in self._retiring_versions.items()
+                                                  if n == name and count > 0}
         folder = self.cache_dir / name
-        stale = [p for p in folder.iterdir() if p.name.isdigit() and p.name not in keep] if folder.is_dir() else []
+        # A version's folder, or a download a killed container left half done (the registry's
+        # ".NAME-VERSION-*" staging folders: none is under way while the lock is held).
+        stale = [p for p in folder.iterdir() if (p.name.isdigit() and p.name not in keep)
+                 or p.name.startswith(f".{name}-")] if folder.is_dir() else []
         for path in stale:
             await asyncio.get_running_loop().run_in_executor(self.executor, shutil.rmtree, path, True)
 
