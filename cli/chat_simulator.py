@@ -26,8 +26,11 @@ Attacks: the definition thief (the issue's own task, every word of the dictionar
 template, half of them asking for the top-20 logprobs), a reasoning harvester (questions on every
 subject, each asking for the reasoning in one of several phrasings, or once in a system prompt), a logprob harvester (natural questions on every subject,
 top-20 logprobs), a mixer (a curious user's conversation with a quarter of questions from anywhere
-slipped in), a hydra (30 keys of one template from one cloud block and one program) and a
-low-and-slow ring (25 keys of 20 natural questions each, from three subnets).
+slipped in), a hydra (30 keys of one template from one cloud block and one program), a
+low-and-slow ring (25 keys of 20 natural questions each, from three subnets) and a continuation
+harvester (natural questions on every subject, each answer read 7 tokens at a time with the top-20
+logprobs, every prompt the one before with the answer so far: the harvesting test's minimum answer
+length evaded; added after that rule).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from functools import cache
 from cli.simulator import ClientPlan, Corpora, interleaved, ordinary_networks, read_by_label
 
 ORDINARY = ("curious", "student", "templated-app", "scoring-app", "power-user", "trial", "rewrite-app", "digest-app")
-ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring")
+ATTACKS = ("definer", "reasoning-harvest", "logprob-harvest", "mixer", "hydra", "slow-ring", "continuation-harvest")
 TOP_LOGPROBS = {"label": 0, "top3": 5, "full": 20}  # ClientPlan.outputs, for a chat request
 # A person's questions: an opener, a question and a closer, in many combinations.
 OPENERS = ("", "", "Hi! ", "Hey, ", "Quick question: ", "Sorry if this is basic, but ", "I was wondering: ",
@@ -203,6 +206,15 @@ def attack_plans(family: str, index: int, words: Words, rng: random.Random, quer
         return [ClientPlan(name, family, True, [rng.choice(REASONING_THEFT).format(q) for q in questions])]
     if family == "logprob-harvest":
         return [ClientPlan(name, family, True, [_ask(rng, everything) for _ in range(queries)], outputs="full")]
+    if family == "continuation-harvest":
+        texts, continues = [], []
+        while len(texts) < queries:
+            question, answer = _ask(rng, everything), rng.choice(glosses).split()
+            for step in range(rng.randint(3, 6)):  # the answer so far, about five words a step
+                texts.append(" ".join([question, *answer[:5 * step]]))
+                continues.append(step > 0)
+        return [ClientPlan(name, family, True, texts[:queries], outputs="full", max_tokens=[7] * queries,
+                           answer_tokens=[7] * queries, continues=continues[:queries])]
     if family == "mixer":
         labels = words.subjects(rng, 2)
         texts, turns = conversation(rng, [w for label in labels for w in words.by_label[label]], queries,
@@ -246,9 +258,10 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
     """The `inference.generations` events of the plans' traffic, encoded as the inference service
     publishes them: each client's requests in order, clients interleaved at random. The answer's
     length is the plan's (32 tokens unless it says, never over max_tokens) and its latency a typical
-    value."""
+    value. An answer cut at max_tokens leaves its tail, which the client's next prompt ends with where
+    the plan says it continues it (the tail of a stand-in text: the harness has no answers)."""
     from shared.events import InferenceGeneration, utcnow
-    from shared.fingerprint import batch_prompt_fingerprints, network_of
+    from shared.fingerprint import answer_tail, batch_prompt_fingerprints, network_of, prompt_tails
 
     asked = sorted({(t, p.instructions) for p in plans for t in p.texts})
     prints = dict(zip(asked, batch_prompt_fingerprints([t for t, _ in asked], [i for _, i in asked])))
@@ -259,6 +272,8 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
         top = plan.top_logprobs[position] if plan.top_logprobs else TOP_LOGPROBS[plan.outputs]
         most = plan.max_tokens[position] if plan.max_tokens else 1 if plan.family == "scoring-app" else 128
         written = min(most, plan.answer_tokens[position] if plan.answer_tokens else 32)
+        cut = answer_tail(f"the answer to {plan.name}'s request {position}") if written >= most else None
+        continued = plan.continues[position] if plan.continues else False
         payloads.append(InferenceGeneration(
             request_id=f"g{len(payloads)}", client_id=plan.name, model=model, model_version="1",
             time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
@@ -266,5 +281,7 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
             logprobs=top > 0, top_logprobs=top, finish_reasons=["length" if written >= most else "stop"],
             messages=plan.turns[position] if plan.turns else 1, latency_s=0.5, system_prompt=bool(plan.instructions),
             client_network=network_of(plan.network), user_agent=plan.user_agent, watermark_key_id="k1",
+            answer_tails=[cut] if cut is not None else [],
+            prompt_tails=prompt_tails(f"the answer to {plan.name}'s request {position - 1}") if continued else [],
             **prints[(text, plan.instructions)]).model_dump_json().encode())
     return payloads

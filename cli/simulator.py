@@ -75,6 +75,7 @@ class ClientPlan:
     top_logprobs: list[int] = field(default_factory=list)
     max_tokens: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)
+    continues: list[bool] = field(default_factory=list)  # chat, per request: its prompt ends with the answer before it
     instructions: str = ""  # chat: the system prompt every request sends, if any
     sent: int = 0
     stopped: str = ""

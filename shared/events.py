@@ -417,6 +417,11 @@ class InferenceGeneration(Event):
     prompt_topics: list[str] = Field(default_factory=list)  # the WordNet supersense of each of its nouns, rarest first
     prompt_nouns: list[int] = Field(default_factory=list)  # a 16-bit hash of each of those nouns (new or used before)
     reasoning_cue: bool = False  # the prompt (or the system prompt) asks for the reasoning, the working or a rationale
+    # Continuations (shared.fingerprint): a hash of the tail of each choice cut at max_tokens, and
+    # hashes of the tail of what this request continues (the prompt, or a chat's last assistant
+    # message). A request whose prompt_tails meet an earlier answer_tail of its client continues it.
+    answer_tails: list[int] = Field(default_factory=list)
+    prompt_tails: list[int] = Field(default_factory=list)
 
 
 # ---- abuse.alerts ---------------------------------------------------------------------------

@@ -207,3 +207,29 @@ def batch_prompt_fingerprints(texts: list[str], instructions: list[str] | None =
         fingerprint["prompt_topics"], fingerprint["prompt_nouns"] = prompt_nouns(words)
         fingerprint["reasoning_cue"] = asks_for_reasoning(text) or asks_for_reasoning(system)
     return prints
+
+
+# Continuations. A harvester that asks for a few tokens at a time (each answer too short to count
+# as reading whole answers) sends back what it got and asks for more: the next prompt ends with the
+# answer before it. An answer cut at max_tokens leaves a hash of its last characters; a prompt
+# (or a chat's last assistant message) carries hashes of its own last characters at the same
+# lengths, and the detector, which sees both events of a client, matches them. No text is kept.
+TAIL_LENGTHS = (8, 16)  # characters; an answer's tail is the longest of these it has (4 would meet chance endings)
+
+
+def _tail_hash(tail: str) -> int:
+    return zlib.crc32(f"{len(tail)}:{tail}".encode())
+
+
+def answer_tail(text: str) -> int | None:
+    """The hash a continuation of this answer would repeat, or None when it is under 8 characters."""
+    text = text.rstrip()
+    fits = [n for n in TAIL_LENGTHS if n <= len(text)]
+    return _tail_hash(text[-fits[-1]:]) if fits else None
+
+
+def prompt_tails(text: str) -> list[int]:
+    """Hashes of the text's last characters at each of TAIL_LENGTHS: one of them is `answer_tail` of
+    an answer this text ends with."""
+    text = text.rstrip()
+    return [_tail_hash(text[-n:]) for n in TAIL_LENGTHS if n <= len(text)]

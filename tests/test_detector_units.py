@@ -430,3 +430,27 @@ def test_logprobs_on_one_token_answers_score_a_label_and_on_whole_answers_harves
     counting = ClientDetector(DetectorSettings(chat_harvest_min_tokens=0))
     _alerts(counting, _chat_events([scorer]))
     assert counting.clients[("ranker", "teacher-lm")].full == n
+
+
+def test_a_harvester_reading_answers_a_few_tokens_at_a_time_harvests_them():
+    import dataclasses
+
+    from cli.chat_simulator import chat_population
+    from shared.fingerprint import answer_tail, prompt_tails
+
+    # What the service hashes: a prompt that ends with an answer meets that answer's tail.
+    for answer in ("a large seabird", " of the family Laridae, found on coasts.\n", "tern-like"):
+        assert answer_tail(answer) in prompt_tails("Describe a gull. A gull is" + answer)
+        assert answer_tail(answer) not in prompt_tails("Describe a gull. A gull is" + answer + " Thanks")
+    assert answer_tail("a bird") is None and prompt_tails("a bird") == []  # too short to tell from chance endings
+    harvester = next(p for p in chat_population(8, 1, seed=3, scale=0.5) if p.family == "continuation-harvest")
+    assert harvester.continues.count(True) > len(harvester.texts) / 2 and set(harvester.max_tokens) == {7}
+    # The same seven-token answers, never continued: how a ranker reads a few positions of each.
+    ranker = dataclasses.replace(harvester, name="ranker", attacker=False, continues=[])
+    detector = ClientDetector(DetectorSettings())
+    _alerts(detector, _chat_events([harvester, ranker]))
+    state = detector.clients[(harvester.name, "teacher-lm")]
+    assert state.full == harvester.continues.count(True)  # each continuing request reads the answer on
+    assert detector.clients[("ranker", "teacher-lm")].full == 0
+    # The tails its next prompt may continue survive a restart.
+    assert ClientState.from_json(state.to_json()).answer_tails == state.answer_tails

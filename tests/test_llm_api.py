@@ -421,6 +421,36 @@ async def test_each_generation_is_published_with_what_the_detector_reads_of_its_
     assert {"person", "animal"} <= set(event.prompt_topics) and event.text_chars == len(question)
 
 
+async def test_a_continuation_of_an_answer_cut_short_is_published_as_one(llm_served, stack):
+    """A harvester reading answers a few tokens at a time sends each back to be continued: the
+    answer's event carries its tail's hash, and the continuing request's event the same hash
+    (whether the answer is continued as a prompt or as a chat's last assistant message)."""
+    from cli.jobs import read_topic
+    from shared.events import InferenceGeneration
+
+    api = client(llm_served)
+    prompt = "The cat sat on the mat because"
+    first = await api.completions.create(model="teacher-lm", prompt=prompt, max_tokens=6, temperature=0, logprobs=20)
+    assert first.choices[0].finish_reason == "length"
+    more = await api.completions.create(model="teacher-lm", prompt=prompt + first.choices[0].text, max_tokens=6,
+                                        temperature=0, logprobs=20)
+    question = [{"role": "user", "content": "Describe a lighthouse."}]
+    cut = await api.chat.completions.create(model="teacher-lm", messages=question, max_tokens=6, temperature=0)
+    on = await api.chat.completions.create(
+        model="teacher-lm", temperature=0, max_tokens=6, messages=[
+            *question, {"role": "assistant", "content": cut.choices[0].message.content},
+            {"role": "user", "content": "Go on."}])
+    unrelated = await api.completions.create(model="teacher-lm", prompt="Lighthouses are", max_tokens=6, temperature=0)
+    ids = {r.id.split("-", 1)[1] for r in (first, more, cut, on, unrelated)}
+    published = await read_topic("inference.generations", InferenceGeneration, kafka=stack.config.kafka(),
+                                 until=lambda seen: ids <= {e.request_id for e in seen})
+    event = {e.request_id: e for e in published if e.request_id in ids}
+    first_e, more_e, cut_e, on_e, unrelated_e = (event[r.id.split("-", 1)[1]] for r in (first, more, cut, on, unrelated))
+    assert len(first_e.answer_tails) == 1 and set(first_e.answer_tails) & set(more_e.prompt_tails)
+    assert len(cut_e.answer_tails) == 1 and set(cut_e.answer_tails) & set(on_e.prompt_tails)
+    assert not set(first_e.answer_tails + cut_e.answer_tails) & set(unrelated_e.prompt_tails)
+
+
 async def test_a_new_version_swaps_in_without_breaking_a_stream_in_flight(llm_served):
     api = client(llm_served)
     repository, registry = llm_served["repository"], llm_served["registry"]

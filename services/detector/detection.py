@@ -32,8 +32,9 @@ output are what a chat model's products send), and one more:
   topic is the WordNet supersense of the rarest of them that is new to the client, or FAMILIAR
   when none is (a conversation's follow-ups come back to its words: a thief's words never do);
 - harvesting is asking for HARVEST_TOP_LOGPROBS or more alternatives per position of an answer of
-  `chat_harvest_min_tokens` or more: a distiller needs the distribution at every position of whole
-  answers, while a scorer, ranker or labeller reads it at one or a few (a label's, a choice's);
+  `chat_harvest_min_tokens` or more, or of one that continues an answer cut short (its prompt ends
+  with it): a distiller needs the distribution at every position of whole answers, while a scorer,
+  ranker or labeller reads it at one or a few (a label's, a choice's);
 - reasoning: the share of prompts that ask for step-by-step reasoning. Alone it only watches: a
   tutor's or a homework helper's system prompt asks for it in every request;
 - a chat client is templated only when most of its requests send one message (a conversation's
@@ -106,6 +107,7 @@ UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not lang
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
 MAX_REPEAT_KEYS = 1024
+ANSWER_TAILS_KEPT = 8  # a client's answers cut short, the latest, that its next prompts may continue
 MEDIAN_EVERY = 1000
 EVALUATE_EVERY = 16
 REFERENCE_SIZE = 4000  # windows kept per test and horizon, per model
@@ -169,8 +171,9 @@ class DetectorSettings(BaseSettings):
     """A network or template shared by more clients than this is a proxy, an ingress or a popular app, not
     evidence of a ring (and following it would make every client one component)."""
     chat_harvest_min_tokens: int = 8
-    """A chat request harvests logprobs when its answer has at least this many tokens (0: any): a score of a
-    label or a choice reads them at a position or a few, a distiller at every position of whole answers."""
+    """A chat request harvests logprobs when its answer has at least this many tokens (0: any), or continues an
+    answer cut short: a score of a label or a choice reads them at a position or a few, a distiller at every
+    position of whole answers, at once or a few tokens at a time."""
     chat_max_severity: Literal["low", "medium", "high", "critical"] = "high"
     """The highest severity of an alert on a chat model's clients: high (throttle, never block) until the chat
     tests hold on traffic they were not tuned on; on such traffic they still miss most rings and mixers, and
@@ -421,6 +424,8 @@ class ClientState:
     findings: dict[str, DetectorFinding] = field(default_factory=dict)  # the strongest per lead test
     networks: set[str] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
+    # chat: the tails of its last answers cut at max_tokens, which a continuation's prompt ends with
+    answer_tails: deque = field(default_factory=lambda: deque(maxlen=ANSWER_TAILS_KEPT))
     alerted_score: float | None = None
     alerted_severity: str | None = None
     last_alert: AbuseAlert | None = None
@@ -439,7 +444,8 @@ class ClientState:
             "band_order": [str(k) for k in self.band_order],
             "windows": {kind: list(items) for kind, items in self.windows.items()}, "seen": self.seen, "over": self.over, "risk": self.risk,
             "risk_tests": self.risk_tests, "findings": {k: f.model_dump() for k, f in self.findings.items()},
-            "networks": sorted(self.networks), "agents": sorted(self.agents), "alerted_score": self.alerted_score,
+            "networks": sorted(self.networks), "agents": sorted(self.agents), "answer_tails": list(self.answer_tails),
+            "alerted_score": self.alerted_score,
             "alerted_severity": self.alerted_severity,
             "last_alert": self.last_alert.model_dump(mode="json") if self.last_alert else None}
 
@@ -468,6 +474,7 @@ class ClientState:
             dict(d["risk_tests"])
         state.findings = {k: DetectorFinding.model_validate(f) for k, f in d["findings"].items()}
         state.networks, state.agents = set(d["networks"]), set(d["agents"])
+        state.answer_tails.extend(d.get("answer_tails", []))
         state.alerted_score, state.alerted_severity = d["alerted_score"], d["alerted_severity"]
         state.last_alert = AbuseAlert.model_validate(d["last_alert"]) if d["last_alert"] else None
         return state
@@ -522,9 +529,15 @@ class ClientDetector:
         """Takes the event in; True when a lead test ran."""
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
-        harvests = "PROBABILITIES" in event.outputs if isinstance(event, InferenceRequest) else \
-            event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS and \
-            event.completion_tokens >= self.config.chat_harvest_min_tokens
+        if isinstance(event, InferenceRequest):
+            harvests = "PROBABILITIES" in event.outputs
+        else:
+            # A request that continues an answer cut short reads that answer on: a harvester asking
+            # for a few tokens at a time reads whole answers as surely as one asking for them at once.
+            continues = any(t in state.answer_tails for t in event.prompt_tails)
+            state.answer_tails.extend(event.answer_tails)
+            harvests = event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS and \
+                (event.completion_tokens >= self.config.chat_harvest_min_tokens or continues)
         if harvests:
             state.full += 1
         if event.client_network and len(state.networks) < 8:

@@ -22,7 +22,7 @@ from services.inference.metrics import InferenceMetrics
 from services.inference.server import LoadedModel, ModelRepository, RequestEventBuffer
 from services.inference.watermarking import Watermarking
 from shared.events import InferenceGeneration, utcnow
-from shared.fingerprint import batch_prompt_fingerprints
+from shared.fingerprint import TAIL_LENGTHS, answer_tail, batch_prompt_fingerprints, prompt_tails
 from shared.generation import Engine, GenerationError, LanguageModel, SamplingParams, Sequence, Step
 from shared.telemetry import context_from_grpc_metadata, tracer
 
@@ -43,6 +43,7 @@ class GenerationCall:
     caller: tuple[str, str] = ("", "")  # network, user agent
     headers: Any = None  # the caller's metadata or HTTP headers: a traceparent makes this request part of its trace
     instructions: str = ""  # its system messages: a harvester may ask for the reasoning there, once for every request
+    continued: str = ""  # what a continuation would end with: the prompt, or a chat's last assistant message
 
 
 @dataclass(eq=False)
@@ -58,6 +59,7 @@ class Generation:
     sequences: list[Sequence] = field(default_factory=list)
     finish_reasons: dict[int, str] = field(default_factory=dict)
     completion_tokens: dict[int, int] = field(default_factory=dict)
+    tails: dict[int, str] = field(default_factory=dict)  # per choice, the last characters shown (answer_tail)
     first_token_s: float | None = None
     status: Literal["ok", "cancelled", "error"] = "ok"
     finished: bool = False
@@ -69,6 +71,8 @@ class Generation:
             if self.first_token_s is None:
                 self.first_token_s = time.perf_counter() - self.arrived
             self.completion_tokens[index] = step.completion_tokens
+            if step.text:
+                self.tails[index] = (self.tails.get(index, "") + step.text)[-2 * TAIL_LENGTHS[-1]:]
             if step.finish_reason is not None:
                 if step.finish_reason not in ("stop", "length"):
                     self.status = "error"
@@ -106,6 +110,7 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
     events = []
     for g, fingerprint in zip(generations, prints, strict=True):
         call = g.call
+        cut = [answer_tail(g.tails.get(i, "")) for i, reason in g.finish_reasons.items() if reason == "length"]
         events.append((call.client.client_id.encode(), InferenceGeneration.model_construct(
             request_id=g.request_id, client_id=call.client.client_id, model=call.model.name,
             model_version=call.model.version, time=utcnow(), api=call.api, status=g.status,
@@ -115,7 +120,7 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
             finish_reasons=[g.finish_reasons.get(i, "") for i in range(call.n)], messages=call.messages,
             system_prompt=call.system_prompt, ttft_s=g.first_token_s, latency_s=time.perf_counter() - g.arrived,
             client_network=call.caller[0], user_agent=call.caller[1], watermark_key_id=g.watermark_key_id,
-            **fingerprint)))
+            answer_tails=[t for t in cut if t is not None], prompt_tails=prompt_tails(call.continued), **fingerprint)))
     return events
 
 

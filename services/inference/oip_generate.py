@@ -163,7 +163,7 @@ class GenerativeOip:
         ids = lm.encode(text)
         params = sampling_params(lm, settings, len(ids))
         call = GenerationCall(client, model, ids, params, "oip", 1, stream, prompt, 1 if settings.get(
-            "apply_chat_template") else 0, False, caller, metadata)
+            "apply_chat_template") else 0, False, caller, metadata, continued=prompt)
         return call, prompt, bool(settings.get("exclude_input_in_output", False))
 
     async def infer(self, request: pb.ModelInferRequest, client: Client, model: LoadedModel,

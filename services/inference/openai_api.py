@@ -263,7 +263,8 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
         call = GenerationCall(client, model, prompt_ids, params, "chat.completions", body.n, body.stream,
                               users[-1] if users else messages[-1]["content"], len(messages),
                               any(m["role"] == "system" for m in messages), caller(request), request.headers,
-                              "\n".join(m["content"] for m in messages if m["role"] == "system"))
+                              "\n".join(m["content"] for m in messages if m["role"] == "system"),
+                              next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), ""))
         generation = service.start(call)
         response_id = f"chatcmpl-{generation.request_id}"
         created = int(time.time())
@@ -300,7 +301,7 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
                 params = sampling(lm, body, body.max_tokens, len(ids), body.logprobs is not None, body.logprobs or 0)
                 generations.append(service.start(GenerationCall(client, model, ids, params, "completions", body.n,
                                                                 body.stream, prompt, 0, False, caller(request),
-                                                                request.headers)))
+                                                                request.headers, continued=prompt)))
         except RequestError:
             for started in generations:
                 service.finish(started)
