@@ -1,25 +1,30 @@
 """Chat-traffic detection: the detector's chat tests on the tuning harness (cli/chat_simulator.py),
-on which their settings were chosen, and on eight validation harnesses written apart, each at two
+on which their settings were chosen, and on nine validation harnesses written apart, each at two
 volumes: cli/chat_holdout.py (validation, whose failures have been seen in development), and
-cli/chat_holdout_b.py to _h.py (validation-b to -h, each written by someone who never read the
-detector; each was first run once, with the detector of that day, and recorded). The events are those the inference service
-publishes for each request (`inference.generations`), replayed through both detector stages in
-process; the benign reference starts from an operator's sample of ordinary chat traffic (the
-tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
+cli/chat_holdout_b.py to _i.py (validation-b to -i, each written by someone who never read the
+detector; each was first run once, with the detector of that day, and recorded). The events are
+those the inference service publishes for each request (`inference.generations`), replayed
+through both detector stages in process, swept for quiet clients at the events' own time as the
+service sweeps; the benign reference starts from an operator's sample of ordinary chat traffic
+(the tuning harness's ordinary profiles, another seed), as `distillery detector reference` seeds it.
 
-    .venv/bin/python -m benchmarks.chat_detection
-"""
+Time: validation-i's plans say when each request is sent, over a week; tuning-timed is the tuning
+harness with send times over `--days` (cli.chat_simulator.with_send_times). The other harnesses
+have none: every client starts at once, its requests a millisecond apart.
+
+    .venv/bin/python -m benchmarks.chat_detection"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
-HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f",
-             "validation-g", "validation-h")
+HARNESSES = ("tuning", "tuning-timed", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f",
+             "validation-g", "validation-h", "validation-i")
 
 
 def main() -> None:
@@ -31,7 +36,8 @@ def main() -> None:
     from cli.chat_holdout_f import chat_holdout_f_population
     from cli.chat_holdout_g import chat_holdout_g_population
     from cli.chat_holdout_h import chat_holdout_h_population
-    from cli.chat_simulator import chat_population, generation_events
+    from cli.chat_holdout_i import chat_holdout_i_population
+    from cli.chat_simulator import chat_population, generation_events, with_send_times
     from cli.simulator import evaluate
     from services.detector.detection import DetectorSettings, reference_from_events
     from shared.events import InferenceGeneration
@@ -49,22 +55,30 @@ def main() -> None:
     parser.add_argument("--holdout-f-seed", type=int, default=21019, help="never looked at before the recorded run")
     parser.add_argument("--holdout-g-seed", type=int, default=24023, help="never looked at before the recorded run")
     parser.add_argument("--holdout-h-seed", type=int, default=27031, help="never looked at before the recorded run")
+    parser.add_argument("--holdout-i-seed", type=int, default=30011, help="never looked at before the recorded run")
     parser.add_argument("--volumes", default="1.0,0.5")
     parser.add_argument("--reference", type=int, default=600,
                         help="ordinary clients in the operator's sample that seeds the benign reference")
     parser.add_argument("--only", choices=HARNESSES, help="one harness")
+    parser.add_argument("--days", type=float, default=3.0,
+                        help="tuning-timed: the tuning harness's requests spread over this many days")
     args = parser.parse_args()
 
     sample = [InferenceGeneration.model_validate_json(b)
               for b in generation_events(chat_population(args.reference, 0, seed=11), MODEL, seed=11)]
-    populations = {"tuning": (chat_population, args.seed), "validation": (chat_holdout_population, args.holdout_seed),
+    def timed_tuning(ordinary: int, attackers: int, seed: int, volume: float) -> list:
+        return with_send_times(chat_population(ordinary, attackers, seed, volume), seed, args.days)
+
+    populations: dict[str, tuple[Callable[..., list], int]] = {"tuning": (chat_population, args.seed), "tuning-timed": (timed_tuning, args.seed),
+                   "validation": (chat_holdout_population, args.holdout_seed),
                    "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
                    "validation-c": (chat_holdout_c_population, args.holdout_c_seed),
                    "validation-d": (chat_holdout_d_population, args.holdout_d_seed),
                    "validation-e": (chat_holdout_e_population, args.holdout_e_seed),
                    "validation-f": (chat_holdout_f_population, args.holdout_f_seed),
                    "validation-g": (chat_holdout_g_population, args.holdout_g_seed),
-                   "validation-h": (chat_holdout_h_population, args.holdout_h_seed)}
+                   "validation-h": (chat_holdout_h_population, args.holdout_h_seed),
+                   "validation-i": (chat_holdout_i_population, args.holdout_i_seed)}
     rows = []
     for volume in (float(v) for v in args.volumes.split(",")):
         for name in HARNESSES:

@@ -254,6 +254,81 @@ def chat_population(ordinary: int, attackers_per_family: int, seed: int = 7, sca
     return plans
 
 
+DAY = 86_400.0
+HUMAN = ("curious", "student", "power-user", "trial", "mixer", "slow-ring")  # people, or made to look like them
+
+
+def _sessions(rng: random.Random, n: int, days: float, zone_h: float) -> list[float]:
+    """A person's n requests: sessions of a few requests a minute or two apart, begun at waking
+    hours (8:00 to 23:00 in their zone) on random days."""
+    times: list[float] = []
+    while len(times) < n:
+        at = rng.randrange(max(1, int(days))) * DAY + (rng.uniform(8, 23) - zone_h) % 24 * 3600
+        for _ in range(min(n - len(times), rng.randint(1, 12))):
+            times.append(at)
+            at += rng.uniform(20, 150)
+    return sorted(min(t, days * DAY) for t in times)
+
+
+def _demand(rng: random.Random, n: int, days: float, zone_h: float) -> list[float]:
+    """A product's n requests, at its own users' pace: most in their day, some at night."""
+    times: list[float] = []
+    while len(times) < n:
+        t = rng.uniform(0, days * DAY)
+        local_h = (t / 3600 + zone_h) % 24
+        if rng.random() < (0.15 if local_h < 7 else 1.0):
+            times.append(t)
+    return sorted(times)
+
+
+def with_send_times(plans: list[ClientPlan], seed: int = 5, days: float = 3.0) -> list[ClientPlan]:
+    """The plans with send times over `days`: people in sessions at their waking hours, products at
+    their users' pace, the digest app's nightly batch; a single-key attacker either runs its
+    campaign in an afternoon (half of them) or paces it evenly over the days; a hydra's keys start
+    together and run for a day; a low-and-slow ring's keys ask like people; a continuation
+    harvester asks each step seconds after the last."""
+    rng = random.Random(seed)
+    rings: dict[str, float] = {}
+    for plan in plans:
+        n, zone = len(plan.texts), rng.choice((-8, -5, 0, 1, 3, 5.5, 8, 9))
+        if plan.family in HUMAN:
+            times = _sessions(rng, n, days, zone)
+        elif plan.family == "digest-app":
+            night = rng.uniform(1, 3) * 3600
+            times = sorted(int(rng.uniform(0, days)) * DAY + night + rng.uniform(0, 1800) for _ in range(n))
+        elif not plan.attacker:
+            times = _demand(rng, n, days, zone)
+        elif plan.family == "hydra":
+            begin = rings.setdefault(plan.ring, rng.uniform(0, (days - 1) * DAY))
+            times = sorted(begin + rng.uniform(0, DAY) for _ in range(n))
+        else:
+            begin, span = (rng.uniform(0, days * DAY - 4 * 3600), 4 * 3600) if rng.random() < 0.5 else (0.0, days * DAY)
+            if plan.family == "continuation-harvest":  # a question every so often, its steps seconds apart
+                times, at = [], begin
+                for continued in plan.continues:
+                    at += rng.uniform(1, 4) if continued else rng.expovariate(n / span)
+                    times.append(min(at, days * DAY))
+            else:
+                times = sorted(begin + rng.uniform(0, span) for _ in range(n))
+        plan.send_times = times
+    return plans
+
+
+def in_time(plans: list[ClientPlan], seed: int) -> list[tuple[ClientPlan, int]]:
+    """(plan, request index) in the order the requests are sent: by their send times where the plans
+    have them (a harness with times gives them to every plan), else interleaved at random."""
+    timed = [p for p in plans if p.send_times]
+    if not timed:
+        return list(interleaved(plans, random.Random(seed)))  # chat plans send one prompt a request
+    if len(timed) < len(plans):
+        raise ValueError("a harness with send times must give them to every plan: "
+                         f"{next(p.name for p in plans if not p.send_times)} has none")
+    for plan in plans:
+        if len(plan.send_times) != len(plan.texts) or any(b < a for a, b in zip(plan.send_times, plan.send_times[1:])):
+            raise ValueError(f"{plan.name}: one send time a request, in order")
+    return sorted(((p, i) for p in plans for i in range(len(p.texts))), key=lambda r: (r[0].send_times[r[1]], r[0].name))
+
+
 def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: int = 3) -> list[bytes]:
     """The `inference.generations` events of the plans' traffic, encoded as the inference service
     publishes them: each client's requests in order, clients interleaved at random. The answer's
@@ -267,16 +342,18 @@ def generation_events(plans: list[ClientPlan], model: str = "teacher-lm", seed: 
     prints = dict(zip(asked, batch_prompt_fingerprints([t for t, _ in asked], [i for _, i in asked])))
     now = utcnow()
     payloads: list[bytes] = []
-    for plan, position in interleaved(plans, random.Random(seed)):  # chat plans send one prompt a request
+    for plan, position in in_time(plans, seed):
         text = plan.texts[position]
         top = plan.top_logprobs[position] if plan.top_logprobs else TOP_LOGPROBS[plan.outputs]
         most = plan.max_tokens[position] if plan.max_tokens else 1 if plan.family == "scoring-app" else 128
         written = min(most, plan.answer_tokens[position] if plan.answer_tokens else 32)
         cut = answer_tail(f"the answer to {plan.name}'s request {position}") if written >= most else None
         continued = plan.continues[position] if plan.continues else False
+        sent = timedelta(seconds=plan.send_times[position]) if plan.send_times else \
+            timedelta(milliseconds=len(payloads))
         payloads.append(InferenceGeneration(
             request_id=f"g{len(payloads)}", client_id=plan.name, model=model, model_version="1",
-            time=now + timedelta(milliseconds=len(payloads)), api="chat.completions", prompt_tokens=len(text) // 4 + 8,
+            time=now + sent, api="chat.completions", prompt_tokens=len(text) // 4 + 8,
             completion_tokens=written, max_tokens=most, temperature=0.0, top_p=1.0,
             logprobs=top > 0, top_logprobs=top, finish_reasons=["length" if written >= most else "stop"],
             messages=plan.turns[position] if plan.turns else 1, latency_s=0.5, system_prompt=bool(plan.instructions),

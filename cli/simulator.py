@@ -76,6 +76,9 @@ class ClientPlan:
     max_tokens: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)
     continues: list[bool] = field(default_factory=list)  # chat, per request: its prompt ends with the answer before it
+    # chat, per request: when it is sent, in seconds from the harness's start, non-decreasing (empty: every
+    # client starts at once and the clients' requests are interleaved at random, a millisecond apart)
+    send_times: list[float] = field(default_factory=list)
     instructions: str = ""  # chat: the system prompt every request sends, if any
     sent: int = 0
     stopped: str = ""

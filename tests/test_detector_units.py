@@ -167,8 +167,8 @@ def test_an_open_alerts_severity_never_falls():
     assert ranks == sorted(ranks)
 
 
-def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
-    detector = ClientDetector(DetectorSettings(resolve_after_s=900, window_s=3600))
+def test_alerts_resolve_when_the_client_goes_quiet_for_longer_than_it_usually_waits():
+    detector = ClientDetector(DetectorSettings(resolve_after_s=900, idle_s=86_400))
     opened = _alerts(detector, [_event("thief", i, CLASSES[i % 45]) for i in range(90)])
     last_seen = START + timedelta(seconds=89)
     assert detector.sweep(last_seen + timedelta(seconds=899)) == []
@@ -177,8 +177,23 @@ def test_alerts_resolve_when_the_client_goes_quiet_or_its_window_ends():
     assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
     later = _alerts(detector, [_event("thief", 5000 + i, CLASSES[i % 45]) for i in range(64)])
     assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
-    detector.observe(_event("thief", 5000 + 3601, CLASSES[0]))  # its window ends while it goes on
-    assert [a.alert_id for a in detector.sweep(START + timedelta(seconds=8602))] == [later[0].alert_id]
+    # Evidence is counted in requests, not hours: a thief asking every five minutes is named after as
+    # many requests as one asking every second, its window never ends while it goes on, and it is not
+    # quiet between two requests (nor for ten of its waits).
+    paced = [_event("pacer", 300 * i, CLASSES[i % 45]) for i in range(90)]
+    named = _alerts(detector, paced)
+    assert named and {a.alert_id for a in named} == {named[0].alert_id}
+    assert sum(a.queries["pacer"] for a in named[:1]) == sum(a.queries["thief"] for a in opened[:1])
+    end = paced[-1].time
+    assert "pacer" not in {c for a in detector.sweep(end + timedelta(seconds=2900)) for c in a.client_ids}
+    assert [a.alert_id for a in detector.sweep(end + timedelta(seconds=3000)) if "pacer" in a.client_ids] == \
+        [named[0].alert_id]
+    # A client never alerted is forgotten once idle_s quiet: memory follows the clients active within it.
+    detector.observe(_event("person", 0, CLASSES[0]))
+    detector.sweep(START + timedelta(seconds=86_399))
+    assert ("person", "m") in detector.clients
+    detector.sweep(START + timedelta(seconds=86_400))
+    assert ("person", "m") not in detector.clients
 
 
 def test_calibration_is_empirical_in_the_body_and_an_exponential_tail_beyond():

@@ -107,6 +107,8 @@ UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not lang
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
 MAX_REPEAT_KEYS = 1024
+RESOLVE_GAPS = 10  # an alerted client is quiet when it has waited this many times its usual wait
+GAP_MEMORY = 50
 ANSWER_TAILS_KEPT = 8  # a client's answers cut short, the latest, that its next prompts may continue
 MEDIAN_EVERY = 1000
 EVALUATE_EVERY = 16
@@ -159,10 +161,15 @@ class DetectorSettings(BaseSettings):
     """Share of (non-repeat) queries that collide with earlier ones, for the templates support."""
     volume_ratio: float = 10.0
     """Queries / the model's median client, for the volume support."""
-    window_s: float = 3600.0
-    """A client's state older than this starts afresh."""
+    idle_s: float = 604_800.0
+    """A client (or a ring's key) quiet this long is forgotten: its state starts afresh when it comes back.
+    Evidence is counted in requests, not hours, so a client pacing itself over days is judged on as many
+    requests as one that asks them in minutes. A client kept costs about 30 KB at 20 requests, 180 KB at 256
+    and 370 KB from about 1,000 on (docs/BENCHMARKS.md): size the replicas by the clients active in a week."""
     resolve_after_s: float = 900.0
-    """An alerted client quiet this long gets its alert resolved."""
+    """An alerted client quiet this long, and RESOLVE_GAPS times longer than it usually waits between
+    requests, gets its alert resolved (a ring: quiet this long; its keys' profiles are kept for idle_s, so a
+    ring that comes back is named again at its next key's profile)."""
     profile_every: int = 25
     """A ClientProfile every this many queries (and at 5, 10, 20)."""
     ring_min_members: int = 3
@@ -403,6 +410,7 @@ class ClientState:
     last_seen: datetime
     n_classes: int
     chat: bool = False  # a chat model's client: its items are prompts' topics, and it meets CHAT_TESTS
+    gap_s: float = 0.0  # its mean wait between requests (over about its last GAP_MEMORY)
     single_turns: int = 0  # chat requests that sent one message (a system prompt aside): no conversation
     # chat: the prompts its nouns were in, by noun hash, least recently used first; and its prompts with nouns.
     nouns: dict[int, int] = field(default_factory=dict)
@@ -438,7 +446,7 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "chat": self.chat, "single_turns": self.single_turns,
+            "n_classes": self.n_classes, "chat": self.chat, "gap_s": self.gap_s, "single_turns": self.single_turns,
             "nouns": list(self.nouns.items()), "prompts": self.prompts, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
@@ -456,6 +464,7 @@ class ClientState:
                     chat=d.get("chat", False))
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
         state.single_turns = d.get("single_turns", 0)
+        state.gap_s = d.get("gap_s", 0.0)
         # A checkpoint from before nouns were counted holds their hashes alone: each counts once.
         for noun in d.get("nouns", []):
             if isinstance(noun, list | tuple):
@@ -495,7 +504,6 @@ class ClientDetector:
         self.vouched = vouched  # every client is ordinary: each closed window goes to the reference
         self.clients: dict[tuple[str, str], ClientState] = {}
         self.references: dict[str, BenignReference] = {}
-        self._ended: list[ClientState] = []  # alerted windows that ended, to resolve at the next sweep
         self._medians: dict[str, tuple[int, float]] = {}  # model -> (at event, median queries per client)
         self._events = 0
         self._keep = max(config.horizons)
@@ -511,9 +519,7 @@ class ClientDetector:
             return None, None  # an authorised distillation job
         key = (event.client_id, event.model)
         state = self.clients.get(key)
-        if state is None or (event.time - state.window_start).total_seconds() > self.config.window_s:
-            if state is not None and state.last_alert is not None:
-                self._ended.append(state)
+        if state is None:
             # A chat model's "classes" are the topics of its prompts.
             chat = isinstance(event, InferenceGeneration)
             n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names()) + 2  # FAMILIAR, PASSAGE
@@ -527,6 +533,9 @@ class ClientDetector:
 
     def _update(self, state: ClientState, event: InferenceRequest | InferenceGeneration) -> bool:
         """Takes the event in; True when a lead test ran."""
+        if state.total:  # its usual wait between requests, for when to call it quiet
+            gap = (event.time - state.last_seen).total_seconds()
+            state.gap_s += (max(gap, 0.0) - state.gap_s) / min(state.total, GAP_MEMORY)
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
         if isinstance(event, InferenceRequest):
@@ -774,17 +783,18 @@ class ClientDetector:
                 for (c, m), s in self.clients.items() if partition_clients((c, m))]
 
     def sweep(self, now: datetime) -> list[AbuseAlert]:
-        """Resolve the alerts of clients that went quiet for `resolve_after_s`, and of windows that
-        ended; their state is dropped, so renewed activity opens a new alert. Quiet clients that
-        were never alerted are dropped too: memory stays bounded by the clients active in a window."""
-        ended, self._ended = self._ended, []
+        """Resolve the alerts of clients gone quiet (for `resolve_after_s` and ten times their usual
+        wait: a thief pacing itself a request every few minutes is not quiet between them); their
+        state is dropped, so renewed activity opens a new alert. Clients never alerted are dropped
+        after `idle_s` quiet: memory stays bounded by the clients active within it."""
+        ended = []
         for key, state in list(self.clients.items()):
             quiet = (now - state.last_seen).total_seconds()
-            if state.last_alert is not None and quiet >= self.config.resolve_after_s:
+            if state.last_alert is not None and quiet >= min(self.config.idle_s, max(
+                    self.config.resolve_after_s, RESOLVE_GAPS * state.gap_s)):
                 ended.append(self.clients.pop(key))
-            elif state.last_alert is None and quiet >= self.config.window_s:
+            elif state.last_alert is None and quiet >= self.config.idle_s:
                 del self.clients[key]
-        # Only alerted states are ever ended (above, and in observe).
         return [resolve(state.last_alert, now, state.last_seen) for state in ended if state.last_alert is not None]
 
 
@@ -959,7 +969,7 @@ class RingLinker:
                     resolved.append(resolve(ring.alert, now, ring.last_seen))
         for model, clients in self.profiles.items():
             for client, profile in list(clients.items()):
-                if (now - profile.time).total_seconds() >= self.config.window_s:
+                if (now - profile.time).total_seconds() >= self.config.idle_s:
                     for link in self._links(profile):
                         self.index.get((model, link), set()).discard(client)
                     del clients[client]
