@@ -29,8 +29,9 @@ top-20 logprobs), a mixer (a curious user's conversation with a quarter of quest
 slipped in), a hydra (30 keys of one template from one cloud block and one program), a
 low-and-slow ring (25 keys of 20 natural questions each, from three subnets) and a continuation
 harvester (natural questions on every subject, each answer read 7 tokens at a time with the top-20
-logprobs, every prompt the one before with the answer so far: the harvesting test's minimum answer
-length evaded; added after that rule).
+logprobs, through the completions API with the answer so far appended, or through chat with the
+answer sent back and "Continue." asked each time: the harvesting test's minimum answer length
+evaded; added after that rule).
 """
 
 from __future__ import annotations
@@ -207,14 +208,18 @@ def attack_plans(family: str, index: int, words: Words, rng: random.Random, quer
     if family == "logprob-harvest":
         return [ClientPlan(name, family, True, [_ask(rng, everything) for _ in range(queries)], outputs="full")]
     if family == "continuation-harvest":
-        texts, continues = [], []
+        # Odd keys through the completions API (the prompt is the question and the answer so far),
+        # even ones through chat (the answer so far sent back, and the same "Continue." each time).
+        texts, continues, turns = [], [], []
         while len(texts) < queries:
             question, answer = _ask(rng, everything), rng.choice(glosses).split()
-            for step in range(rng.randint(3, 6)):  # the answer so far, about five words a step
-                texts.append(" ".join([question, *answer[:5 * step]]))
+            for step in range(rng.randint(3, 6)):  # about five words a step
+                texts.append(" ".join([question, *answer[:5 * step]]) if index % 2 else
+                             "Continue." if step else question)
                 continues.append(step > 0)
+                turns.append(1 if index % 2 else 2 * step + 1)
         return [ClientPlan(name, family, True, texts[:queries], outputs="full", max_tokens=[7] * queries,
-                           answer_tokens=[7] * queries, continues=continues[:queries])]
+                           answer_tokens=[7] * queries, continues=continues[:queries], turns=turns[:queries])]
     if family == "mixer":
         labels = words.subjects(rng, 2)
         texts, turns = conversation(rng, [w for label in labels for w in words.by_label[label]], queries,

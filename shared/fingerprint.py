@@ -214,22 +214,25 @@ def batch_prompt_fingerprints(texts: list[str], instructions: list[str] | None =
 # answer before it. An answer cut at max_tokens leaves a hash of its last characters; a prompt
 # (or a chat's last assistant message) carries hashes of its own last characters at the same
 # lengths, and the detector, which sees both events of a client, matches them. No text is kept.
+# A chat's hashes are tied to the user message the answer followed: a few-shot scorer's example
+# answers ("Positive") end like its own one-token answers, but follow other messages.
 TAIL_LENGTHS = (8, 16)  # characters; an answer's tail is the longest of these it has (4 would meet chance endings)
 
 
-def _tail_hash(tail: str) -> int:
-    return zlib.crc32(f"{len(tail)}:{tail}".encode())
+def _tail_hash(tail: str, context: str) -> int:
+    return zlib.crc32(f"{len(tail)}:{tail}\0{normalise(context)}".encode())
 
 
-def answer_tail(text: str) -> int | None:
-    """The hash a continuation of this answer would repeat, or None when it is under 8 characters."""
+def answer_tail(text: str, context: str = "") -> int | None:
+    """The hash a continuation of this answer (to `context`, a chat's last user message) would
+    repeat, or None when it is under 8 characters."""
     text = text.rstrip()
     fits = [n for n in TAIL_LENGTHS if n <= len(text)]
-    return _tail_hash(text[-fits[-1]:]) if fits else None
+    return _tail_hash(text[-fits[-1]:], context) if fits else None
 
 
-def prompt_tails(text: str) -> list[int]:
-    """Hashes of the text's last characters at each of TAIL_LENGTHS: one of them is `answer_tail` of
-    an answer this text ends with."""
+def prompt_tails(text: str, contexts: tuple[str, ...] = ("",)) -> list[int]:
+    """Hashes of the text's last characters at each of TAIL_LENGTHS, under each context: one of them
+    is `answer_tail` of an answer this text ends with."""
     text = text.rstrip()
-    return [_tail_hash(text[-n:]) for n in TAIL_LENGTHS if n <= len(text)]
+    return [_tail_hash(text[-n:], context) for context in contexts for n in TAIL_LENGTHS if n <= len(text)]

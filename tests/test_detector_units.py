@@ -168,25 +168,26 @@ def test_an_open_alerts_severity_never_falls():
 
 
 def test_alerts_resolve_when_the_client_goes_quiet_for_longer_than_it_usually_waits():
-    detector = ClientDetector(DetectorSettings(resolve_after_s=900, idle_s=86_400))
+    detector = ClientDetector(DetectorSettings(resolve_after_s=900, idle_s=86_400, alert_epoch_s=10**6))
     opened = _alerts(detector, [_event("thief", i, CLASSES[i % 45]) for i in range(90)])
     last_seen = START + timedelta(seconds=89)
     assert detector.sweep(last_seen + timedelta(seconds=899)) == []
     (resolved,) = detector.sweep(last_seen + timedelta(seconds=900))
     assert resolved.status == "resolve" and resolved.alert_id == opened[0].alert_id
     assert resolved.client_ids == ["thief"] and detector.sweep(last_seen + timedelta(seconds=2000)) == []
-    later = _alerts(detector, [_event("thief", 5000 + i, CLASSES[i % 45]) for i in range(64)])
+    # Its evidence is kept: back, it is named again at once, in a new alert.
+    later = _alerts(detector, [_event("thief", 5000 + i, CLASSES[i % 45]) for i in range(10)])
     assert later[0].status == "open" and later[0].alert_id != opened[0].alert_id
-    # Evidence is counted in requests, not hours: a thief asking every five minutes is named after as
-    # many requests as one asking every second, its window never ends while it goes on, and it is not
-    # quiet between two requests (nor for ten of its waits).
-    paced = [_event("pacer", 300 * i, CLASSES[i % 45]) for i in range(90)]
+    # Evidence is counted in requests, not hours: a thief asking every ten minutes is named after as
+    # many requests as one asking every second, and it is not quiet between two requests (nor for
+    # three of its longest waits).
+    paced = [_event("pacer", 600 * i, CLASSES[i % 45]) for i in range(90)]
     named = _alerts(detector, paced)
     assert named and {a.alert_id for a in named} == {named[0].alert_id}
-    assert sum(a.queries["pacer"] for a in named[:1]) == sum(a.queries["thief"] for a in opened[:1])
+    assert named[0].queries["pacer"] == opened[0].queries["thief"]
     end = paced[-1].time
-    assert "pacer" not in {c for a in detector.sweep(end + timedelta(seconds=2900)) for c in a.client_ids}
-    assert [a.alert_id for a in detector.sweep(end + timedelta(seconds=3000)) if "pacer" in a.client_ids] == \
+    assert not [a for a in detector.sweep(end + timedelta(seconds=1799)) if "pacer" in a.client_ids]
+    assert [a.alert_id for a in detector.sweep(end + timedelta(seconds=1800)) if "pacer" in a.client_ids] == \
         [named[0].alert_id]
     # A client never alerted is forgotten once idle_s quiet: memory follows the clients active within it.
     detector.observe(_event("person", 0, CLASSES[0]))
@@ -194,6 +195,22 @@ def test_alerts_resolve_when_the_client_goes_quiet_for_longer_than_it_usually_wa
     assert ("person", "m") in detector.clients
     detector.sweep(START + timedelta(seconds=86_400))
     assert ("person", "m") not in detector.clients
+
+
+def test_an_alert_lasts_one_period_and_the_tests_budget_is_spent_again_each_period():
+    detector = ClientDetector(DetectorSettings(alert_epoch_s=3600))
+    first = _alerts(detector, [_event("thief", i, CLASSES[i % 45]) for i in range(90)])
+    state = detector.clients[("thief", "m")]
+    assert state.epoch_seen == {}
+    # An hour on, still at it: the alert is resolved (at the next sweep) and opened anew, a new id,
+    # from the windows it had; the period's budget starts again.
+    again = _alerts(detector, [_event("thief", 3600 + i, CLASSES[i % 45]) for i in range(10)])
+    assert again and again[0].status == "open" and again[0].alert_id != first[0].alert_id
+    assert state.epoch_seen and state.window_start == START + timedelta(seconds=3600)
+    (resolved,) = detector.sweep(START + timedelta(seconds=3620))
+    assert resolved.status == "resolve" and resolved.alert_id == first[0].alert_id
+    restored = ClientState.from_json(state.to_json())
+    assert restored.epoch_seen == state.epoch_seen and list(restored.gaps) == list(state.gaps)
 
 
 def test_calibration_is_empirical_in_the_body_and_an_exponential_tail_beyond():
@@ -458,6 +475,11 @@ def test_a_harvester_reading_answers_a_few_tokens_at_a_time_harvests_them():
         assert answer_tail(answer) in prompt_tails("Describe a gull. A gull is" + answer)
         assert answer_tail(answer) not in prompt_tails("Describe a gull. A gull is" + answer + " Thanks")
     assert answer_tail("a bird") is None and prompt_tails("a bird") == []  # too short to tell from chance endings
+    # A chat's tails are tied to the user message the answer followed: a continuation ("go on")
+    # after the question meets it; a few-shot scorer's example label, after another example, does not.
+    label = answer_tail("Negative", "The soup was cold.")
+    assert label in prompt_tails("Negative", ("The soup was cold.", "go on"))
+    assert label not in prompt_tails("Negative", ("Service was slow.", "The bread was stale."))
     harvester = next(p for p in chat_population(8, 1, seed=3, scale=0.5) if p.family == "continuation-harvest")
     assert harvester.continues.count(True) > len(harvester.texts) / 2 and set(harvester.max_tokens) == {7}
     # The same seven-token answers, never continued: how a ranker reads a few positions of each.
@@ -466,6 +488,8 @@ def test_a_harvester_reading_answers_a_few_tokens_at_a_time_harvests_them():
     _alerts(detector, _chat_events([harvester, ranker]))
     state = detector.clients[(harvester.name, "teacher-lm")]
     assert state.full == harvester.continues.count(True)  # each continuing request reads the answer on
+    # Through chat it sends the same "Continue." each time: not a repeat, a new part of the answer.
+    assert harvester.texts.count("Continue.") == state.full and state.seen["harvesting"] == len(harvester.texts)
     assert detector.clients[("ranker", "teacher-lm")].full == 0
     # The tails its next prompt may continue survive a restart.
     assert ClientState.from_json(state.to_json()).answer_tails == state.answer_tails

@@ -107,9 +107,9 @@ UNNATURAL_SHARE = 0.1  # a query with fewer function words than this is not lang
 BANDS = 4  # MinHash bands of 2 values (8 values per text)
 MAX_BANDS_KEPT = 2048
 MAX_REPEAT_KEYS = 1024
-RESOLVE_GAPS = 10  # an alerted client is quiet when it has waited this many times its usual wait
-GAP_MEMORY = 50
-ANSWER_TAILS_KEPT = 8  # a client's answers cut short, the latest, that its next prompts may continue
+QUIET_GAPS = 3  # an alerted client is quiet when it has waited this many times its longest recent wait
+GAP_MEMORY = 50  # the waits kept (between a client's requests, between a ring's profiles)
+ANSWER_TAILS_KEPT = 64  # a client's answers cut short, the latest, that its next prompts may continue
 MEDIAN_EVERY = 1000
 EVALUATE_EVERY = 16
 REFERENCE_SIZE = 4000  # windows kept per test and horizon, per model
@@ -167,9 +167,13 @@ class DetectorSettings(BaseSettings):
     requests as one that asks them in minutes. A client kept costs about 30 KB at 20 requests, 180 KB at 256
     and 370 KB from about 1,000 on (docs/BENCHMARKS.md): size the replicas by the clients active in a week."""
     resolve_after_s: float = 900.0
-    """An alerted client quiet this long, and RESOLVE_GAPS times longer than it usually waits between
-    requests, gets its alert resolved (a ring: quiet this long; its keys' profiles are kept for idle_s, so a
-    ring that comes back is named again at its next key's profile)."""
+    """An alerted client (or ring) quiet this long, and QUIET_GAPS times its longest recent wait between
+    requests (profiles), gets its alert resolved. Its evidence is kept: if it comes back, its windows name it
+    again, in an alert of a new id."""
+    alert_epoch_s: float = 86_400.0
+    """How long an alert lasts: an alert open this long is resolved and opened anew (a new id) if the client's
+    windows still show it, so an operator's lift of it lapses; and the lead tests' budget is spent again each
+    period, so a long-lived client's tests do not grow ever stricter. Its evidence carries over."""
     profile_every: int = 25
     """A ClientProfile every this many queries (and at 5, 10, 20)."""
     ring_min_members: int = 3
@@ -410,7 +414,8 @@ class ClientState:
     last_seen: datetime
     n_classes: int
     chat: bool = False  # a chat model's client: its items are prompts' topics, and it meets CHAT_TESTS
-    gap_s: float = 0.0  # its mean wait between requests (over about its last GAP_MEMORY)
+    gaps: deque = field(default_factory=lambda: deque(maxlen=GAP_MEMORY))  # its last waits between requests (s)
+    epoch_seen: dict[str, int] = field(default_factory=dict)  # per lead test, items seen when this alert period began
     single_turns: int = 0  # chat requests that sent one message (a system prompt aside): no conversation
     # chat: the prompts its nouns were in, by noun hash, least recently used first; and its prompts with nouns.
     nouns: dict[int, int] = field(default_factory=dict)
@@ -433,7 +438,7 @@ class ClientState:
     networks: set[str] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     # chat: the tails of its last answers cut at max_tokens, which a continuation's prompt ends with
-    answer_tails: deque = field(default_factory=lambda: deque(maxlen=ANSWER_TAILS_KEPT))
+    answer_tails: dict[int, None] = field(default_factory=dict)  # an ordered set, oldest first
     alerted_score: float | None = None
     alerted_severity: str | None = None
     last_alert: AbuseAlert | None = None
@@ -446,7 +451,7 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "chat": self.chat, "gap_s": self.gap_s, "single_turns": self.single_turns,
+            "n_classes": self.n_classes, "chat": self.chat, "gaps": list(self.gaps), "epoch_seen": self.epoch_seen, "single_turns": self.single_turns,
             "nouns": list(self.nouns.items()), "prompts": self.prompts, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
@@ -464,7 +469,8 @@ class ClientState:
                     chat=d.get("chat", False))
         state.counts, state.total, state.full = dict(d["counts"]), d["total"], d["full"]
         state.single_turns = d.get("single_turns", 0)
-        state.gap_s = d.get("gap_s", 0.0)
+        state.gaps.extend(d.get("gaps", []))
+        state.epoch_seen = dict(d.get("epoch_seen", {}))
         # A checkpoint from before nouns were counted holds their hashes alone: each counts once.
         for noun in d.get("nouns", []):
             if isinstance(noun, list | tuple):
@@ -483,7 +489,7 @@ class ClientState:
             dict(d["risk_tests"])
         state.findings = {k: DetectorFinding.model_validate(f) for k, f in d["findings"].items()}
         state.networks, state.agents = set(d["networks"]), set(d["agents"])
-        state.answer_tails.extend(d.get("answer_tails", []))
+        state.answer_tails = dict.fromkeys(d.get("answer_tails", []))
         state.alerted_score, state.alerted_severity = d["alerted_score"], d["alerted_severity"]
         state.last_alert = AbuseAlert.model_validate(d["last_alert"]) if d["last_alert"] else None
         return state
@@ -504,6 +510,7 @@ class ClientDetector:
         self.vouched = vouched  # every client is ordinary: each closed window goes to the reference
         self.clients: dict[tuple[str, str], ClientState] = {}
         self.references: dict[str, BenignReference] = {}
+        self._ended: list[AbuseAlert] = []  # alerts whose period ended, resolved at the next sweep
         self._medians: dict[str, tuple[int, float]] = {}  # model -> (at event, median queries per client)
         self._events = 0
         self._keep = max(config.horizons)
@@ -525,6 +532,10 @@ class ClientDetector:
             n_classes = event.n_classes if isinstance(event, InferenceRequest) else len(topic_names()) + 2  # FAMILIAR, PASSAGE
             state = ClientState(window_start=event.time, last_seen=event.time, chat=chat, n_classes=n_classes)
             self.clients[key] = state
+        elif (event.time - state.window_start).total_seconds() >= self.config.alert_epoch_s:
+            ended = self._new_period(state, event.time)
+            if ended is not None:
+                self._ended.append(ended)
         tested = self._update(state, event)
         alert = self._assess(event, state) if tested else None
         profile = self._profile(event, state) if state.total in (5, 10, 20) or \
@@ -533,18 +544,22 @@ class ClientDetector:
 
     def _update(self, state: ClientState, event: InferenceRequest | InferenceGeneration) -> bool:
         """Takes the event in; True when a lead test ran."""
-        if state.total:  # its usual wait between requests, for when to call it quiet
-            gap = (event.time - state.last_seen).total_seconds()
-            state.gap_s += (max(gap, 0.0) - state.gap_s) / min(state.total, GAP_MEMORY)
+        if state.total:  # its waits between requests, for when to call it quiet
+            state.gaps.append(max(0.0, (event.time - state.last_seen).total_seconds()))
         state.last_seen = max(state.last_seen, event.time)
         state.total += 1
+        continues = False
         if isinstance(event, InferenceRequest):
             harvests = "PROBABILITIES" in event.outputs
         else:
             # A request that continues an answer cut short reads that answer on: a harvester asking
             # for a few tokens at a time reads whole answers as surely as one asking for them at once.
             continues = any(t in state.answer_tails for t in event.prompt_tails)
-            state.answer_tails.extend(event.answer_tails)
+            for tail in event.answer_tails:
+                state.answer_tails.pop(tail, None)
+                state.answer_tails[tail] = None
+            while len(state.answer_tails) > ANSWER_TAILS_KEPT:
+                del state.answer_tails[next(iter(state.answer_tails))]
             harvests = event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS and \
                 (event.completion_tokens >= self.config.chat_harvest_min_tokens or continues)
         if harvests:
@@ -554,7 +569,8 @@ class ClientDetector:
         if event.user_agent and len(state.agents) < 4:
             state.agents.add(event.user_agent)
         text_key = event.text_sha256[:16]
-        if text_key in state.recent_texts:
+        # A continuation may send its question (or "go on") again: that reads a new part of the answer.
+        if text_key in state.recent_texts and not continues:
             state.repeats += 1  # a retry teaches nothing new: not counted again
             return False
         state.recent_texts[text_key] = None
@@ -630,7 +646,7 @@ class ClientDetector:
                     test = test.removesuffix("/templated")
             calibration = reference.calibration(test)
             p = calibration.p_value(value)
-            k = math.ceil(seen / h)  # this is the client's k-th independent window of h
+            k = max(1, math.ceil((seen - state.epoch_seen.get(kind, 0)) / h))  # the k-th window of h this period
             budget = self.config.budget(k, len(CHAT_TESTS if state.chat else CLASSIFIER_TESTS))
             margin = math.log10(budget) - math.log10(max(p, 1e-300))
             state.risk_tests[test] = round(margin, 3)
@@ -783,19 +799,39 @@ class ClientDetector:
                 for (c, m), s in self.clients.items() if partition_clients((c, m))]
 
     def sweep(self, now: datetime) -> list[AbuseAlert]:
-        """Resolve the alerts of clients gone quiet (for `resolve_after_s` and ten times their usual
-        wait: a thief pacing itself a request every few minutes is not quiet between them); their
-        state is dropped, so renewed activity opens a new alert. Clients never alerted are dropped
-        after `idle_s` quiet: memory stays bounded by the clients active within it."""
-        ended = []
+        """Resolve the alerts of clients gone quiet (for `resolve_after_s` and QUIET_GAPS times their
+        longest recent wait: a thief asking every few minutes is not quiet between two requests), and
+        of alert periods that ended. A resolved client's evidence is kept: if it comes back, its
+        windows name it again in a new alert. Clients never alerted are dropped after `idle_s`
+        quiet, and alerted ones too: memory stays bounded by the clients active within it."""
+        ended, self._ended = self._ended, []
         for key, state in list(self.clients.items()):
             quiet = (now - state.last_seen).total_seconds()
-            if state.last_alert is not None and quiet >= min(self.config.idle_s, max(
-                    self.config.resolve_after_s, RESOLVE_GAPS * state.gap_s)):
-                ended.append(self.clients.pop(key))
-            elif state.last_alert is None and quiet >= self.config.idle_s:
+            if quiet >= self.config.idle_s:
                 del self.clients[key]
-        return [resolve(state.last_alert, now, state.last_seen) for state in ended if state.last_alert is not None]
+                if state.last_alert is not None:
+                    ended.append(resolve(state.last_alert, now, state.last_seen))
+            elif state.last_alert is not None and quiet >= quiet_after(self.config, state.gaps):
+                ended.append(self._new_period(state, now))  # type: ignore[arg-type]
+        return ended
+
+    def _new_period(self, state: ClientState, now: datetime) -> AbuseAlert | None:
+        """Ends the client's alert period: its alert, if any, resolved (returned); its findings and
+        the tests' budget start afresh, its windows (the evidence) carry over."""
+        ended = resolve(state.last_alert, now, state.last_seen) if state.last_alert is not None else None
+        state.last_alert, state.alerted_score, state.alerted_severity = None, None, None
+        state.findings.clear()
+        state.over.clear()
+        state.risk_tests.clear()
+        state.risk = -99.0
+        state.epoch_seen = dict(state.seen)
+        state.window_start = now
+        return ended
+
+
+def quiet_after(config: DetectorSettings, gaps: Iterable[float]) -> float:
+    """How long an alerted client (or ring) must be silent to be quiet."""
+    return min(config.idle_s, max(config.resolve_after_s, QUIET_GAPS * max(gaps, default=0.0)))
 
 
 def resolve(alert: AbuseAlert, now: datetime, last_seen: datetime) -> AbuseAlert:
@@ -820,6 +856,7 @@ class Ring:
     alert: AbuseAlert
     members: set[str]
     last_seen: datetime
+    gaps: deque = field(default_factory=lambda: deque(maxlen=GAP_MEMORY))  # between its keys' profiles (s)
 
 
 class RingLinker:
@@ -942,14 +979,17 @@ class RingLinker:
         last_seen = max(p.time for p in profiles)
         queries = {p.client_id: p.queries for p in profiles}
         if ring is None:
-            alert = AbuseAlert(alert_id=alert_id(sorted(members), model, window_start), status="open",
+            # Its id from when it opens: a ring that went quiet and comes back is a new alert.
+            alert = AbuseAlert(alert_id=alert_id(sorted(members), model, last_seen), status="open",
                                client_ids=sorted(members), model=model, score=score, severity=severity,
                                findings=found, window_start=window_start, window_end=last_seen, ring=True,
                                queries=queries, explanation=explain(found))
             self.rings.setdefault(model, []).append(Ring(alert, set(members), last_seen))
             return alert
         grown = not members <= ring.members
-        ring.last_seen = max(ring.last_seen, last_seen)
+        if last_seen > ring.last_seen:
+            ring.gaps.append((last_seen - ring.last_seen).total_seconds())
+            ring.last_seen = last_seen
         severity = max(severity, ring.alert.severity, key=SEVERITIES.index)
         if not grown and score < ring.alert.score + 0.05 and severity == ring.alert.severity:
             return None
@@ -964,7 +1004,7 @@ class RingLinker:
         resolved = []
         for rings in self.rings.values():
             for ring in list(rings):
-                if (now - ring.last_seen).total_seconds() >= self.config.resolve_after_s:
+                if (now - ring.last_seen).total_seconds() >= quiet_after(self.config, ring.gaps):
                     rings.remove(ring)
                     resolved.append(resolve(ring.alert, now, ring.last_seen))
         for model, clients in self.profiles.items():
@@ -983,7 +1023,7 @@ class RingLinker:
         return {"profiles": [p.model_dump(mode="json") for model, clients in self.profiles.items() if wanted(model)
                              for p in clients.values()],
                 "rings": [{"alert": r.alert.model_dump(mode="json"), "members": sorted(r.members),
-                           "last_seen": r.last_seen.isoformat()}
+                           "last_seen": r.last_seen.isoformat(), "gaps": list(r.gaps)}
                           for model, rings in self.rings.items() if wanted(model) for r in rings]}
 
     def drop(self, models: set[str]) -> None:
@@ -1009,6 +1049,7 @@ class RingLinker:
             models.add(alert.model)
             if alert.alert_id in known:
                 continue
-            self.rings.setdefault(alert.model, []).append(
-                Ring(alert, set(r["members"]), datetime.fromisoformat(r["last_seen"])))
+            ring = Ring(alert, set(r["members"]), datetime.fromisoformat(r["last_seen"]))
+            ring.gaps.extend(r.get("gaps", []))
+            self.rings.setdefault(alert.model, []).append(ring)
         return models

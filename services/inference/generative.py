@@ -43,7 +43,12 @@ class GenerationCall:
     caller: tuple[str, str] = ("", "")  # network, user agent
     headers: Any = None  # the caller's metadata or HTTP headers: a traceparent makes this request part of its trace
     instructions: str = ""  # its system messages: a harvester may ask for the reasoning there, once for every request
-    continued: str = ""  # what a continuation would end with: the prompt, or a chat's last assistant message
+    # Continuations (shared.fingerprint): what this request would continue (the prompt, or a chat's last
+    # assistant message) and the user messages that answer may have followed; the context its own answer
+    # is tied to (a chat's last user message).
+    continued: str = ""
+    continued_contexts: tuple[str, ...] = ("",)
+    answer_context: str = ""
 
 
 @dataclass(eq=False)
@@ -72,7 +77,7 @@ class Generation:
                 self.first_token_s = time.perf_counter() - self.arrived
             self.completion_tokens[index] = step.completion_tokens
             if step.text:
-                self.tails[index] = (self.tails.get(index, "") + step.text)[-2 * TAIL_LENGTHS[-1]:]
+                self.tails[index] = (self.tails.get(index, "") + step.text)[-4 * TAIL_LENGTHS[-1]:]
             if step.finish_reason is not None:
                 if step.finish_reason not in ("stop", "length"):
                     self.status = "error"
@@ -110,7 +115,8 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
     events = []
     for g, fingerprint in zip(generations, prints, strict=True):
         call = g.call
-        cut = [answer_tail(g.tails.get(i, "")) for i, reason in g.finish_reasons.items() if reason == "length"]
+        cut = [answer_tail(g.tails.get(i, ""), call.answer_context) for i, reason in g.finish_reasons.items()
+               if reason == "length"]
         events.append((call.client.client_id.encode(), InferenceGeneration.model_construct(
             request_id=g.request_id, client_id=call.client.client_id, model=call.model.name,
             model_version=call.model.version, time=utcnow(), api=call.api, status=g.status,
@@ -120,7 +126,7 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
             finish_reasons=[g.finish_reasons.get(i, "") for i in range(call.n)], messages=call.messages,
             system_prompt=call.system_prompt, ttft_s=g.first_token_s, latency_s=time.perf_counter() - g.arrived,
             client_network=call.caller[0], user_agent=call.caller[1], watermark_key_id=g.watermark_key_id,
-            answer_tails=[t for t in cut if t is not None], prompt_tails=prompt_tails(call.continued), **fingerprint)))
+            answer_tails=[t for t in cut if t is not None], prompt_tails=prompt_tails(call.continued, call.continued_contexts), **fingerprint)))
     return events
 
 

@@ -260,11 +260,18 @@ def create_openai_app(service: GenerationService, client_address_header: str = "
         max_tokens = body.max_completion_tokens or body.max_tokens
         params = sampling(lm, body, max_tokens, len(prompt_ids), body.logprobs, body.top_logprobs or 0)
         users = [m["content"] for m in messages if m["role"] == "user"]
+        last_user = users[-1] if users else ""
+        answered = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+        # A continuation sends the answer back as the last assistant message, after the question it
+        # answered, and asks for more ("go on"), or merges the answers so far into one message.
+        after = next((m["content"] for m in reversed(messages[:answered]) if m["role"] == "user"), "") \
+            if answered is not None else ""
         call = GenerationCall(client, model, prompt_ids, params, "chat.completions", body.n, body.stream,
-                              users[-1] if users else messages[-1]["content"], len(messages),
+                              last_user or messages[-1]["content"], len(messages),
                               any(m["role"] == "system" for m in messages), caller(request), request.headers,
                               "\n".join(m["content"] for m in messages if m["role"] == "system"),
-                              next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), ""))
+                              messages[answered]["content"] if answered is not None else "", (after, last_user),
+                              last_user)
         generation = service.start(call)
         response_id = f"chatcmpl-{generation.request_id}"
         created = int(time.time())
