@@ -23,8 +23,8 @@ from collections.abc import Callable
 from benchmarks.detection import replay, summary
 
 MODEL = "teacher-lm"
-HARNESSES = ("tuning", "tuning-timed", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f",
-             "validation-g", "validation-h", "validation-i")
+HARNESSES = ("tuning", "tuning-timed", "validation", "validation-b", "validation-c", "validation-d", "validation-e",
+             "validation-f", "validation-g", "validation-h", "validation-i")
 
 
 def main() -> None:
@@ -69,7 +69,8 @@ def main() -> None:
     def timed_tuning(ordinary: int, attackers: int, seed: int, volume: float) -> list:
         return with_send_times(chat_population(ordinary, attackers, seed, volume), seed, args.days)
 
-    populations: dict[str, tuple[Callable[..., list], int]] = {"tuning": (chat_population, args.seed), "tuning-timed": (timed_tuning, args.seed),
+    populations: dict[str, tuple[Callable[..., list], int]] = {
+                   "tuning": (chat_population, args.seed), "tuning-timed": (timed_tuning, args.seed),
                    "validation": (chat_holdout_population, args.holdout_seed),
                    "validation-b": (chat_holdout_b_population, args.holdout_b_seed),
                    "validation-c": (chat_holdout_c_population, args.holdout_c_seed),

@@ -451,7 +451,8 @@ class ClientState:
     def to_json(self) -> dict:
         return {
             "window_start": self.window_start.isoformat(), "last_seen": self.last_seen.isoformat(),
-            "n_classes": self.n_classes, "chat": self.chat, "gaps": list(self.gaps), "epoch_seen": self.epoch_seen, "single_turns": self.single_turns,
+            "n_classes": self.n_classes, "chat": self.chat, "gaps": list(self.gaps), "epoch_seen": self.epoch_seen,
+            "single_turns": self.single_turns,
             "nouns": list(self.nouns.items()), "prompts": self.prompts, "counts": self.counts, "total": self.total, "full": self.full,
             "repeats": self.repeats, "near_duplicates": self.near_duplicates, "recent_texts": list(self.recent_texts),
             "band_order": [str(k) for k in self.band_order],
@@ -533,9 +534,9 @@ class ClientDetector:
             state = ClientState(window_start=event.time, last_seen=event.time, chat=chat, n_classes=n_classes)
             self.clients[key] = state
         elif (event.time - state.window_start).total_seconds() >= self.config.alert_epoch_s:
-            ended = self._new_period(state, event.time)
-            if ended is not None:
-                self._ended.append(ended)
+            if state.last_alert is not None:
+                self._ended.append(resolve(state.last_alert, event.time, state.last_seen))
+            self._new_period(state, event.time)
         tested = self._update(state, event)
         alert = self._assess(event, state) if tested else None
         profile = self._profile(event, state) if state.total in (5, 10, 20) or \
@@ -556,10 +557,7 @@ class ClientDetector:
             # for a few tokens at a time reads whole answers as surely as one asking for them at once.
             continues = any(t in state.answer_tails for t in event.prompt_tails)
             for tail in event.answer_tails:
-                state.answer_tails.pop(tail, None)
-                state.answer_tails[tail] = None
-            while len(state.answer_tails) > ANSWER_TAILS_KEPT:
-                del state.answer_tails[next(iter(state.answer_tails))]
+                remember(state.answer_tails, tail, ANSWER_TAILS_KEPT)
             harvests = event.logprobs and event.top_logprobs >= HARVEST_TOP_LOGPROBS and \
                 (event.completion_tokens >= self.config.chat_harvest_min_tokens or continues)
         if harvests:
@@ -573,9 +571,7 @@ class ClientDetector:
         if text_key in state.recent_texts and not continues:
             state.repeats += 1  # a retry teaches nothing new: not counted again
             return False
-        state.recent_texts[text_key] = None
-        if len(state.recent_texts) > MAX_REPEAT_KEYS:
-            del state.recent_texts[next(iter(state.recent_texts))]
+        remember(state.recent_texts, text_key, MAX_REPEAT_KEYS)
         keys = band_keys(event.text_minhash) if event.text_minhash else []
         if keys:
             if any(state.bands.get(k) for k in keys):
@@ -812,13 +808,14 @@ class ClientDetector:
                 if state.last_alert is not None:
                     ended.append(resolve(state.last_alert, now, state.last_seen))
             elif state.last_alert is not None and quiet >= quiet_after(self.config, state.gaps):
-                ended.append(self._new_period(state, now))  # type: ignore[arg-type]
+                ended.append(resolve(state.last_alert, now, state.last_seen))
+                self._new_period(state, now)
         return ended
 
-    def _new_period(self, state: ClientState, now: datetime) -> AbuseAlert | None:
-        """Ends the client's alert period: its alert, if any, resolved (returned); its findings and
-        the tests' budget start afresh, its windows (the evidence) carry over."""
-        ended = resolve(state.last_alert, now, state.last_seen) if state.last_alert is not None else None
+    @staticmethod
+    def _new_period(state: ClientState, now: datetime) -> None:
+        """Starts the client's next alert period (its alert, if any, resolved by the caller): its
+        findings and the tests' budget start afresh, its windows (the evidence) carry over."""
         state.last_alert, state.alerted_score, state.alerted_severity = None, None, None
         state.findings.clear()
         state.over.clear()
@@ -826,7 +823,14 @@ class ClientDetector:
         state.risk = -99.0
         state.epoch_seen = dict(state.seen)
         state.window_start = now
-        return ended
+
+
+def remember(recent: dict, key: object, limit: int) -> None:
+    """Adds a key to an ordered set (a dict, oldest first) as its newest, forgetting the oldest past `limit`."""
+    recent.pop(key, None)
+    recent[key] = None
+    if len(recent) > limit:
+        del recent[next(iter(recent))]
 
 
 def quiet_after(config: DetectorSettings, gaps: Iterable[float]) -> float:

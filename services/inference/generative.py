@@ -126,7 +126,8 @@ def generation_events(generations: list[Generation]) -> list[tuple[bytes, Infere
             finish_reasons=[g.finish_reasons.get(i, "") for i in range(call.n)], messages=call.messages,
             system_prompt=call.system_prompt, ttft_s=g.first_token_s, latency_s=time.perf_counter() - g.arrived,
             client_network=call.caller[0], user_agent=call.caller[1], watermark_key_id=g.watermark_key_id,
-            answer_tails=[t for t in cut if t is not None], prompt_tails=prompt_tails(call.continued, call.continued_contexts), **fingerprint)))
+            answer_tails=[t for t in cut if t is not None],
+            prompt_tails=prompt_tails(call.continued, call.continued_contexts), **fingerprint)))
     return events
 
 
