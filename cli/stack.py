@@ -42,7 +42,8 @@ class StackConfig(BaseSettings):
     model_config = group("DISTILLERY_")
 
     home: Path = Path(".distillery")
-    """The stack's data, logs and pid files."""
+    """The stack's data, logs and pid files, and each service's temporary files (`tmp/<service>`, its
+    `TMPDIR`, emptied as it starts: a trainer killed mid-job leaves its job folder there)."""
     host: str = "127.0.0.1"
     """Address every part of the stack listens on."""
     kafka_port: int = 9092
@@ -472,6 +473,13 @@ class EmbeddedStack:
                 raise StackError(f"port {self.config.inference_metrics_port} (inference metrics) already in use: "
                                  "set DISTILLERY_INFERENCE_METRICS_PORT")
             own = {"DISTILLERY_METRICS_PORT": str(self.config.inference_metrics_port)} if name == "inference" else {}
+            # Each service's temporary files in a folder of its own, emptied as it starts: a run of it
+            # killed with SIGKILL (the reliability tests do) cleaned nothing up, and a trainer's job
+            # folder is tens of MB.
+            tmp = self.config.home / "tmp" / name
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            own["TMPDIR"] = str(tmp.resolve())
             self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, **own})
 
     def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES,

@@ -330,6 +330,20 @@ def test_detector_state_survives_a_checkpoint():
     assert set(linker.profiles) == {"n"} and all(model == "n" for model, _ in linker.index)
 
 
+def test_a_profile_gone_idle_leaves_no_link_behind():
+    """A week of one-off /24s and templates: each group goes with its last key, not as an empty set."""
+    config = DetectorSettings()
+    linker = RingLinker(config, ClientDetector(config).reference)
+    profile = ClientProfile(client_id="x", model="m", window_start=START, time=START, queries=5, n_classes=45,
+                            class_counts={"c1": 5}, near_duplicate_rate=0.0, full_distribution_rate=0.0,
+                            networks=["10.0.0.0/24"])
+    linker.observe(profile)
+    linker.observe(profile.model_copy(update={"networks": ["10.0.1.0/24"]}))  # it moved: its old link goes
+    assert set(linker.index) == {("m", "net:10.0.1.0/24")}
+    linker.sweep(START + timedelta(seconds=config.idle_s))
+    assert linker.index == {} and linker.profiles == {"m": {}}
+
+
 def test_answers_off_the_topic_are_measured_against_how_ordinary_topics_spread():
     rng = random.Random(5)
     references = reference_from_events([e for c in range(300) for e in _ordinary_stream(rng, f"ref-{c}", 128)],

@@ -12,8 +12,9 @@ replica resumes where the last owner of the partition stopped."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -39,6 +40,11 @@ store = ArtifactStore(settings.s3)
 
 detector = ClientDetector(config)
 rings = RingLinker(config, detector.reference)
+# Held while an event is applied and while a checkpoint reads the state: a checkpoint is the state
+# after one record, never half of one, and it yields to the event loop while it serialises (health
+# probes and the consumers' heartbeats go on; the consumers wait).
+state_lock = asyncio.Lock()
+SERIALISE_BETWEEN_YIELDS = 32  # clients (about 1 ms each, for a heavy one)
 
 
 def single_record(message: KafkaMessage) -> ConsumerRecord:
@@ -83,14 +89,19 @@ class PartitionState:
         self.offsets[record.partition] = record.offset
         return True
 
-    async def save(self, state_of, partitions: Iterable[int] | None = None) -> None:
+    async def save(self, state_of: Callable[[int], Awaitable[dict]], partitions: Iterable[int] | None = None) -> None:
         """Checkpoint every partition (or these) whose state moved on since its last checkpoint."""
         wanted = set(self.offsets) if partitions is None else set(partitions) & set(self.offsets)
-        for partition, offset in list(self.offsets.items()):
-            if partition in wanted and offset >= 0 and self.checkpointed.get(partition) != offset:
-                body = json.dumps({"offset": offset, "time": utcnow().isoformat(), "state": state_of(partition)})
-                await asyncio.to_thread(store.put_bytes, self.key(partition), body.encode(), "application/json")
-                self.checkpointed[partition] = offset
+        for partition in sorted(wanted):
+            async with state_lock:  # the state up to the offset, no further
+                offset = self.offsets.get(partition, -1)
+                if offset < 0 or self.checkpointed.get(partition) == offset:
+                    continue
+                state = await state_of(partition)
+            body = await asyncio.to_thread(
+                json.dumps, {"offset": offset, "time": utcnow().isoformat(), "state": state})
+            await asyncio.to_thread(store.put_bytes, self.key(partition), body.encode(), "application/json")
+            self.checkpointed[partition] = offset
 
     def forget(self, partitions: Iterable[int]) -> None:
         """This replica holds no state of these partitions any more: the next record of one (if it
@@ -118,7 +129,7 @@ class HandOver(ConsumerRebalanceListener):
     from an older one: not from a checkpoint older than the offsets committed, nor from a copy in
     memory that another replica has moved on from since."""
 
-    def __init__(self, partitions: PartitionState, state_of: Callable[[int], dict],
+    def __init__(self, partitions: PartitionState, state_of: Callable[[int], Awaitable[dict]],
                  drop: Callable[[set[int]], None]) -> None:
         self.partitions, self.state_of, self.drop = partitions, state_of, drop
         self.subscriber: Any = None  # the subscriber it listens for (its consumer exists once it started)
@@ -160,7 +171,7 @@ def client_hand_over(topic: str) -> HandOver:
                 del client_partition[key]
                 detector.clients.pop(key, None)
 
-    return HandOver(client_partitions[topic], lambda partition: clients_of(topic, partition), drop)
+    return HandOver(client_partitions[topic], functools.partial(clients_of, topic), drop)
 
 
 def models_on(partition: int) -> set[str]:
@@ -181,9 +192,21 @@ def restore_clients(state: dict) -> None:
         detector.clients[key] = ClientState.from_json(item["state"])
 
 
-def clients_of(topic: str, partition: int) -> dict:
-    return {"clients": [{"client_id": c, "model": m, "state": s.to_json()} for (c, m), s in detector.clients.items()
-                        if client_partition.get((c, m)) == (topic, partition)]}
+async def clients_of(topic: str, partition: int) -> dict:
+    owned = [key for key, owner in client_partition.items() if owner == (topic, partition)]
+    clients = []
+    for done, (client_id, model) in enumerate(owned, 1):
+        if (state := detector.clients.get((client_id, model))) is not None:
+            clients.append({"client_id": client_id, "model": model, "state": state.to_json()})
+        if done % SERIALISE_BETWEEN_YIELDS == 0:
+            await asyncio.sleep(0)
+    return {"clients": clients}
+
+
+def forget_dropped_clients() -> None:
+    """The partition of each client the detector still holds, no more (it forgets the idle)."""
+    for key in [key for key in client_partition if key not in detector.clients]:
+        del client_partition[key]
 
 
 def listened(subscriber, listener: HandOver):
@@ -209,19 +232,24 @@ async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> No
 
 
 async def observe(topic: str, event: InferenceRequest | InferenceGeneration, message: KafkaMessage) -> None:
-    if not await client_partitions[topic].admit(message, restore_clients):
-        return
-    client_partition[(event.client_id, event.model)] = (topic, single_record(message).partition)
-    if event.model not in detector.references:
-        await ensure_reference(event.model)
-    alert, profile = detector.observe(event)
+    async with state_lock:
+        if not await client_partitions[topic].admit(message, restore_clients):
+            return
+        client_partition[(event.client_id, event.model)] = (topic, single_record(message).partition)
+        if event.model not in detector.references:
+            await ensure_reference(event.model)
+        alert, profile = detector.observe(event)
     if profile is not None:
         await profiles.publish(profile, key=event.model.encode())
     if alert is not None:
         await publish_alert(alert)
 
 
-profile_hand_over = HandOver(profile_partitions, lambda partition: rings.to_json(models_on(partition)), drop_models)
+async def rings_of(partition: int) -> dict:
+    return rings.to_json(models_on(partition))
+
+
+profile_hand_over = HandOver(profile_partitions, rings_of, drop_models)
 
 
 @listened(broker.subscriber("detector.profiles", group_id="detector-rings", auto_offset_reset="earliest",
@@ -232,10 +260,11 @@ async def on_profile(profile: ClientProfile, message: KafkaMessage) -> None:
     def restore(state: dict) -> None:
         model_partition.update(dict.fromkeys(rings.load_json(state), partition))
 
-    if not await profile_partitions.admit(message, restore):
-        return
-    model_partition[profile.model] = partition
-    alert = rings.observe(profile)
+    async with state_lock:
+        if not await profile_partitions.admit(message, restore):
+            return
+        model_partition[profile.model] = partition
+        alert = rings.observe(profile)
     if alert is not None:
         await publish_alert(alert)
 
@@ -259,11 +288,14 @@ async def ensure_reference(model: str) -> None:
 
 async def checkpoint() -> None:
     for topic, partitions in client_partitions.items():
-        await partitions.save(lambda partition, topic=topic: clients_of(topic, partition))
+        await partitions.save(functools.partial(clients_of, topic))
     # The reference is rolling and shared: the last replica to write it wins, which loses at most
     # the windows another replica added since its own last read (a sample, not a ledger).
+    # Read on the event loop: a thread would read it while events add to it.
     for model, reference in list(detector.references.items()):
-        await asyncio.to_thread(save_reference, store, model, reference)
+        async with state_lock:
+            saved = reference.to_json()
+        await asyncio.to_thread(save_reference, store, model, saved)
     # Every client's risk, alerted or not, per partition: `distillery detector risk` reads these.
     for topic, partitions in client_partitions.items():
         for partition in list(partitions.offsets):
@@ -271,7 +303,7 @@ async def checkpoint() -> None:
             table = detector.risk_table(lambda key, owner=owner: client_partition.get(key) == owner)  # type: ignore[misc]
             await asyncio.to_thread(save_risk, store, f"{topic}-{partition}", table)
     # Ring state is per model: each partition of detector.profiles (keyed by model) gets its models'.
-    await profile_partitions.save(lambda partition: rings.to_json(models_on(partition)))
+    await profile_partitions.save(rings_of)
 
 
 async def background() -> None:
@@ -279,7 +311,9 @@ async def background() -> None:
     while True:
         await asyncio.sleep(min(config.sweep_s, config.checkpoint_s))
         now = utcnow()
-        for alert in detector.sweep(now) + rings.sweep(now):
+        resolved = detector.sweep(now) + rings.sweep(now)
+        forget_dropped_clients()
+        for alert in resolved:
             await alerts.publish(alert, key=alert.alert_id.encode())
             log.info("alert %s resolved: %s quiet since %s", alert.alert_id, ", ".join(alert.client_ids),
                      alert.window_end.isoformat())

@@ -896,8 +896,7 @@ class RingLinker:
         clients = self.profiles.setdefault(model, {})
         old = clients.get(profile.client_id)
         if old is not None:
-            for link in self._links(old):
-                self.index.get((model, link), set()).discard(profile.client_id)
+            self._unlink(old)
         clients[profile.client_id] = profile
         for link in self._links(profile):
             self.index.setdefault((model, link), set()).add(profile.client_id)
@@ -1011,13 +1010,22 @@ class RingLinker:
                 if (now - ring.last_seen).total_seconds() >= quiet_after(self.config, ring.gaps):
                     rings.remove(ring)
                     resolved.append(resolve(ring.alert, now, ring.last_seen))
-        for model, clients in self.profiles.items():
+        for clients in self.profiles.values():
             for client, profile in list(clients.items()):
                 if (now - profile.time).total_seconds() >= self.config.idle_s:
-                    for link in self._links(profile):
-                        self.index.get((model, link), set()).discard(client)
+                    self._unlink(profile)
                     del clients[client]
         return resolved
+
+    def _unlink(self, profile: ClientProfile) -> None:
+        """Takes the profile's client out of its links' groups; a group left empty goes (a week of
+        one-off /24s and templates would otherwise stay as empty sets)."""
+        for link in self._links(profile):
+            members = self.index.get((profile.model, link))
+            if members is not None:
+                members.discard(profile.client_id)
+                if not members:
+                    del self.index[(profile.model, link)]
 
     def to_json(self, models: set[str] | None = None) -> dict:
         """The state of these models (all by default)."""

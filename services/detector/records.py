@@ -38,8 +38,9 @@ def load_reference(store: ArtifactStore, model: str, reference: BenignReference)
     return sum(len(v) for v in data.get("values", {}).values())
 
 
-def save_reference(store: ArtifactStore, model: str, reference: BenignReference) -> None:
-    store.put_bytes(REFERENCE_KEY.format(model=model), json.dumps(reference.to_json()).encode(), "application/json")
+def save_reference(store: ArtifactStore, model: str, reference: dict) -> None:
+    """Stores a reference as `BenignReference.to_json` gave it (taken where nothing changes it meanwhile)."""
+    store.put_bytes(REFERENCE_KEY.format(model=model), json.dumps(reference).encode(), "application/json")
 
 
 def add_sample(store: ArtifactStore, events: Iterable[InferenceRequest]) -> dict[str, tuple[int, int]]:
@@ -49,7 +50,7 @@ def add_sample(store: ArtifactStore, events: Iterable[InferenceRequest]) -> dict
     for model, sample in reference_from_events(events, DetectorSettings()).items():
         windows = sum(len(v) for v in sample.values.values())
         stored = load_reference(store, model, sample)  # the sample goes first; the rolling window keeps the newest
-        save_reference(store, model, sample)
+        save_reference(store, model, sample.to_json())
         added[model] = (windows, stored)
     return added
 
