@@ -44,6 +44,9 @@ def main() -> None:
     from cli.chat_simulator import chat_population, generation_events
     from shared.events import InferenceGeneration
 
+    gc.collect()
+    gc.freeze()  # as the app does once it has started
+
     events = [InferenceGeneration.model_validate_json(b)
               for b in generation_events(chat_population(20, 0, seed=3), "teacher-lm", seed=3)]
     by_client: dict[str, list[InferenceGeneration]] = {}
