@@ -183,10 +183,17 @@ class EmbeddedStack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Each process's temporary files in a folder of its own, emptied as it starts: a run of it
+        # killed with SIGKILL (the reliability tests do) cleaned nothing up, and a trainer's job
+        # folder is tens of MB.
+        tmp = self.config.home / "tmp" / name
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
         with open(log, "ab") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env={**os.environ, **(env or {})}, start_new_session=True)
+                                    env={**os.environ, "TMPDIR": str(tmp.resolve()), **(env or {})},
+                                    start_new_session=True)
         # The pid file records the command too, so `down` never signals a process that reused the pid.
         self._pid_file(name).write_text(json.dumps({"pid": proc.pid, "argv0": argv[0]}))
         return Process(name, proc.pid, log)
@@ -473,13 +480,6 @@ class EmbeddedStack:
                 raise StackError(f"port {self.config.inference_metrics_port} (inference metrics) already in use: "
                                  "set DISTILLERY_INFERENCE_METRICS_PORT")
             own = {"DISTILLERY_METRICS_PORT": str(self.config.inference_metrics_port)} if name == "inference" else {}
-            # Each service's temporary files in a folder of its own, emptied as it starts: a run of it
-            # killed with SIGKILL (the reliability tests do) cleaned nothing up, and a trainer's job
-            # folder is tens of MB.
-            tmp = self.config.home / "tmp" / name
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            own["TMPDIR"] = str(tmp.resolve())
             self._spawn(name, [sys.executable, "-m", f"services.{name}"], {**env, **own})
 
     def wait_services(self, timeout_s: float = 120.0, names: tuple[str, ...] = SERVICES,

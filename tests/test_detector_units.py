@@ -7,6 +7,7 @@ import json
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -507,3 +508,36 @@ def test_a_harvester_reading_answers_a_few_tokens_at_a_time_harvests_them():
     assert detector.clients[("ranker", "teacher-lm")].full == 0
     # The tails its next prompt may continue survive a restart.
     assert ClientState.from_json(state.to_json()).answer_tails == state.answer_tails
+
+
+def _record(partition: int, offset: int):
+    """What the app's handlers read of a Kafka message: its record's partition and offset."""
+    return SimpleNamespace(raw_message=SimpleNamespace(partition=partition, offset=offset))
+
+
+async def test_the_apps_checkpoint_holds_restored_clients_and_a_revoked_partition_stays_given_up():
+    """The detector app's checkpoint functions, in process (the service's own tests run them on the
+    stack): a client restored from a checkpoint is in the next one whether it asks again or not,
+    and a record of a partition taken away in a rebalance, waiting meanwhile, brings nothing back."""
+    from services.detector import app
+
+    topic, partition = "inference.generations", 7
+    state = ClientDetector(DetectorSettings())
+    for i in range(40):
+        state.observe(_event("slow", i, CLASSES[i % 45]))
+    saved = {"clients": [{"client_id": "slow", "model": "m", "state": state.clients[("slow", "m")].to_json()}]}
+    try:
+        app.restore_clients(topic, partition, saved)
+        checkpoint = json.loads(b"".join(await app.clients_of(topic, partition)))
+        assert [c["client_id"] for c in checkpoint["clients"]] == ["slow"]
+        assert ClientState.from_json(checkpoint["clients"][0]["state"]).total == 40
+
+        partitions = app.PartitionState("test-topic")
+        partitions.offsets[partition] = 4  # its state held here, up to offset 4
+        assert await partitions.admit(_record(partition, 5), lambda state: None)
+        partitions.revoked.add(partition)
+        assert not await partitions.admit(_record(partition, 6), lambda state: None)
+        assert partitions.offsets[partition] == 5
+    finally:
+        app.detector.clients.pop(("slow", "m"), None)
+        app.client_partition.pop(("slow", "m"), None)

@@ -41,11 +41,25 @@ store = ArtifactStore(settings.s3)
 
 detector = ClientDetector(config)
 rings = RingLinker(config, detector.reference)
-# Held while an event is applied and while a checkpoint reads the state: a checkpoint is the state
-# after one record, never half of one, and it yields to the event loop while it serialises (health
-# probes and the consumers' heartbeats go on; the consumers wait).
+# Held while an event is applied and while a checkpoint encodes the state: a checkpoint is the state
+# after one record, never half of one, and it yields to the event loop while it encodes (health
+# probes and the consumers' heartbeats go on; the consumers wait). The encoding is done on the loop,
+# in pieces: JSON's encoder holds the interpreter lock, so in a thread it would stall the loop as long.
 state_lock = asyncio.Lock()
-SERIALISE_BETWEEN_YIELDS = 32  # clients (about 1 ms each, for a heavy one)
+ENCODE_BETWEEN_YIELDS = 8  # clients' states (1-2 ms each, for a heavy one) or ring profiles
+
+
+async def json_array(values: Iterable[Any]) -> list[bytes]:
+    """A JSON array of the values, each made (the iterable may be lazy) and encoded in turn, the
+    event loop let run every ENCODE_BETWEEN_YIELDS of them; in pieces, joined once off the loop (a
+    join of tens of MB holds it for a tenth of a second, and releases the interpreter lock)."""
+    parts = [b"["]
+    for done, value in enumerate(values, 1):
+        parts += (b",", json.dumps(value).encode()) if done > 1 else (json.dumps(value).encode(),)
+        if done % ENCODE_BETWEEN_YIELDS == 0:
+            await asyncio.sleep(0)
+    parts.append(b"]")
+    return parts
 
 
 def single_record(message: KafkaMessage) -> ConsumerRecord:
@@ -64,6 +78,10 @@ class PartitionState:
         self.offsets: dict[int, int] = {}  # partition -> last offset applied
         self.checkpointed: dict[int, int] = {}
         self.read: dict[int, bytes | None] = {}  # checkpoints read at assignment, for the partition's first record
+        # Taken from this replica in a rebalance: a record of one fetched before it may still be
+        # waiting for the state lock, and must not bring the partition's state back here.
+        self.revoked: set[int] = set()
+        self.saving = asyncio.Lock()  # one save at a time: an older state's upload never lands after a newer one's
 
     def key(self, partition: int) -> str:
         return f"{STATE_PREFIX}{self.name}-{partition}.json"
@@ -76,6 +94,8 @@ class PartitionState:
     async def admit(self, message: KafkaMessage, restore) -> bool:
         """False for a record that the loaded checkpoint already covers."""
         record = single_record(message)
+        if record.partition in self.revoked:
+            return False
         if record.partition not in self.offsets:
             saved = self.read.pop(record.partition) if record.partition in self.read else \
                 await asyncio.to_thread(store.get_optional, self.key(record.partition))
@@ -90,19 +110,22 @@ class PartitionState:
         self.offsets[record.partition] = record.offset
         return True
 
-    async def save(self, state_of: Callable[[int], Awaitable[dict]], partitions: Iterable[int] | None = None) -> None:
-        """Checkpoint every partition (or these) whose state moved on since its last checkpoint."""
-        wanted = set(self.offsets) if partitions is None else set(partitions) & set(self.offsets)
-        for partition in sorted(wanted):
-            async with state_lock:  # the state up to the offset, no further
-                offset = self.offsets.get(partition, -1)
-                if offset < 0 or self.checkpointed.get(partition) == offset:
-                    continue
-                state = await state_of(partition)
-            body = await asyncio.to_thread(
-                json.dumps, {"offset": offset, "time": utcnow().isoformat(), "state": state})
-            await asyncio.to_thread(store.put_bytes, self.key(partition), body.encode(), "application/json")
-            self.checkpointed[partition] = offset
+    async def save(self, state_of: Callable[[int], Awaitable[list[bytes]]],
+                   partitions: Iterable[int] | None = None) -> None:
+        """Checkpoint every partition (or these) whose state moved on since its last checkpoint
+        (`state_of`: a partition's state, encoded as JSON, in pieces)."""
+        async with self.saving:
+            wanted = set(self.offsets) if partitions is None else set(partitions) & set(self.offsets)
+            for partition in sorted(wanted):
+                async with state_lock:  # the state up to the offset, no further
+                    offset = self.offsets.get(partition, -1)
+                    if offset < 0 or self.checkpointed.get(partition) == offset:
+                        continue
+                    state = await state_of(partition)
+                head = json.dumps({"offset": offset, "time": utcnow().isoformat()})[:-1].encode()
+                body = await asyncio.to_thread(b"".join, [head, b', "state": ', *state, b"}"])
+                await asyncio.to_thread(store.put_bytes, self.key(partition), body, "application/json")
+                self.checkpointed[partition] = offset
 
     def forget(self, partitions: Iterable[int]) -> None:
         """This replica holds no state of these partitions any more: the next record of one (if it
@@ -130,18 +153,20 @@ class HandOver(ConsumerRebalanceListener):
     from an older one: not from a checkpoint older than the offsets committed, nor from a copy in
     memory that another replica has moved on from since."""
 
-    def __init__(self, partitions: PartitionState, state_of: Callable[[int], Awaitable[dict]],
+    def __init__(self, partitions: PartitionState, state_of: Callable[[int], Awaitable[list[bytes]]],
                  drop: Callable[[set[int]], None]) -> None:
         self.partitions, self.state_of, self.drop = partitions, state_of, drop
         self.subscriber: Any = None  # the subscriber it listens for (its consumer exists once it started)
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic == self.partitions.name}
+        self.partitions.revoked |= mine  # before anything is awaited: no record of them is applied from now
         try:
             await self.partitions.save(self.state_of, mine)
         finally:
-            self.partitions.forget(mine)
-            self.drop(mine)
+            async with state_lock:
+                self.partitions.forget(mine)
+                self.drop(mine)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Each partition is read again from just after its checkpoint (from its start when it has
@@ -151,6 +176,7 @@ class HandOver(ConsumerRebalanceListener):
         records read again may be published again, under the same alert ids."""
         consumer = getattr(self.subscriber, "consumer", None)
         mine = sorted(tp for tp in assigned if tp.topic == self.partitions.name)
+        self.partitions.revoked -= {tp.partition for tp in mine}
         if consumer is None or not mine:
             return
         consumer.pause(*mine)  # nothing is read from them before they are positioned (the fetcher runs meanwhile)
@@ -187,21 +213,18 @@ def drop_models(partitions: set[int]) -> None:
             del model_partition[model]
 
 
-def restore_clients(state: dict) -> None:
+def restore_clients(topic: str, partition: int, state: dict) -> None:
     for item in state["clients"]:
         key = (item["client_id"], item["model"])
         detector.clients[key] = ClientState.from_json(item["state"])
+        client_partition[key] = (topic, partition)  # in its partition's next checkpoint, whether it asks again or not
 
 
-async def clients_of(topic: str, partition: int) -> dict:
+async def clients_of(topic: str, partition: int) -> list[bytes]:
     owned = [key for key, owner in client_partition.items() if owner == (topic, partition)]
-    clients = []
-    for done, (client_id, model) in enumerate(owned, 1):
-        if (state := detector.clients.get((client_id, model))) is not None:
-            clients.append({"client_id": client_id, "model": model, "state": state.to_json()})
-        if done % SERIALISE_BETWEEN_YIELDS == 0:
-            await asyncio.sleep(0)
-    return {"clients": clients}
+    clients = ({"client_id": client_id, "model": model, "state": state.to_json()} for client_id, model in owned
+               if (state := detector.clients.get((client_id, model))) is not None)
+    return [b'{"clients": ', *await json_array(clients), b"}"]
 
 
 def forget_dropped_clients() -> None:
@@ -233,21 +256,25 @@ async def on_generation(event: InferenceGeneration, message: KafkaMessage) -> No
 
 
 async def observe(topic: str, event: InferenceRequest | InferenceGeneration, message: KafkaMessage) -> None:
+    partition = single_record(message).partition
     async with state_lock:
-        if not await client_partitions[topic].admit(message, restore_clients):
+        if not await client_partitions[topic].admit(message, functools.partial(restore_clients, topic, partition)):
             return
-        client_partition[(event.client_id, event.model)] = (topic, single_record(message).partition)
         if event.model not in detector.references:
             await ensure_reference(event.model)
         alert, profile = detector.observe(event)
+        # After anything awaited: a sweep meanwhile would forget a partition record of a client not yet held.
+        client_partition[(event.client_id, event.model)] = (topic, partition)
     if profile is not None:
         await profiles.publish(profile, key=event.model.encode())
     if alert is not None:
         await publish_alert(alert)
 
 
-async def rings_of(partition: int) -> dict:
-    return rings.to_json(models_on(partition))
+async def rings_of(partition: int) -> list[bytes]:
+    models = models_on(partition)
+    return [b'{"profiles": ', *await json_array(rings.profile_states(models)),
+            b', "rings": ', *await json_array(rings.ring_states(models)), b"}"]
 
 
 profile_hand_over = HandOver(profile_partitions, rings_of, drop_models)
@@ -292,16 +319,20 @@ async def checkpoint() -> None:
         await partitions.save(functools.partial(clients_of, topic))
     # The reference is rolling and shared: the last replica to write it wins, which loses at most
     # the windows another replica added since its own last read (a sample, not a ledger).
-    # Read on the event loop: a thread would read it while events add to it.
+    # Encoded on the event loop: a thread would read it while events add to it.
     for model, reference in list(detector.references.items()):
         async with state_lock:
-            saved = reference.to_json()
+            saved = json.dumps(reference.to_json()).encode()
         await asyncio.to_thread(save_reference, store, model, saved)
     # Every client's risk, alerted or not, per partition: `distillery detector risk` reads these.
+    tables: dict[tuple[str, int], list[dict]] = {}
+    for row in detector.risk_table():
+        owner = client_partition.get((row["client_id"], row["model"]))
+        if owner is not None:
+            tables.setdefault(owner, []).append(row)
     for topic, partitions in client_partitions.items():
         for partition in list(partitions.offsets):
-            owner = (topic, partition)
-            table = detector.risk_table(lambda key, owner=owner: client_partition.get(key) == owner)  # type: ignore[misc]
+            table = json.dumps(tables.get((topic, partition), [])).encode()
             await asyncio.to_thread(save_risk, store, f"{topic}-{partition}", table)
     # Ring state is per model: each partition of detector.profiles (keyed by model) gets its models'.
     await profile_partitions.save(rings_of)

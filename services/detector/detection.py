@@ -82,7 +82,7 @@ import hashlib
 import math
 import statistics
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -788,11 +788,11 @@ class ClientDetector:
             return 0.0, 0
         return self._coverage(list(state.windows["coverage"])[-size:], state.n_classes), size
 
-    def risk_table(self, partition_clients: Callable[[tuple[str, str]], bool] = lambda key: True) -> list[dict]:
+    def risk_table(self) -> list[dict]:
         """Every client's risk, alerted or not: what `distillery detector risk` lists."""
-        return [{"client_id": c, "model": m, "risk": s.risk, "risk_tests": s.risk_tests, "queries": s.total,
+        return [{"client_id": c, "model": m, "risk": s.risk, "risk_tests": dict(s.risk_tests), "queries": s.total,
                  "last_seen": s.last_seen.isoformat(), "severity": s.alerted_severity}
-                for (c, m), s in self.clients.items() if partition_clients((c, m))]
+                for (c, m), s in self.clients.items()]
 
     def sweep(self, now: datetime) -> list[AbuseAlert]:
         """Resolve the alerts of clients gone quiet (for `resolve_after_s` and QUIET_GAPS times their
@@ -1027,16 +1027,21 @@ class RingLinker:
                 if not members:
                     del self.index[(profile.model, link)]
 
+    def profile_states(self, models: set[str] | None = None) -> Iterator[dict]:
+        """The latest profile of each client of these models (all by default), made as it is asked for."""
+        for model, clients in list(self.profiles.items()):
+            if models is None or model in models:
+                yield from (p.model_dump(mode="json") for p in list(clients.values()))
+
+    def ring_states(self, models: set[str] | None = None) -> Iterator[dict]:
+        for model, rings in list(self.rings.items()):
+            if models is None or model in models:
+                yield from ({"alert": r.alert.model_dump(mode="json"), "members": sorted(r.members),
+                             "last_seen": r.last_seen.isoformat(), "gaps": list(r.gaps)} for r in list(rings))
+
     def to_json(self, models: set[str] | None = None) -> dict:
         """The state of these models (all by default)."""
-        def wanted(model: str) -> bool:
-            return models is None or model in models
-
-        return {"profiles": [p.model_dump(mode="json") for model, clients in self.profiles.items() if wanted(model)
-                             for p in clients.values()],
-                "rings": [{"alert": r.alert.model_dump(mode="json"), "members": sorted(r.members),
-                           "last_seen": r.last_seen.isoformat(), "gaps": list(r.gaps)}
-                          for model, rings in self.rings.items() if wanted(model) for r in rings]}
+        return {"profiles": list(self.profile_states(models)), "rings": list(self.ring_states(models))}
 
     def drop(self, models: set[str]) -> None:
         """Forget these models' profiles and rings (another replica holds them now)."""

@@ -38,9 +38,9 @@ def load_reference(store: ArtifactStore, model: str, reference: BenignReference)
     return sum(len(v) for v in data.get("values", {}).values())
 
 
-def save_reference(store: ArtifactStore, model: str, reference: dict) -> None:
-    """Stores a reference as `BenignReference.to_json` gave it (taken where nothing changes it meanwhile)."""
-    store.put_bytes(REFERENCE_KEY.format(model=model), json.dumps(reference).encode(), "application/json")
+def save_reference(store: ArtifactStore, model: str, reference: bytes) -> None:
+    """Stores a reference, `BenignReference.to_json` encoded (where nothing changes it meanwhile)."""
+    store.put_bytes(REFERENCE_KEY.format(model=model), reference, "application/json")
 
 
 def add_sample(store: ArtifactStore, events: Iterable[InferenceRequest]) -> dict[str, tuple[int, int]]:
@@ -50,13 +50,14 @@ def add_sample(store: ArtifactStore, events: Iterable[InferenceRequest]) -> dict
     for model, sample in reference_from_events(events, DetectorSettings()).items():
         windows = sum(len(v) for v in sample.values.values())
         stored = load_reference(store, model, sample)  # the sample goes first; the rolling window keeps the newest
-        save_reference(store, model, sample.to_json())
+        save_reference(store, model, json.dumps(sample.to_json()).encode())
         added[model] = (windows, stored)
     return added
 
 
-def save_risk(store: ArtifactStore, partition_name: str, table: list[dict]) -> None:
-    store.put_bytes(f"{RISK_PREFIX}{partition_name}.json", json.dumps(table).encode(), "application/json")
+def save_risk(store: ArtifactStore, partition_name: str, table: bytes) -> None:
+    """Stores a partition's risk table, `ClientDetector.risk_table` encoded."""
+    store.put_bytes(f"{RISK_PREFIX}{partition_name}.json", table, "application/json")
 
 
 def read_risk(store: ArtifactStore) -> list[dict]:
