@@ -42,7 +42,7 @@ class StackConfig(BaseSettings):
     model_config = group("DISTILLERY_")
 
     home: Path = Path(".distillery")
-    """The stack's data, logs and pid files, and each service's temporary files (`tmp/<service>`, its
+    """The stack's data, logs and pid files, and each process's temporary files (`tmp/<name>`, its
     `TMPDIR`, emptied as it starts: a trainer killed mid-job leaves its job folder there)."""
     host: str = "127.0.0.1"
     """Address every part of the stack listens on."""
