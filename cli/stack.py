@@ -234,6 +234,11 @@ class EmbeddedStack:
         with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
         self._pid_file(name).unlink(missing_ok=True)
+        if name == "weed":  # its gRPC servers' sockets are always in /tmp, named by port, and one outlives it
+            cfg = self.config
+            for server, port in (("s3", cfg.s3_port), ("filer", cfg.weed_filer_port),
+                                 ("master", cfg.weed_master_port), ("volume", cfg.weed_volume_port)):
+                Path(f"/tmp/seaweedfs-{server}-grpc-{port + 10000}.sock").unlink(missing_ok=True)
         return True
 
     # ---- infrastructure ----
@@ -283,12 +288,16 @@ class EmbeddedStack:
             "credentials": [{"accessKey": s3.access_key, "secretKey": s3.secret_key.get_secret_value()}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
         identities.chmod(0o600)
+        # Its unix sockets with its other temporary files (emptied at each start), not in /tmp, where
+        # each start on a new port leaves one; unless the path is too long for a socket (107 bytes).
+        sockets = [f"-{server}.localSocket={path}" for server in ("filer", "s3")
+                   if len(str(path := (cfg.home / "tmp" / "weed" / f"{server}.sock").resolve())) <= 100]
         return self._spawn("weed", [
             binary("weed"), "server", f"-dir={data}", f"-ip={cfg.host}", f"-ip.bind={cfg.host}",
             f"-master.port={cfg.weed_master_port}", f"-volume.port={cfg.weed_volume_port}",
             f"-filer.port={cfg.weed_filer_port}", "-s3", f"-s3.port={cfg.s3_port}",
             f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-master.volumeSizeLimitMB=256", "-volume.max=0",
+            "-master.volumeSizeLimitMB=256", "-volume.max=0", *sockets,
         ])
 
     def start_infra(self, timeout_s: float = 90.0) -> None:

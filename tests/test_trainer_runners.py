@@ -125,3 +125,21 @@ async def test_a_failed_training_is_reported_with_its_reason_and_left_for_its_lo
     with pytest.raises(TrainingFailed, match="dataset too small"):
         await run_on_kubernetes(settings, store, dataset, job, api=api_for(server))
     assert training_name(job) in server.objects and ("DELETE", f"{JOBS}/{training_name(job)}") not in server.calls
+
+
+def test_a_trainer_starting_deletes_the_work_of_jobs_killed_before_it(tmp_path, monkeypatch):
+    """A job killed with its trainer (OOM, SIGKILL) cannot delete its work folder, and a pod's /tmp
+    outlives the container: the next trainer deletes it before it takes a job, and nothing else."""
+    import tempfile
+
+    from services.trainer.runs import WORK_PREFIX, clear_dead_jobs_work
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    killed = tmp_path / f"{WORK_PREFIX}job-1-abc" / "student"
+    killed.mkdir(parents=True)
+    (killed / "model.onnx").write_bytes(b"\0" * 1024)
+    cache = tmp_path / "distillery-trainer"
+    cache.mkdir()
+    assert clear_dead_jobs_work() == [killed.parent]
+    assert not killed.parent.exists() and cache.exists()
+    assert clear_dead_jobs_work() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from pydantic import Field
@@ -22,9 +23,10 @@ class InferenceSettings(BaseSettings):
     """gRPC port (Open Inference Protocol and gRPC health; Triton's port)."""
     device: str = "auto"
     """auto: CUDA when a GPU is present, else CPU; cpu; cuda."""
-    model_cache: Path = Path("/tmp/distillery-models")
-    """Where served model versions are downloaded (a writable path); a version no longer loaded (each
-    name keeps the served one and the one before it) is deleted once it has answered its queue."""
+    model_cache: Path = Path(tempfile.gettempdir()) / "distillery-models"
+    """Where served model versions are downloaded (a writable path; by default under TMPDIR, which the local
+    stack gives each of its processes); a version no longer loaded (each name keeps the served one and the one
+    before it) is deleted once it has answered its queue."""
     max_batch: int = 256
     """Texts one request may carry."""
     max_batch_size: int = 64

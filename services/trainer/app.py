@@ -20,7 +20,7 @@ import asyncio
 from faststream import AckPolicy
 
 from services.trainer.runners import TrainingFailed, run_on_kubernetes, run_torchrun
-from services.trainer.runs import previous_result, train_job, worker_count
+from services.trainer.runs import clear_dead_jobs_work, previous_result, train_job, worker_count
 from services.trainer.settings import TrainerServiceSettings
 from services.trainer.training import gate_reasons
 from shared.datasets import load_job_spec
@@ -39,6 +39,13 @@ promoted = broker.publisher("model.promoted", title="model.promoted", schema=Mod
 status = broker.publisher("distill.jobs.status", title="distill.jobs.status", schema=JobStatus)
 store = ArtifactStore(settings.s3)
 registry = ModelRegistry(store)
+
+
+@app.on_startup
+def clear_work_of_killed_jobs() -> None:
+    if cleared := clear_dead_jobs_work():
+        log.info("deleted the work folders of %d jobs killed with an earlier trainer: %s", len(cleared),
+                 ", ".join(p.name for p in cleared))
 
 
 def train_in_process(dataset: DatasetReady, job: DistillJob, loop: asyncio.AbstractEventLoop

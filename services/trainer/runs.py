@@ -87,6 +87,20 @@ def default_tokenizer() -> Path:
     return Path(get_model_path()) / "tokenizer.json"
 
 
+WORK_PREFIX = "trainer-"  # a job's work folder, under TMPDIR
+
+
+def clear_dead_jobs_work() -> list[Path]:
+    """Delete the work folders of jobs killed with an earlier process (SIGKILL, OOM): a job deletes its own when
+    it ends, but a killed one cannot, and in Kubernetes the pod's /tmp (an emptyDir) outlives the container, so
+    each restart would leave a student's folder (up to a few GB for a chat student) until the pod goes. Call it
+    before any job starts, in the one process that owns this TMPDIR."""
+    stale = sorted(Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*"))
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
 def train_job(store: ArtifactStore, settings: TrainerSettings, dataset: DatasetReady, job: DistillJob,
               progress: Progress | None = None, workers: Workers = Workers()) -> tuple[str, str, ModelMetrics] | None:
     """Train, export, evaluate and register the job's student; its result is left in S3 too. Returns
@@ -94,7 +108,7 @@ def train_job(store: ArtifactStore, settings: TrainerSettings, dataset: DatasetR
     from services.trainer.students import teacher_token_vectors
 
     registry = ModelRegistry(store)
-    work = Path(tempfile.mkdtemp(prefix=f"trainer-{dataset.job_id}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{dataset.job_id}-"))
     try:
         teacher_dir = None
         teacher_version = registry.promoted(job.teacher.model)
