@@ -22,9 +22,11 @@ LOSS_RTOL, WEIGHT_ATOL = 1e-4, 1e-4
 
 def torchrun(out: Path, teacher_lm_dir: Path, workers: int, **env: str) -> dict:
     out.mkdir(parents=True)
+    tmp = out / "tmp"  # torchrun's own folders (torchelastic_*) stay there, not in /tmp
+    tmp.mkdir()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={workers}",
                "--max-restarts=1", str(ROOT / "tests/torchrun_student.py"), str(out), str(teacher_lm_dir)]
-    run = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env},
+    run = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp), **env},
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-4000:]
     attempts = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
