@@ -1,22 +1,23 @@
 """How far any detector of this kind could go on the chat harnesses: a ceiling, not a detector.
 
 The chat tests are calibrated on ordinary traffic and never see a label. This measures what a
-classifier that does see labels reaches: gradient-boosted trees over what the
-`inference.generations` events say of each client (its volume, repeats, templates, turns,
-logprobs, continuations, reasoning cues, its prompts' nouns and topics, its networks and user
-agents), over what its linked clients (one /24, one user agent, one template) say, and over the
-detector's own highest risk. Trained with the labels of every harness but one, tested on that one
-(leave one harness out), so each test harness is as new to it as a blind harness is to the detector.
+classifier that does see labels reaches: gradient-boosted trees (and, beside them, a logistic
+regression) over what the `inference.generations` events say of each client (its volume,
+repeats, templates, turns, logprobs, continuations, reasoning cues, its prompts' nouns and topics,
+its networks and user agents), over what its linked clients (one /24, one user agent, one
+template) say, and over the detector's own verdict (its highest risk; whether an alert, a ring's
+included, named it). Trained with the labels of every harness but one, tested on that one (leave
+one harness out), so each test harness is as new to it as a blind harness is to the detector.
 
 Two thresholds per held-out harness, for at most `--fpr` of its ordinary clients flagged:
 - honest: the scores the other harnesses' ordinary clients get from models that did not train on
   them (nested leave-one-out), as a deployment would have to set it;
 - oracle: set on the held-out harness's own ordinary clients, which no deployment has.
-The share of attacking keys caught at the oracle threshold bounds what a detector with these
-features and this much labelled traffic could do on that harness. Send times are left out: only
+The share of attacking keys caught at the oracle threshold estimates the most a detector with these
+features and this much labelled traffic could do on that harness (one strong learner's, not a proof). Send times are left out: only
 two harnesses have them (every other client starts at once, its requests a millisecond apart).
 
-    .venv/bin/python -m benchmarks.chat_detection_ceiling          # about 15 minutes on 2 CPUs"""
+    .venv/bin/python -m benchmarks.chat_detection_ceiling          # about 40 minutes on 2 CPUs"""
 
 from __future__ import annotations
 
