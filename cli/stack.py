@@ -234,12 +234,19 @@ class EmbeddedStack:
         with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
         self._pid_file(name).unlink(missing_ok=True)
-        if name == "weed":  # its gRPC servers' sockets are always in /tmp, named by port, and one outlives it
-            cfg = self.config
-            for server, port in (("s3", cfg.s3_port), ("filer", cfg.weed_filer_port),
-                                 ("master", cfg.weed_master_port), ("volume", cfg.weed_volume_port)):
-                Path(f"/tmp/seaweedfs-{server}-grpc-{port + 10000}.sock").unlink(missing_ok=True)
+        if name == "weed":
+            self._delete_weed_sockets()
         return True
+
+    def _delete_weed_sockets(self) -> None:
+        """SeaweedFS's gRPC servers' sockets are always in /tmp, named by port, and some outlive it (all
+        of them when it is killed); so are its filer's and S3 server's where their path was too long."""
+        cfg = self.config
+        for server, port in (("s3", cfg.s3_port), ("filer", cfg.weed_filer_port), ("master", cfg.weed_master_port),
+                             ("volume", cfg.weed_volume_port)):
+            for path in (f"/tmp/seaweedfs-{server}-grpc-{port + 10000}.sock", f"/tmp/seaweedfs-{server}-{port}.sock"):
+                with contextlib.suppress(OSError):  # gone, or another user's
+                    Path(path).unlink()
 
     # ---- infrastructure ----
 
@@ -291,7 +298,7 @@ class EmbeddedStack:
         # Its unix sockets with its other temporary files (emptied at each start), not in /tmp, where
         # each start on a new port leaves one; unless the path is too long for a socket (107 bytes).
         sockets = [f"-{server}.localSocket={path}" for server in ("filer", "s3")
-                   if len(str(path := (cfg.home / "tmp" / "weed" / f"{server}.sock").resolve())) <= 100]
+                   if len(os.fsencode(path := (cfg.home / "tmp" / "weed" / f"{server}.sock").resolve())) <= 100]
         return self._spawn("weed", [
             binary("weed"), "server", f"-dir={data}", f"-ip={cfg.host}", f"-ip.bind={cfg.host}",
             f"-master.port={cfg.weed_master_port}", f"-volume.port={cfg.weed_volume_port}",
@@ -409,6 +416,8 @@ class EmbeddedStack:
             if self._running_pid(name):
                 raise StackError(f"{name} (pid {pid}) still there {timeout_s:.0f} s after SIGKILL") from None
         self._pid_file(name).unlink(missing_ok=True)
+        if name == "weed":
+            self._delete_weed_sockets()
         return True
 
     def restart_infra(self, name: str, timeout_s: float = 90.0) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -129,17 +130,28 @@ async def test_a_failed_training_is_reported_with_its_reason_and_left_for_its_lo
 
 def test_a_trainer_starting_deletes_the_work_of_jobs_killed_before_it(tmp_path, monkeypatch):
     """A job killed with its trainer (OOM, SIGKILL) cannot delete its work folder, and a pod's /tmp
-    outlives the container: the next trainer deletes it before it takes a job, and nothing else."""
+    outlives the container: the next trainer deletes it before it takes a job. A running job's folder
+    (another trainer's on the same TMPDIR), and what is not a job's, stay."""
+    import subprocess
+    import sys
     import tempfile
 
-    from services.trainer.runs import WORK_PREFIX, clear_dead_jobs_work
+    from services.trainer.runs import WORK_PREFIX, clear_dead_jobs_work, job_work_folder
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    killed = tmp_path / f"{WORK_PREFIX}job-1-abc" / "student"
-    killed.mkdir(parents=True)
-    (killed / "model.onnx").write_bytes(b"\0" * 1024)
+    # A job in a process that dies by SIGKILL, its folder and lock left behind.
+    script = ("import sys, tempfile, os, signal; tempfile.tempdir = sys.argv[1]\n"
+              "from services.trainer.runs import job_work_folder\n"
+              "with job_work_folder('job-1') as work:\n"
+              "    (work / 'student').mkdir(); print(work, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    killed = Path(run.stdout.strip())
+    assert run.returncode == -9 and killed.name.startswith(f"{WORK_PREFIX}job-1-") and (killed / "student").is_dir()
     cache = tmp_path / "distillery-trainer"
     cache.mkdir()
-    assert clear_dead_jobs_work() == [killed.parent]
-    assert not killed.parent.exists() and cache.exists()
+    with job_work_folder("job-2") as running:
+        assert clear_dead_jobs_work() == [killed]
+        assert running.is_dir() and not killed.exists() and cache.exists()
+    assert not running.exists()
     assert clear_dead_jobs_work() == []

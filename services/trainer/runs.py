@@ -5,10 +5,12 @@ S3, where the service, and any restarted worker, finds them."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -88,17 +90,39 @@ def default_tokenizer() -> Path:
 
 
 WORK_PREFIX = "trainer-"  # a job's work folder, under TMPDIR
+WORK_LOCK = ".in-use"  # in it: locked (flock) while its job runs; the lock goes with the process that held it
+
+
+@contextlib.contextmanager
+def job_work_folder(job_id: str) -> Iterator[Path]:
+    """A job's work folder, locked while the job runs and deleted when it ends."""
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{job_id}-"))
+    try:
+        with open(work / WORK_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def clear_dead_jobs_work() -> list[Path]:
     """Delete the work folders of jobs killed with an earlier process (SIGKILL, OOM): a job deletes its own when
     it ends, but a killed one cannot, and in Kubernetes the pod's /tmp (an emptyDir) outlives the container, so
-    each restart would leave a student's folder (up to a few GB for a chat student) until the pod goes. Call it
-    before any job starts, in the one process that owns this TMPDIR."""
-    stale = sorted(Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*"))
-    for path in stale:
+    each restart would leave a student's folder (up to a few GB for a chat student) until the pod goes. A folder
+    whose lock a live process holds (a trainer sharing this TMPDIR) is left alone. Returns what it deleted."""
+    deleted = []
+    for path in sorted(Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*")):
+        try:
+            with open(path / WORK_LOCK, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its job is running
+        except OSError:
+            pass  # no lock to take (not a folder, or left before it was made): nobody's
         shutil.rmtree(path, ignore_errors=True)
-    return stale
+        if not path.exists():
+            deleted.append(path)
+    return deleted
 
 
 def train_job(store: ArtifactStore, settings: TrainerSettings, dataset: DatasetReady, job: DistillJob,
@@ -108,8 +132,7 @@ def train_job(store: ArtifactStore, settings: TrainerSettings, dataset: DatasetR
     from services.trainer.students import teacher_token_vectors
 
     registry = ModelRegistry(store)
-    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{dataset.job_id}-"))
-    try:
+    with job_work_folder(dataset.job_id) as work:
         teacher_dir = None
         teacher_version = registry.promoted(job.teacher.model)
         if teacher_version:  # a teacher we serve ourselves: measure the student against it here
@@ -136,8 +159,6 @@ def train_job(store: ArtifactStore, settings: TrainerSettings, dataset: DatasetR
         version, uri = registry.register(job.student.name, work / "student")
         store.put_json(result_key(job), {"version": version, "uri": uri, "metrics": metrics.model_dump()})
         return version, uri, metrics
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def train_lm(store: ArtifactStore, settings: TrainerSettings, job: DistillJob, dataset: DatasetReady, manifest: dict,
