@@ -122,7 +122,7 @@ def main() -> None:
             payloads, alerts, risks = replayed(plans, args)
             evaluation = evaluate(plans, alerts, risks)
             print(f"\n{name} harness at volume {volume}: {len(plans)} clients, {len(payloads)} requests, "
-                  f"replayed in {time.perf_counter() - started:.1f} s; {len(alerts)} alert events", flush=True)
+                  f"made and replayed in {time.perf_counter() - started:.1f} s; {len(alerts)} alert events", flush=True)
             print("\n".join(evaluation.lines()), flush=True)
             rows.append((name, volume, evaluation))
     print("\n" + "\n".join(summary(rows)))

@@ -6,22 +6,27 @@ regression) over what the `inference.generations` events say of each client (its
 repeats, templates, turns, logprobs, continuations, reasoning cues, its prompts' nouns and topics,
 its networks and user agents), over what its linked clients (one /24, one user agent, one
 template) say, and over the detector's own verdict (its highest risk; whether an alert, a ring's
-included, named it). Trained with the labels of every harness but one, tested on that one (leave
-one harness out), so each test harness is as new to it as a blind harness is to the detector.
+included, named it). The features were designed with every harness visible, and that detector
+was developed on the seen ones: "new" below is newer for the attacks than for the features.
 
-Two thresholds per held-out harness, for at most `--fpr` of its ordinary clients flagged:
-- honest: the scores the other harnesses' ordinary clients get from models that did not train on
-  them (nested leave-one-out), as a deployment would have to set it;
-- oracle: set on the held-out harness's own ordinary clients, which no deployment has.
-The share of attacking keys caught at the oracle threshold estimates the most a detector with these
-features and this much labelled traffic could do on that harness (one strong learner's, not a proof). Send times are left out: only
-two harnesses have them (every other client starts at once, its requests a millisecond apart).
+Three tests, every threshold flagging at most `--fpr` of the ordinary clients it is set on:
+- a new world (leave one harness out), at two thresholds: honest, set on the scores the other
+  harnesses' ordinary clients get from models that did not train on them (nested leave-one-out),
+  as a deployment would have to set it; and oracle, set on the held-out harness's own ordinary
+  clients, which no deployment has: an estimate of the most a detector with these features and
+  these labels could do there (one learner's, not a proof);
+- a new family in a known world: within a harness, its ordinary clients in folds, each attack
+  family tested by models trained on the other folds and the other families;
+- known families: the same folds with the attacking keys in them too (a ring whole in one fold).
+Send times are left out: only two harnesses have them (every other client starts at once, its
+requests a millisecond apart).
 
-    .venv/bin/python -m benchmarks.chat_detection_ceiling          # about 40 minutes on 2 CPUs"""
+    .venv/bin/python -m benchmarks.chat_detection_ceiling          # about 75 minutes on 2 CPUs"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 from collections import Counter, defaultdict
@@ -32,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 HARNESSES = ("tuning", "validation", "validation-b", "validation-c", "validation-d", "validation-e", "validation-f",
              "validation-g", "validation-h", "validation-i")
+FEATURES_VERSION = 2  # of client_features and the detector's verdict: a cached harness of another is made again
 # Per-client features its linked clients' means are taken of.
 SHARED = ("log_requests", "new_noun_rate", "topic_spread", "reasoning", "harvesting", "detector_risk",
           "single_turns", "top_template")
@@ -120,12 +126,17 @@ def client_features(payloads: list[bytes], risks: dict[str, float]) -> dict[str,
 
 def harness_rows(name: str, args) -> list[dict]:
     """Each client of the harness at volume 1.0: its features, family and label (cached)."""
-    cache = ROOT / ".cache" / "chat-ceiling" / f"{name}-{args.ordinary}-{args.attackers}-v2.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
     from benchmarks.chat_detection import populations, replayed
 
     make, seed = populations(args)[name]
+    # Keyed by its inputs: the harness, its seed and sizes, the reference's sample, the detector's code, the features'.
+    inputs = hashlib.sha256(f"{name} {seed} {args.ordinary} {args.attackers} {args.reference} {args.days} "
+                            f"{FEATURES_VERSION}".encode())
+    for source in ("services/detector/detection.py", "shared/fingerprint.py"):
+        inputs.update((ROOT / source).read_bytes())
+    cache = ROOT / ".cache" / "chat-ceiling" / f"{name}-{inputs.hexdigest()[:16]}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
     plans = make(args.ordinary, args.attackers, seed, 1.0)
     payloads, alerts, risks = replayed(plans, args)
     features = client_features(payloads, risks)
@@ -152,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     parser.add_argument("--fpr", type=float, default=0.005, help="ordinary clients flagged, at most")
+    parser.add_argument("--folds", type=int, default=3, help="within a harness: folds of its ordinary clients")
     args = parser.parse_args()
 
     rows = {name: harness_rows(name, args) for name in HARNESSES}
@@ -160,43 +172,89 @@ def main() -> None:
               "linear": lambda: make_pipeline(StandardScaler(), LogisticRegression(
                   C=0.1, class_weight="balanced", max_iter=5000))}
 
-    def matrix(harnesses: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        chosen = [r for h in harnesses for r in rows[h]]
+    def matrix(chosen: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         return (np.array([[r["features"][k] for k in names] for r in chosen]),
                 np.array([r["attacker"] for r in chosen], dtype=int))
 
-    def scored(kind: str, train: list[str], test: str) -> np.ndarray:
-        x, y = matrix(train)
-        return models[kind]().fit(x, y).predict_proba(matrix([test])[0])[:, 1]
+    def scored(kind: str, train: list[dict], test: list[dict]) -> np.ndarray:
+        """The model's scores (log-odds: probabilities round the highest to one) of the test clients."""
+        return models[kind]().fit(*matrix(train)).decision_function(matrix(test)[0])
 
     def threshold(scores: np.ndarray) -> float:
-        """The least score that flags at most --fpr of these ordinary clients."""
-        ordered = np.sort(scores)[::-1]
-        return float(ordered[math.floor(args.fpr * len(ordered))]) + 1e-12
+        """The score at most --fpr of these ordinary clients are above (flagged: above it)."""
+        return float(np.sort(scores)[::-1][math.floor(args.fpr * len(scores))])
+
+    def of(harnesses: list[str]) -> list[dict]:
+        return [r for h in harnesses for r in rows[h]]
 
     print(f"{len(names)} features; at most {args.fpr:.1%} of ordinary clients flagged\n")
+    print("Across harnesses: trained on the other harnesses, tested on this one.\n")
     print("| held out | attacking keys | detector: caught | ordinary flagged | model | honest threshold: caught "
           "| ordinary flagged | oracle threshold: caught | families under half caught at the oracle threshold |")
     print("|---|---|---|---|---|---|---|---|---|")
     for held in HARNESSES:
         others = [h for h in HARNESSES if h != held]
-        x, y = matrix([held])
+        x, y = matrix(rows[held])
         alerted = x[:, names.index("detector_alerted")] > 0
         for kind in models:
             # The honest threshold: every other harness scored by a model that did not train on it.
-            inner = np.concatenate([scored(kind, [h for h in others if h != g], g)[matrix([g])[1] == 0]
-                                    for g in others])
-            honest = threshold(inner)
-            scores = scored(kind, others, held)
+            honest = threshold(np.concatenate([scored(kind, of([h for h in others if h != g]),
+                                                      [r for r in rows[g] if not r["attacker"]]) for g in others]))
+            scores = scored(kind, of(others), rows[held])
             oracle = threshold(scores[y == 0])
             families: dict[str, list[bool]] = defaultdict(list)
             for r, score in zip(rows[held], scores):
                 if r["attacker"]:
-                    families[r["family"]].append(bool(score >= oracle))
+                    families[r["family"]].append(bool(score > oracle))
             missed = ", ".join(f"{f} {sum(v)}/{len(v)}" for f, v in sorted(families.items()) if sum(v) < len(v) / 2)
             print(f"| {held} | {int(y.sum())} | {alerted[y == 1].mean():.3f} | {alerted[y == 0].mean():.4f} | {kind} "
-                  f"| {(scores[y == 1] >= honest).mean():.3f} | {(scores[y == 0] >= honest).mean():.4f} "
-                  f"| {(scores[y == 1] >= oracle).mean():.3f} | {missed} |", flush=True)
+                  f"| {(scores[y == 1] > honest).mean():.3f} | {(scores[y == 0] > honest).mean():.4f} "
+                  f"| {(scores[y == 1] > oracle).mean():.3f} | {missed} |", flush=True)
+
+    print("\nWithin each harness: its ordinary clients in folds; for each attack family, models trained on the "
+          "other folds' ordinary clients and the other families (a ring counts as one), tested on the family and "
+          "the fold; the threshold set on every fold's ordinary clients, each scored by the model that did not see "
+          "it. Families known: the same with each family's keys (a ring whole) in the folds too.\n")
+    print("| harness | attacking keys | model | a new family: caught | families under half caught | "
+          "families known: caught |")
+    print("|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for harness in HARNESSES:
+        ordinary = [r for r in rows[harness] if not r["attacker"]]
+        attackers = [r for r in rows[harness] if r["attacker"]]
+        fold_of = {r["client"]: k for r, k in zip(ordinary, rng.permutation(len(ordinary)) % args.folds)}
+        units = sorted({r["ring"] or r["client"] for r in attackers})  # a ring goes to one fold whole
+        unit_fold = dict(zip(units, rng.permutation(len(units)) % args.folds))
+        for r in attackers:
+            fold_of[r["client"]] = unit_fold[r["ring"] or r["client"]]
+        for kind in models:
+            caught: dict[str, list[bool]] = {}
+            for family in sorted({r["family"] for r in attackers}):
+                held_out = [r for r in attackers if r["family"] == family]
+                rest = [r for r in attackers if r["family"] != family]
+                calm, family_scores = [], np.zeros(len(held_out))
+                for k in range(args.folds):
+                    model_rows = [r for r in ordinary if fold_of[r["client"]] != k] + rest
+                    tested = [r for r in ordinary if fold_of[r["client"]] == k]
+                    both = scored(kind, model_rows, tested + held_out)
+                    calm.append(both[:len(tested)])
+                    family_scores += both[len(tested):] / args.folds
+                cut = threshold(np.concatenate(calm))
+                caught[family] = list(family_scores > cut)
+            known = []
+            calm_known = []
+            for k in range(args.folds):
+                train = [r for r in rows[harness] if fold_of[r["client"]] != k]
+                tested = [r for r in rows[harness] if fold_of[r["client"]] == k]
+                scores = scored(kind, train, tested)
+                labels = matrix(tested)[1]
+                calm_known.append(scores[labels == 0])
+                known.append(scores[labels == 1])
+            cut = threshold(np.concatenate(calm_known))
+            new = [c for v in caught.values() for c in v]
+            missed = ", ".join(f"{f} {sum(v)}/{len(v)}" for f, v in caught.items() if sum(v) < len(v) / 2)
+            print(f"| {harness} | {len(attackers)} | {kind} | {np.mean(new):.3f} | {missed} "
+                  f"| {(np.concatenate(known) > cut).mean():.3f} |", flush=True)
 
 
 if __name__ == "__main__":
